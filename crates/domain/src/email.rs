@@ -1,0 +1,105 @@
+//! Email addresses as the account key: trimmed and lower-cased, so that
+//! `Alice@Example.COM ` and `alice@example.com` are one account.
+
+use std::fmt;
+
+/// Lower-cased, trimmed, at most 254 characters. Only `parse` makes one.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("email is required")]
+    Empty,
+    #[error("email must be at most 254 characters")]
+    TooLong,
+    #[error("email must look like name@domain")]
+    Invalid,
+}
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, EmailError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        if trimmed.chars().count() > Self::MAX_LEN {
+            return Err(EmailError::TooLong);
+        }
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(EmailError::Invalid)?;
+        // Deliberately permissive (RFC 5321 allows far more than most
+        // validators do); the verification mail is the real proof.
+        let domain_ok = !domain.is_empty()
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..");
+        let chars_ok = !trimmed.chars().any(|c| c.is_whitespace() || c.is_control());
+        if local.is_empty() || local.contains('@') || !domain_ok || !chars_ok {
+            return Err(EmailError::Invalid);
+        }
+        Ok(Self(trimmed.to_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.0)
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_lowercases() {
+        let email = Email::parse("  Alice@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "alice@example.com");
+        assert_eq!(email, Email::parse("alice@example.com").unwrap());
+    }
+
+    #[test]
+    fn rejects_what_cannot_be_an_address() {
+        for raw in ["", "   ", "no-at-sign", "@example.com", "a@", "a@.com", "a@b..c", "a b@c.d", "a@b@c.d"] {
+            assert!(Email::parse(raw).is_err(), "{raw:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn length_limit_is_254_characters() {
+        let ok = format!("{}@example.com", "a".repeat(254 - 12));
+        assert_eq!(ok.len(), 254);
+        assert!(Email::parse(&ok).is_ok());
+        let too_long = format!("a{ok}");
+        assert_eq!(Email::parse(&too_long), Err(EmailError::TooLong));
+    }
+
+    #[test]
+    fn never_panics_on_arbitrary_input() {
+        // A cheap exhaustive-ish sweep over awkward characters instead of a
+        // property-test dependency.
+        let alphabet = ['a', '@', '.', ' ', '\u{0}', 'É', '\u{200b}', '💥', '\n'];
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    for d in alphabet {
+                        let s: String = [a, b, c, d].iter().collect();
+                        let _ = Email::parse(&s);
+                    }
+                }
+            }
+        }
+    }
+}
