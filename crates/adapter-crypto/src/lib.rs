@@ -1,1 +1,15 @@
-//! placeholder
+//! The crypto adapters: Argon2id password hashing off the async executor,
+//! JWT access tokens, and random opaque tokens with their digests and the
+//! sealed successors that answer refresh retries. Only this crate knows
+//! argon2, jsonwebtoken, rand and the RustCrypto primitives.
+
+// Security code fails with an error, never a crash (tests may still unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod argon2_hasher;
+mod jwt_issuer;
+mod random_tokens;
+
+pub use argon2_hasher::{Argon2Config, Argon2Hasher};
+pub use jwt_issuer::{JwtConfig, JwtIssuer};
+pub use random_tokens::RandomTokens;

@@ -1,0 +1,266 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gatehouse_application::PortError;
+use gatehouse_application::ports::{
+    AuditLog, CreateUserError, LockedToken, NewSession, NewUser, RefreshTx, RevokeReason, Rotation, SessionStore,
+    TokenDigest, UserCredentials, UserStore,
+};
+use gatehouse_domain::{
+    AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+#[derive(Debug, Clone)]
+struct SessionRow {
+    user_id: UserId,
+    expires_at: Timestamp,
+    last_used_at: Timestamp,
+    revoked_at: Option<Timestamp>,
+    revoke_reason: Option<&'static str>,
+    amr: Vec<String>,
+    #[allow(dead_code)] // kept for parity with the SQL schema; sessions listing reads it later
+    client: ClientInfo,
+}
+
+#[derive(Debug, Clone)]
+struct TokenRow {
+    id: uuid::Uuid,
+    session_id: SessionId,
+    expires_at: Timestamp,
+    rotated_at: Option<Timestamp>,
+    sealed_successor: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct State {
+    users: HashMap<UserId, (User, PasswordHash)>,
+    sessions: HashMap<SessionId, SessionRow>,
+    tokens: HashMap<TokenDigest, TokenRow>,
+    audit: Vec<AuditEvent>,
+}
+
+impl State {
+    fn insert_session(&mut self, session: NewSession) {
+        self.tokens.insert(
+            session.first_token.digest,
+            TokenRow {
+                id: session.first_token.id,
+                session_id: session.id,
+                expires_at: session.first_token.expires_at,
+                rotated_at: None,
+                sealed_successor: None,
+            },
+        );
+        self.sessions.insert(
+            session.id,
+            SessionRow {
+                user_id: session.user_id,
+                expires_at: session.expires_at,
+                last_used_at: session.created_at,
+                revoked_at: None,
+                revoke_reason: None,
+                amr: session.amr,
+                client: session.client,
+            },
+        );
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every audit event committed so far, oldest first.
+    pub async fn audit_events(&self) -> Vec<AuditEvent> {
+        self.state.lock().await.audit.clone()
+    }
+
+    /// Why the session ended, if it did.
+    pub async fn revoke_reason(&self, session_id: SessionId) -> Option<&'static str> {
+        self.state.lock().await.sessions.get(&session_id).and_then(|s| s.revoke_reason)
+    }
+
+    pub async fn session_count(&self) -> usize {
+        self.state.lock().await.sessions.len()
+    }
+
+    pub async fn token_count(&self) -> usize {
+        self.state.lock().await.tokens.len()
+    }
+
+    pub async fn set_disabled(&self, user_id: UserId, disabled: bool) {
+        if let Some((user, _)) = self.state.lock().await.users.get_mut(&user_id) {
+            user.disabled = disabled;
+        }
+    }
+
+    pub async fn password_hash(&self, user_id: UserId) -> Option<PasswordHash> {
+        self.state.lock().await.users.get(&user_id).map(|(_, h)| h.clone())
+    }
+
+    pub async fn set_password_hash(&self, user_id: UserId, hash: PasswordHash) {
+        if let Some((_, h)) = self.state.lock().await.users.get_mut(&user_id) {
+            *h = hash;
+        }
+    }
+}
+
+impl UserStore for MemoryStore {
+    async fn create_user(
+        &self,
+        user: NewUser,
+        session: Option<NewSession>,
+        audit: AuditEvent,
+    ) -> Result<(), CreateUserError> {
+        let mut state = self.state.lock().await;
+        if state.users.values().any(|(u, _)| u.email == user.email) {
+            return Err(CreateUserError::EmailTaken);
+        }
+        let record = User {
+            id: user.id,
+            email: user.email,
+            role: user.role,
+            email_verified: false,
+            mfa_enabled: false,
+            disabled: false,
+            created_at: user.created_at,
+        };
+        state.users.insert(user.id, (record, user.password_hash));
+        if let Some(session) = session {
+            state.insert_session(session);
+        }
+        state.audit.push(audit);
+        Ok(())
+    }
+
+    async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, PortError> {
+        let state = self.state.lock().await;
+        Ok(state
+            .users
+            .values()
+            .find(|(u, _)| &u.email == email)
+            .map(|(user, hash)| UserCredentials { user: user.clone(), password_hash: hash.clone() }))
+    }
+
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, PortError> {
+        Ok(self.state.lock().await.users.get(&id).map(|(u, _)| u.clone()))
+    }
+
+    async fn replace_password_hash(&self, id: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, PortError> {
+        let mut state = self.state.lock().await;
+        match state.users.get_mut(&id) {
+            Some((_, hash)) if hash == old => {
+                *hash = new.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl AuditLog for MemoryStore {
+    async fn record(&self, event: AuditEvent) -> Result<(), PortError> {
+        self.state.lock().await.audit.push(event);
+        Ok(())
+    }
+}
+
+impl SessionStore for MemoryStore {
+    type Tx = MemoryTx;
+
+    async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
+        let mut state = self.state.lock().await;
+        state.insert_session(session);
+        state.audit.push(audit);
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<MemoryTx, PortError> {
+        let guard = Arc::clone(&self.state).lock_owned().await;
+        let work = guard.clone();
+        Ok(MemoryTx { guard, work })
+    }
+}
+
+/// Holds the whole store's lock and edits a copy; dropping it discards the copy.
+#[derive(Debug)]
+pub struct MemoryTx {
+    guard: OwnedMutexGuard<State>,
+    work: State,
+}
+
+impl RefreshTx for MemoryTx {
+    async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<LockedToken>, PortError> {
+        let state = &self.work;
+        let Some(token) = state.tokens.get(digest) else { return Ok(None) };
+        let Some(session) = state.sessions.get(&token.session_id) else { return Ok(None) };
+        let Some((user, _)) = state.users.get(&session.user_id) else { return Ok(None) };
+        Ok(Some(LockedToken {
+            token_id: token.id,
+            session_id: token.session_id,
+            user_id: user.id,
+            email: user.email.clone(),
+            role: user.role,
+            user_disabled: user.disabled,
+            amr: session.amr.clone(),
+            sealed_successor: token.sealed_successor.clone(),
+            facts: PresentedToken {
+                expires_at: token.expires_at,
+                rotated_at: token.rotated_at,
+                successor_kept: token.sealed_successor.is_some(),
+                session_expires_at: session.expires_at,
+                session_revoked: session.revoked_at.is_some(),
+            },
+        }))
+    }
+
+    async fn rotate(&mut self, rotation: Rotation) -> Result<(), PortError> {
+        let state = &mut self.work;
+        if let Some(token) = state.tokens.values_mut().find(|t| t.id == rotation.token_id) {
+            token.rotated_at = Some(rotation.at);
+            token.sealed_successor = rotation.sealed_successor;
+        }
+        state.tokens.insert(
+            rotation.successor.digest,
+            TokenRow {
+                id: rotation.successor.id,
+                session_id: rotation.session_id,
+                expires_at: rotation.successor.expires_at,
+                rotated_at: None,
+                sealed_successor: None,
+            },
+        );
+        if let Some(session) = state.sessions.get_mut(&rotation.session_id) {
+            session.last_used_at = rotation.at;
+        }
+        state.audit.push(rotation.audit);
+        Ok(())
+    }
+
+    async fn revoke_session(&mut self, session_id: SessionId, at: Timestamp, reason: RevokeReason) -> Result<(), PortError> {
+        if let Some(session) = self.work.sessions.get_mut(&session_id)
+            && session.revoked_at.is_none()
+        {
+            session.revoked_at = Some(at);
+            session.revoke_reason = Some(reason.as_str());
+        }
+        Ok(())
+    }
+
+    async fn record(&mut self, event: AuditEvent) -> Result<(), PortError> {
+        self.work.audit.push(event);
+        Ok(())
+    }
+
+    async fn commit(mut self) -> Result<(), PortError> {
+        *self.guard = std::mem::take(&mut self.work);
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! The traits use cases depend on. Each method's doc is its contract; the
+//! Postgres and in-memory adapters are tested against the same contract.
+//!
+//! Methods return `impl Future + Send` rather than using `async fn` so that
+//! generic services stay `Send` inside multi-threaded runtimes.
+
+mod audit_log;
+mod clock;
+mod mailer;
+mod opaque_tokens;
+mod password_hasher;
+mod session_store;
+mod token_issuer;
+mod user_store;
+
+pub use audit_log::AuditLog;
+pub use clock::Clock;
+pub use mailer::{Mail, Mailer};
+pub use opaque_tokens::{OpaqueTokens, TokenDigest};
+pub use password_hasher::{HashError, PasswordHasher, Verified};
+pub use session_store::{LockedToken, NewRefreshToken, NewSession, RefreshTx, RevokeReason, Rotation, SessionStore};
+pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
+pub use user_store::{CreateUserError, NewUser, UserCredentials, UserStore};
+
+use crate::AuthPolicy;
+
+/// Failure of an adapter that the caller cannot act on except by retrying
+/// later (`Unavailable`: pool exhausted, database down) or not at all.
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+/// Everything a use case may touch, bundled so signatures stay short.
+pub trait Ports: Send + Sync + 'static {
+    type Store: UserStore + SessionStore + AuditLog;
+    type Hasher: PasswordHasher;
+    type Tokens: TokenIssuer;
+    type Opaque: OpaqueTokens;
+    type Clock: Clock;
+    type Mailer: Mailer;
+
+    fn store(&self) -> &Self::Store;
+    fn hasher(&self) -> &Self::Hasher;
+    fn tokens(&self) -> &Self::Tokens;
+    fn opaque(&self) -> &Self::Opaque;
+    fn clock(&self) -> &Self::Clock;
+    fn mailer(&self) -> &Self::Mailer;
+    fn policy(&self) -> &AuthPolicy;
+}
+
+/// The usual way to bundle concrete adapters into [`Ports`].
+#[derive(Debug, Clone)]
+pub struct Adapters<S, H, T, O, C, M> {
+    pub store: S,
+    pub hasher: H,
+    pub tokens: T,
+    pub opaque: O,
+    pub clock: C,
+    pub mailer: M,
+    pub policy: AuthPolicy,
+}
+
+impl<S, H, T, O, C, M> Ports for Adapters<S, H, T, O, C, M>
+where
+    S: UserStore + SessionStore + AuditLog + 'static,
+    H: PasswordHasher + 'static,
+    T: TokenIssuer + 'static,
+    O: OpaqueTokens + 'static,
+    C: Clock + 'static,
+    M: Mailer + 'static,
+{
+    type Store = S;
+    type Hasher = H;
+    type Tokens = T;
+    type Opaque = O;
+    type Clock = C;
+    type Mailer = M;
+
+    fn store(&self) -> &S {
+        &self.store
+    }
+    fn hasher(&self) -> &H {
+        &self.hasher
+    }
+    fn tokens(&self) -> &T {
+        &self.tokens
+    }
+    fn opaque(&self) -> &O {
+        &self.opaque
+    }
+    fn clock(&self) -> &C {
+        &self.clock
+    }
+    fn mailer(&self) -> &M {
+        &self.mailer
+    }
+    fn policy(&self) -> &AuthPolicy {
+        &self.policy
+    }
+}

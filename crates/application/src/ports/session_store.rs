@@ -1,0 +1,135 @@
+use std::future::Future;
+
+use gatehouse_domain::{AuditEvent, ClientInfo, Email, PresentedToken, Role, SessionId, Timestamp, UserId};
+
+use super::{PortError, TokenDigest};
+
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    pub id: uuid::Uuid,
+    pub digest: TokenDigest,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A session is one refresh-token family.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub created_at: Timestamp,
+    /// Absolute end, however often the session is refreshed.
+    pub expires_at: Timestamp,
+    pub amr: Vec<String>,
+    pub client: ClientInfo,
+    pub first_token: NewRefreshToken,
+}
+
+/// A presented refresh token with its session and user, locked for the
+/// rest of the unit of work.
+#[derive(Debug, Clone)]
+pub struct LockedToken {
+    pub token_id: uuid::Uuid,
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub email: Email,
+    pub role: Role,
+    pub user_disabled: bool,
+    pub amr: Vec<String>,
+    pub sealed_successor: Option<Vec<u8>>,
+    pub facts: PresentedToken,
+}
+
+/// Exchanges `token_id` for `successor`, atomically with its bookkeeping.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub token_id: uuid::Uuid,
+    pub session_id: SessionId,
+    pub at: Timestamp,
+    /// The successor encrypted under the presented token, to answer retries.
+    pub sealed_successor: Option<Vec<u8>>,
+    pub successor: NewRefreshToken,
+    pub audit: AuditEvent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReason {
+    Logout,
+    ReuseDetected,
+}
+
+impl RevokeReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RevokeReason::Logout => "logout",
+            RevokeReason::ReuseDetected => "reuse_detected",
+        }
+    }
+}
+
+pub trait SessionStore: Send + Sync {
+    type Tx: RefreshTx;
+
+    /// Creates the session with its first refresh token and the audit
+    /// event, all or nothing.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn start_session(
+        &self,
+        session: NewSession,
+        audit: AuditEvent,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Opens a unit of work. Dropping it without [`RefreshTx::commit`] MUST
+    /// leave no trace of anything it did.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx, PortError>> + Send;
+}
+
+/// A unit of work over refresh tokens. While it holds a token's lock, no
+/// other unit of work, in this process or another, can lock the same token,
+/// which is what keeps a token family from forking.
+pub trait RefreshTx: Send {
+    /// Finds the token with this digest and locks it and its session until
+    /// the unit of work ends.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn lock_token(
+        &mut self,
+        digest: &TokenDigest,
+    ) -> impl Future<Output = Result<Option<LockedToken>, PortError>> + Send;
+
+    /// Marks the token rotated, keeps the sealed successor, inserts the
+    /// successor, touches the session's `last_used_at` and records the audit
+    /// event. The token MUST have been locked by this unit of work.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn rotate(&mut self, rotation: Rotation) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Ends the session: every token of the family stops working.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn revoke_session(
+        &mut self,
+        session_id: SessionId,
+        at: Timestamp,
+        reason: RevokeReason,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Appends an audit event that commits or vanishes with the unit of work.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn record(&mut self, event: AuditEvent) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// # Errors
+    /// `Unavailable` when the commit cannot be confirmed; then nothing of
+    /// the unit of work may be assumed to have happened.
+    fn commit(self) -> impl Future<Output = Result<(), PortError>> + Send;
+}

@@ -1,0 +1,33 @@
+//! One file per use case: a verb-named struct with one `execute`, and one
+//! error enum whose variants say what a caller can act on.
+
+mod authenticate;
+mod current_user;
+mod issue;
+mod login;
+mod logout;
+mod refresh;
+mod register;
+
+pub use authenticate::Authenticate;
+pub use current_user::{GetCurrentUser, GetCurrentUserError};
+pub use issue::TokenPair;
+pub use login::{Login, LoginCommand, LoginError};
+pub use logout::{Logout, LogoutError};
+pub use refresh::{RotateRefreshToken, RotateRefreshTokenError};
+pub use register::{Register, RegisterCommand, RegisterError, Registered};
+
+/// Gives a use-case error the two variants every port failure maps to.
+macro_rules! from_port_error {
+    ($error:ident) => {
+        impl From<$crate::ports::PortError> for $error {
+            fn from(error: $crate::ports::PortError) -> Self {
+                match error {
+                    $crate::ports::PortError::Unavailable(e) => $error::Unavailable(e),
+                    $crate::ports::PortError::Unexpected(e) => $error::Unexpected(e),
+                }
+            }
+        }
+    };
+}
+pub(crate) use from_port_error;

@@ -1,0 +1,93 @@
+//! Creating an account: always role `user`, and a first session so the
+//! client is signed in at once.
+
+use std::time::Duration;
+
+use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, Password, Role, User, UserId};
+use tracing::instrument;
+
+use super::from_port_error;
+use super::issue::{self, TokenPair};
+use crate::ports::{Clock, CreateUserError, HashError, NewUser, PasswordHasher, Ports, UserStore};
+
+#[derive(Debug)]
+pub struct RegisterCommand {
+    pub email: Email,
+    /// Already checked against the password policy.
+    pub password: Password,
+    pub client: ClientInfo,
+}
+
+#[derive(Debug)]
+pub struct Registered {
+    pub user: User,
+    pub tokens: TokenPair,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("password hashing saturated")]
+    Overloaded { retry_after: Duration },
+    #[error("store unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+from_port_error!(RegisterError);
+
+impl From<HashError> for RegisterError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Overloaded { retry_after } => RegisterError::Overloaded { retry_after },
+            HashError::Unexpected(e) => RegisterError::Unexpected(e),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Register<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> Register<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    #[instrument(skip_all, fields(user_id))]
+    pub async fn execute(&self, command: RegisterCommand) -> Result<Registered, RegisterError> {
+        let ports = self.ports;
+        // Hash before touching the store: no transaction waits on Argon2.
+        let password_hash = ports.hasher().hash(command.password).await?;
+        let now = ports.clock().now();
+        let user = User {
+            id: UserId::new(),
+            email: command.email,
+            role: Role::User,
+            email_verified: false,
+            mfa_enabled: false,
+            disabled: false,
+            created_at: now,
+        };
+        tracing::Span::current().record("user_id", tracing::field::display(user.id));
+        let amr = vec!["pwd".to_owned()];
+        let (session, refresh_token) = issue::new_session(ports, user.id, amr.clone(), &command.client, now)?;
+        let session_id = session.id;
+        let audit = AuditEvent::new(AuditKind::UserRegistered, now, Some(user.id), &command.client);
+        let new_user = NewUser {
+            id: user.id,
+            email: user.email.clone(),
+            password_hash,
+            role: user.role,
+            created_at: now,
+        };
+        ports.store().create_user(new_user, Some(session), audit).await.map_err(|e| match e {
+            CreateUserError::EmailTaken => RegisterError::EmailTaken,
+            CreateUserError::Port(e) => e.into(),
+        })?;
+        let access_token = issue::access_token(ports, user.id, session_id, user.role, amr, now)?;
+        Ok(Registered { user, tokens: issue::pair(ports, access_token, refresh_token) })
+    }
+}
