@@ -1,0 +1,9 @@
+//! Every use case against the in-memory adapters and a fixed clock: each
+//! success path and each error variant. One test binary (link time).
+
+mod current_user;
+mod login;
+mod logout;
+mod refresh;
+mod register;
+mod support;
