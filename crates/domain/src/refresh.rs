@@ -37,9 +37,6 @@ pub enum Presentation {
 
 impl PresentedToken {
     pub fn classify(&self, now: Timestamp, grace: Duration) -> Presentation {
-        if self.session_revoked {
-            return Presentation::Revoked;
-        }
         if now >= self.session_expires_at {
             return Presentation::Expired;
         }
@@ -49,11 +46,16 @@ impl PresentedToken {
                 .ok()
                 .and_then(|g| rotated_at.checked_add_signed(g))
                 .is_some_and(|end| now < end);
-            return if within_grace && self.successor_kept {
+            // An old token stays "reused" even once its family is revoked,
+            // so every late presentation gets the same answer.
+            return if within_grace && self.successor_kept && !self.session_revoked {
                 Presentation::GraceReplay
             } else {
                 Presentation::Reuse
             };
+        }
+        if self.session_revoked {
+            return Presentation::Revoked;
         }
         if now >= self.expires_at {
             return Presentation::Expired;
@@ -138,11 +140,13 @@ mod tests {
     }
 
     #[test]
-    fn revoked_family_is_revoked_whatever_the_token() {
+    fn in_a_revoked_family_the_current_token_is_revoked_and_old_ones_stay_reused() {
         let revoked = PresentedToken { session_revoked: true, ..current() };
         assert_eq!(revoked.classify(t(1), GRACE), Presentation::Revoked);
         let old = PresentedToken { session_revoked: true, ..rotated_at(1) };
-        assert_eq!(old.classify(t(500), GRACE), Presentation::Revoked);
+        assert_eq!(old.classify(t(500), GRACE), Presentation::Reuse);
+        // No replay out of a revoked family, even within the grace.
+        assert_eq!(old.classify(t(2), GRACE), Presentation::Reuse);
     }
 
     #[test]

@@ -89,6 +89,12 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                 tx.commit().await?;
                 successor.ok_or(E::Invalid)?
             }
+            Presentation::Reuse if token.facts.session_revoked => {
+                // Already revoked (by an earlier reuse, or a logout): same
+                // answer, but no second alarm.
+                tx.commit().await?;
+                return Err(E::Reused);
+            }
             Presentation::Reuse => {
                 tx.revoke_session(token.session_id, now, RevokeReason::ReuseDetected).await?;
                 let audit = AuditEvent::new(AuditKind::RefreshReuseDetected, now, Some(token.user_id), client)

@@ -144,3 +144,16 @@ async fn a_disabled_account_cannot_refresh() {
     ports.store.set_disabled(registered.user.id, true).await;
     assert!(matches!(rotate(&ports, registered.tokens.refresh_token.expose()).await, Err(E::Invalid)));
 }
+
+#[tokio::test]
+async fn a_second_late_presentation_is_still_reuse_but_alarms_once() {
+    let ports = ports();
+    let first = register(&ports).await.tokens;
+    rotate(&ports, first.refresh_token.expose()).await.unwrap();
+    ports.clock.advance(Duration::from_secs(11));
+    assert!(matches!(rotate(&ports, first.refresh_token.expose()).await, Err(E::Reused)));
+    assert!(matches!(rotate(&ports, first.refresh_token.expose()).await, Err(E::Reused)));
+    let alarms = ports.store.audit_events().await.into_iter().filter(|e| e.kind == AuditKind::RefreshReuseDetected).count();
+    assert_eq!(alarms, 1);
+    assert_eq!(ports.mailer.sent().len(), 1);
+}

@@ -1,0 +1,94 @@
+//! Row types private to the adapter, and the SQL fragments shared by the
+//! statements that write a session (register, login).
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{Array, Bytea, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use gatehouse_application::PortError;
+use gatehouse_application::ports::NewSession;
+use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, User, UserId};
+use uuid::Uuid;
+
+use crate::schema::users;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(Pg))]
+pub(crate) struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub mfa_enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) fn corrupt(what: &str) -> PortError {
+    PortError::Unexpected(anyhow::anyhow!("stored {what} is not valid"))
+}
+
+impl UserRow {
+    pub fn into_user(self) -> Result<(User, PasswordHash), PortError> {
+        let user = User {
+            id: UserId::from_uuid(self.id),
+            email: Email::parse(&self.email).map_err(|_| corrupt("email"))?,
+            role: Role::parse(&self.role).ok_or_else(|| corrupt("role"))?,
+            email_verified: self.email_verified_at.is_some(),
+            mfa_enabled: self.mfa_enabled,
+            disabled: self.disabled_at.is_some(),
+            created_at: self.created_at,
+        };
+        Ok((user, PasswordHash::new(self.password_hash)))
+    }
+}
+
+pub(crate) type Statement = BoxedSqlQuery<'static, Pg, SqlQuery>;
+
+/// Two CTEs inserting a session and its first refresh token, with
+/// placeholders from `$first` on (11 of them). Ends with a comma.
+pub(crate) fn session_ctes(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "new_session AS (INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, amr, ip, user_agent) \
+         VALUES ({0}, {1}, {2}, {2}, {3}, {4}, {5}, {6})), \
+         new_token AS (INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
+         VALUES ({7}, {0}, {8}, {9}, {10})), ",
+        p(0), p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10)
+    )
+}
+
+pub(crate) fn bind_session(q: Statement, s: NewSession) -> Statement {
+    q.bind::<SqlUuid, _>(s.id.as_uuid())
+        .bind::<SqlUuid, _>(s.user_id.as_uuid())
+        .bind::<Timestamptz, _>(s.created_at)
+        .bind::<Timestamptz, _>(s.expires_at)
+        .bind::<Array<Text>, _>(s.amr)
+        .bind::<Nullable<Text>, _>(s.client.ip)
+        .bind::<Nullable<Text>, _>(s.client.user_agent)
+        .bind::<SqlUuid, _>(s.first_token.id)
+        .bind::<Bytea, _>(s.first_token.digest.0)
+        .bind::<Timestamptz, _>(s.first_token.issued_at)
+        .bind::<Timestamptz, _>(s.first_token.expires_at)
+}
+
+/// The final `INSERT` of an audit event, placeholders from `$first` (7).
+pub(crate) fn audit_insert(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) VALUES ({}, {}, {}, {}, {}, {}, {})",
+        p(0), p(1), p(2), p(3), p(4), p(5), p(6)
+    )
+}
+
+pub(crate) fn bind_audit(q: Statement, e: AuditEvent) -> Statement {
+    q.bind::<SqlUuid, _>(e.id)
+        .bind::<Timestamptz, _>(e.at)
+        .bind::<Text, _>(e.kind.as_str())
+        .bind::<Nullable<SqlUuid>, _>(e.user_id.map(|u| u.as_uuid()))
+        .bind::<Nullable<Text>, _>(e.client.ip)
+        .bind::<Nullable<Text>, _>(e.client.user_agent)
+        .bind::<Jsonb, _>(e.detail)
+}

@@ -1,0 +1,187 @@
+//! Sessions (token families) and the unit of work that rotates refresh
+//! tokens. The unit of work owns one pooled connection with an open
+//! transaction; `commit` ends it. Dropped without commit, the connection
+//! goes back to the pool with its transaction open, which diesel-async
+//! reports as broken, so bb8 closes it and PostgreSQL rolls back.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use gatehouse_application::PortError;
+use gatehouse_application::ports::{
+    LockedToken, NewSession, RefreshTx, RevokeReason, Rotation, SessionStore, TokenDigest,
+};
+use gatehouse_domain::{AuditEvent, Email, PresentedToken, Role, SessionId, Timestamp, UserId};
+
+use crate::PgStore;
+use crate::error::{bounded, from_diesel, from_pool};
+use crate::rows::{audit_insert, bind_audit, bind_session, corrupt, session_ctes};
+use crate::schema::sessions;
+
+type Conn = bb8::PooledConnection<'static, AsyncDieselConnectionManager<AsyncPgConnection>>;
+
+impl SessionStore for PgStore {
+    type Tx = PgTx;
+
+    /// One statement (data-modifying CTEs): one round trip, atomic by itself.
+    async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
+        let ctes = session_ctes(1);
+        let sql = format!("WITH {} {}", ctes.trim_end().trim_end_matches(','), audit_insert(12));
+        let q = bind_audit(bind_session(diesel::sql_query(sql).into_boxed(), session), audit);
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.execute(&mut *conn).await.map(|_| ()).map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn begin(&self) -> Result<PgTx, PortError> {
+        bounded(self.query_timeout, async {
+            let mut conn = self.pool.get_owned().await.map_err(from_pool)?;
+            AnsiTransactionManager::begin_transaction(&mut *conn).await.map_err(from_diesel)?;
+            Ok(PgTx { conn, query_timeout: self.query_timeout })
+        })
+        .await
+    }
+}
+
+pub struct PgTx {
+    conn: Conn,
+    query_timeout: Duration,
+}
+
+impl std::fmt::Debug for PgTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgTx")
+    }
+}
+
+#[derive(QueryableByName)]
+struct LockedRow {
+    #[diesel(sql_type = SqlUuid)]
+    token_id: uuid::Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    session_id: uuid::Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    token_expires_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    rotated_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Bytea>)]
+    sealed_successor: Option<Vec<u8>>,
+    #[diesel(sql_type = Timestamptz)]
+    session_expires_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    revoked_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Array<Text>)]
+    amr: Vec<String>,
+    #[diesel(sql_type = SqlUuid)]
+    user_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Text)]
+    role: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    disabled_at: Option<DateTime<Utc>>,
+}
+
+/// Locks only the token row: that is what serialises presentations of one
+/// token. Session and user are read, not locked, so refreshes of different
+/// sessions of one user never wait on each other.
+const LOCK_TOKEN: &str = "\
+SELECT t.id AS token_id, t.session_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
+       s.expires_at AS session_expires_at, s.revoked_at, s.amr, \
+       u.id AS user_id, u.email, u.role, u.disabled_at \
+FROM refresh_tokens t \
+JOIN sessions s ON s.id = t.session_id \
+JOIN users u ON u.id = s.user_id \
+WHERE t.digest = $1 \
+FOR UPDATE OF t";
+
+impl RefreshTx for PgTx {
+    async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<LockedToken>, PortError> {
+        let row: Option<LockedRow> = bounded(self.query_timeout, async {
+            diesel::sql_query(LOCK_TOKEN)
+                .bind::<Bytea, _>(&digest.0)
+                .get_result(&mut *self.conn)
+                .await
+                .optional()
+                .map_err(from_diesel)
+        })
+        .await?;
+        row.map(|r| {
+            Ok(LockedToken {
+                token_id: r.token_id,
+                session_id: SessionId::from_uuid(r.session_id),
+                user_id: UserId::from_uuid(r.user_id),
+                email: Email::parse(&r.email).map_err(|_| corrupt("email"))?,
+                role: Role::parse(&r.role).ok_or_else(|| corrupt("role"))?,
+                user_disabled: r.disabled_at.is_some(),
+                amr: r.amr,
+                facts: PresentedToken {
+                    expires_at: r.token_expires_at,
+                    rotated_at: r.rotated_at,
+                    successor_kept: r.sealed_successor.is_some(),
+                    session_expires_at: r.session_expires_at,
+                    session_revoked: r.revoked_at.is_some(),
+                },
+                sealed_successor: r.sealed_successor,
+            })
+        })
+        .transpose()
+    }
+
+    /// One statement: retire the token, insert its successor, touch the
+    /// session, audit. The one-current-token constraint is deferred to
+    /// commit, so the order inside the statement does not matter.
+    async fn rotate(&mut self, r: Rotation) -> Result<(), PortError> {
+        let sql = format!(
+            "WITH retired AS (UPDATE refresh_tokens SET rotated_at = $1, sealed_successor = $2 \
+                              WHERE id = $3 AND rotated_at IS NULL), \
+                  successor AS (INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
+                                VALUES ($4, $5, $6, $7, $8)), \
+                  touched AS (UPDATE sessions SET last_used_at = $1 WHERE id = $5) {}",
+            audit_insert(9)
+        );
+        let q = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Timestamptz, _>(r.at)
+            .bind::<Nullable<Bytea>, _>(r.sealed_successor)
+            .bind::<SqlUuid, _>(r.token_id)
+            .bind::<SqlUuid, _>(r.successor.id)
+            .bind::<SqlUuid, _>(r.session_id.as_uuid())
+            .bind::<Bytea, _>(r.successor.digest.0)
+            .bind::<Timestamptz, _>(r.successor.issued_at)
+            .bind::<Timestamptz, _>(r.successor.expires_at);
+        let q = bind_audit(q, r.audit);
+        bounded(self.query_timeout, async { q.execute(&mut *self.conn).await.map(|_| ()).map_err(from_diesel) }).await
+    }
+
+    async fn revoke_session(&mut self, session_id: SessionId, at: Timestamp, reason: RevokeReason) -> Result<(), PortError> {
+        bounded(self.query_timeout, async {
+            diesel::update(
+                sessions::table.filter(sessions::id.eq(session_id.as_uuid())).filter(sessions::revoked_at.is_null()),
+            )
+            .set((sessions::revoked_at.eq(at), sessions::revoke_reason.eq(reason.as_str())))
+            .execute(&mut *self.conn)
+            .await
+            .map(|_| ())
+            .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn record(&mut self, event: AuditEvent) -> Result<(), PortError> {
+        bounded(self.query_timeout, crate::audit::insert(&mut self.conn, event)).await
+    }
+
+    async fn commit(mut self) -> Result<(), PortError> {
+        bounded(self.query_timeout, async {
+            AnsiTransactionManager::commit_transaction(&mut *self.conn).await.map_err(from_diesel)
+        })
+        .await
+    }
+}

@@ -1,0 +1,99 @@
+use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use gatehouse_application::PortError;
+use gatehouse_application::ports::{CreateUserError, NewSession, NewUser, UserCredentials, UserStore};
+use gatehouse_domain::{AuditEvent, Email, PasswordHash, User, UserId};
+
+use crate::PgStore;
+use crate::error::{bounded, from_diesel, is_unique_violation};
+use crate::rows::{UserRow, audit_insert, bind_audit, bind_session, session_ctes};
+use crate::schema::users;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+impl UserStore for PgStore {
+    /// One statement (data-modifying CTEs): one round trip, atomic by itself.
+    async fn create_user(
+        &self,
+        user: NewUser,
+        session: Option<NewSession>,
+        audit: AuditEvent,
+    ) -> Result<(), CreateUserError> {
+        let user_cte = "WITH new_user AS (INSERT INTO users (id, email, password_hash, role, created_at, updated_at) \
+                        VALUES ($1, $2, $3, $4, $5, $5)), ";
+        let (sql, audit_from) = match session {
+            Some(_) => (format!("{user_cte}{}", session_ctes(6)), 17),
+            None => (user_cte.to_owned(), 6),
+        };
+        // The trailing ", " of the last CTE is trimmed before the final INSERT.
+        let sql = format!("{} {}", sql.trim_end().trim_end_matches(','), audit_insert(audit_from));
+        let mut q = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<SqlUuid, _>(user.id.as_uuid())
+            .bind::<Text, _>(user.email.as_str().to_owned())
+            .bind::<Text, _>(user.password_hash.as_str().to_owned())
+            .bind::<Text, _>(user.role.as_str())
+            .bind::<Timestamptz, _>(user.created_at);
+        if let Some(session) = session {
+            q = bind_session(q, session);
+        }
+        q = bind_audit(q, audit);
+        let result = bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            Ok(q.execute(&mut *conn).await)
+        })
+        .await?;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(CreateUserError::EmailTaken),
+            Err(e) => Err(from_diesel(e).into()),
+        }
+    }
+
+    async fn find_credentials(&self, email: &Email) -> Result<Option<UserCredentials>, PortError> {
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            let row = users::table
+                .filter(lower(users::email).eq(email.as_str()))
+                .select(UserRow::as_select())
+                .first::<UserRow>(&mut *conn)
+                .await
+                .optional()
+                .map_err(from_diesel)?;
+            row.map(|r| r.into_user().map(|(user, password_hash)| UserCredentials { user, password_hash }))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, PortError> {
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            let row = users::table
+                .find(id.as_uuid())
+                .select(UserRow::as_select())
+                .first::<UserRow>(&mut *conn)
+                .await
+                .optional()
+                .map_err(from_diesel)?;
+            row.map(|r| r.into_user().map(|(user, _)| user)).transpose()
+        })
+        .await
+    }
+
+    async fn replace_password_hash(&self, id: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, PortError> {
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            let updated = diesel::update(
+                users::table.filter(users::id.eq(id.as_uuid())).filter(users::password_hash.eq(old.as_str())),
+            )
+            .set((users::password_hash.eq(new.as_str()), users::updated_at.eq(diesel::dsl::now)))
+            .execute(&mut *conn)
+            .await
+            .map_err(from_diesel)?;
+            Ok(updated == 1)
+        })
+        .await
+    }
+}

@@ -1,0 +1,8 @@
+//! The Postgres adapter against a real PostgreSQL, each test in a fresh
+//! database cloned from a migrated template. One test binary (link time).
+
+mod contract;
+mod rotation;
+mod startup;
+mod support;
+mod unit_of_work;

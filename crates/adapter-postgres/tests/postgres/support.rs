@@ -1,0 +1,92 @@
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::TimeZone;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use gatehouse_adapter_crypto::{Argon2Config, Argon2Hasher, JwtConfig, JwtIssuer, RandomTokens};
+use gatehouse_adapter_postgres::PgStore;
+use gatehouse_adapter_postgres::test_support::TestDatabase;
+use gatehouse_application::ports::{Clock, Mail, Mailer};
+use gatehouse_application::use_cases::{Register, RegisterCommand, Registered};
+use gatehouse_application::{Adapters, AuthPolicy, PortError};
+use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString, Timestamp};
+
+#[derive(Debug, Clone)]
+pub struct TestClock(Arc<Mutex<Timestamp>>);
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) += chrono::Duration::from_std(by).unwrap();
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TestMailer(pub Arc<Mutex<Vec<Mail>>>);
+
+impl Mailer for TestMailer {
+    async fn send(&self, mail: Mail) -> Result<(), PortError> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(mail);
+        Ok(())
+    }
+}
+
+pub type PgPorts = Adapters<PgStore, Argon2Hasher, JwtIssuer, RandomTokens, TestClock, TestMailer>;
+
+pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
+    let mut config = db.config();
+    config.max_connections = 40;
+    Adapters {
+        store: PgStore::connect(&config),
+        hasher: Argon2Hasher::new(&Argon2Config {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+            queue_wait: Duration::from_secs(5),
+        })
+        .unwrap(),
+        tokens: JwtIssuer::hs256(&JwtConfig {
+            issuer: "gatehouse".into(),
+            audience: "gatehouse".into(),
+            secret: SecretString::new("test-secret-that-is-at-least-32-bytes"),
+        }),
+        opaque: RandomTokens,
+        clock: TestClock(Arc::new(Mutex::new(chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()))),
+        mailer: TestMailer::default(),
+        policy,
+    }
+}
+
+pub fn client() -> ClientInfo {
+    ClientInfo::new(Some("198.51.100.4".into()), Some("pg-tests"))
+}
+
+pub async fn register(ports: &PgPorts, email: &str) -> Registered {
+    Register::new(ports)
+        .execute(RegisterCommand {
+            email: Email::parse(email).unwrap(),
+            password: Password::new("a perfectly fine passphrase", &PasswordRules::default(), None).unwrap(),
+            client: client(),
+        })
+        .await
+        .unwrap()
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Counts rows with plain SQL on a separate connection, outside any unit of work.
+pub async fn count(db: &TestDatabase, sql: &str) -> i64 {
+    let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
+    diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn).await.unwrap().n
+}
