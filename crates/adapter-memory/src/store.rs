@@ -264,3 +264,9 @@ impl RefreshTx for MemoryTx {
         Ok(())
     }
 }
+
+impl gatehouse_application::ports::Readiness for MemoryStore {
+    async fn ready(&self) -> Result<(), PortError> {
+        Ok(())
+    }
+}

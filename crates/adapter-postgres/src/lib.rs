@@ -99,3 +99,9 @@ impl PgStore {
         self.pool.get().await.map_err(error::from_pool)
     }
 }
+
+impl gatehouse_application::ports::Readiness for PgStore {
+    async fn ready(&self) -> Result<(), PortError> {
+        self.ping().await
+    }
+}

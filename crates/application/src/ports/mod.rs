@@ -9,6 +9,7 @@ mod clock;
 mod mailer;
 mod opaque_tokens;
 mod password_hasher;
+mod readiness;
 mod session_store;
 mod token_issuer;
 mod user_store;
@@ -18,6 +19,7 @@ pub use clock::Clock;
 pub use mailer::{Mail, Mailer};
 pub use opaque_tokens::{OpaqueTokens, TokenDigest};
 pub use password_hasher::{HashError, PasswordHasher, Verified};
+pub use readiness::Readiness;
 pub use session_store::{LockedToken, NewRefreshToken, NewSession, RefreshTx, RevokeReason, Rotation, SessionStore};
 pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
 pub use user_store::{CreateUserError, NewUser, UserCredentials, UserStore};
@@ -36,7 +38,7 @@ pub enum PortError {
 
 /// Everything a use case may touch, bundled so signatures stay short.
 pub trait Ports: Send + Sync + 'static {
-    type Store: UserStore + SessionStore + AuditLog;
+    type Store: UserStore + SessionStore + AuditLog + Readiness;
     type Hasher: PasswordHasher;
     type Tokens: TokenIssuer;
     type Opaque: OpaqueTokens;
@@ -66,7 +68,7 @@ pub struct Adapters<S, H, T, O, C, M> {
 
 impl<S, H, T, O, C, M> Ports for Adapters<S, H, T, O, C, M>
 where
-    S: UserStore + SessionStore + AuditLog + 'static,
+    S: UserStore + SessionStore + AuditLog + Readiness + 'static,
     H: PasswordHasher + 'static,
     T: TokenIssuer + 'static,
     O: OpaqueTokens + 'static,

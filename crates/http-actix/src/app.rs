@@ -1,0 +1,81 @@
+//! Assembling the actix `App`: routes, body limits, the problem+json
+//! fallback for whatever the framework rejects itself, request logging.
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::{App, HttpResponse, ResponseError, web};
+use gatehouse_application::Ports;
+use gatehouse_application::use_cases::Authenticate;
+
+use crate::bearer::Verifier;
+use crate::body::{MAX_BODY_BYTES, json_config};
+use crate::handlers::{auth, health, users};
+use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::request_log::log_request;
+
+/// The JSON extractor configuration (limits, content type, problem errors).
+pub fn configure_json() -> web::JsonConfig {
+    json_config()
+}
+
+async fn not_found() -> HttpResponse {
+    ApiError::not_found().error_response()
+}
+
+/// Framework-made error responses (404, 405, 413, ...) carry no problem
+/// body; give them one, keeping ours untouched.
+fn problem_fallback<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+    }
+    let status = response.status();
+    let (request, _) = response.into_parts();
+    let replacement = ApiError::from_status(status).error_response();
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, replacement).map_into_right_body()))
+}
+
+/// The whole HTTP application over `ports`.
+pub fn build_app<P: Ports>(
+    ports: web::Data<P>,
+    openapi: Arc<String>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let verifier: Verifier = {
+        let ports = ports.clone();
+        Arc::new(move |token: &str| Authenticate::new(&**ports).execute(token))
+    };
+    App::new()
+        .app_data(ports)
+        .app_data(web::Data::new(verifier))
+        .app_data(json_config())
+        .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .service(web::resource("/v1/auth/register").route(web::post().to(auth::register::<P>)))
+        .service(web::resource("/v1/auth/login").route(web::post().to(auth::login::<P>)))
+        .service(web::resource("/v1/auth/refresh").route(web::post().to(auth::refresh::<P>)))
+        .service(web::resource("/v1/auth/logout").route(web::post().to(auth::logout::<P>)))
+        .service(web::resource("/v1/users/me").route(web::get().to(users::me::<P>)))
+        .service(web::resource("/health/live").route(web::get().to(health::live)))
+        .service(web::resource("/health/ready").route(web::get().to(health::ready::<P>)))
+        .service(web::resource("/openapi.json").route(web::get().to(move || {
+            let body = Arc::clone(&openapi);
+            async move { HttpResponse::Ok().content_type("application/json").body(body.as_str().to_owned()) }
+        })))
+        .default_service(web::to(not_found))
+        .wrap(ErrorHandlers::new().default_handler(problem_fallback))
+        .wrap(from_fn(log_request))
+}

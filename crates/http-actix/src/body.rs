@@ -1,0 +1,142 @@
+//! Turning request bodies into domain values: JSON parsing errors become
+//! 400/413/415/422 problems, and every field error is reported at once,
+//! from garde's shape checks and the domain's own parsers alike.
+
+use actix_web::error::JsonPayloadError;
+use actix_web::http::header;
+use actix_web::mime;
+use actix_web::{HttpRequest, web};
+use gatehouse_domain::{EmailError, PasswordError};
+
+use crate::problem::{ApiError, FieldError};
+
+/// Bodies beyond this are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+fn is_json(mime: mime::Mime) -> bool {
+    mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON)
+}
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .content_type(is_json)
+        .content_type_required(true)
+        .error_handler(|error, request| json_error(&error, request).into())
+}
+
+fn has_body(request: &HttpRequest) -> bool {
+    let headers = request.headers();
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
+}
+
+fn json_error(error: &JsonPayloadError, request: &HttpRequest) -> ApiError {
+    match error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::payload_too_large()
+        }
+        // A request without a body needs no content type: it is simply
+        // missing what this endpoint requires.
+        JsonPayloadError::ContentType if !has_body(request) => ApiError::malformed("A JSON request body is required."),
+        JsonPayloadError::ContentType => ApiError::unsupported_media_type(),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            // serde's message may quote the input (a password, say): never echo it.
+            ApiError::validation(vec![FieldError::new("body", "type", "A field has the wrong type.")])
+        }
+        JsonPayloadError::Deserialize(_) => ApiError::malformed("The request body is not valid JSON."),
+        _ => ApiError::malformed("The request body could not be read."),
+    }
+}
+
+/// Collects field errors from garde and the domain parsers, then fails once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn from_garde<T: garde::Validate<Context = ()>>(body: &T) -> Self {
+        let mut errors = Vec::new();
+        if let Err(report) = body.validate() {
+            for (path, error) in report.iter() {
+                let message = error.message().to_string();
+                let code = if message.starts_with("not set") {
+                    "required"
+                } else if message.starts_with("length") {
+                    "length"
+                } else {
+                    "invalid"
+                };
+                errors.push(FieldError::new(&path.to_string(), code, message));
+            }
+        }
+        Self(errors)
+    }
+
+    fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+
+    /// Parses `value` unless garde already refused the field.
+    pub fn parse<T, E: Into<FieldIssue>>(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        if self.has(field) {
+            return None;
+        }
+        let value = value?;
+        match parse(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let issue: FieldIssue = e.into();
+                self.0.push(FieldError::new(field, issue.code, issue.message));
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::validation(self.0)) }
+    }
+}
+
+/// A domain parse error as a field error's code and message.
+#[derive(Debug)]
+pub struct FieldIssue {
+    code: &'static str,
+    message: String,
+}
+
+impl From<EmailError> for FieldIssue {
+    fn from(e: EmailError) -> Self {
+        let code = match e {
+            EmailError::Empty => "required",
+            EmailError::TooLong => "length",
+            EmailError::Invalid => "email",
+        };
+        Self { code, message: e.to_string() }
+    }
+}
+
+impl From<PasswordError> for FieldIssue {
+    fn from(e: PasswordError) -> Self {
+        let code = match e {
+            PasswordError::TooShort { .. } | PasswordError::TooLong { .. } => "length",
+            PasswordError::Breached => "breached",
+            PasswordError::EqualsEmail => "equals_email",
+        };
+        Self { code, message: e.to_string() }
+    }
+}
+
+impl From<std::convert::Infallible> for FieldIssue {
+    fn from(e: std::convert::Infallible) -> Self {
+        match e {}
+    }
+}

@@ -1,0 +1,106 @@
+//! Request and response bodies. Request fields are `Option` so that a
+//! missing field is a 422 with the others' errors, not a parse failure.
+
+use chrono::SecondsFormat;
+use gatehouse_application::use_cases::TokenPair;
+use gatehouse_domain::{Timestamp, User};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Passwords are checked by the domain (8 to 128 code points); this only
+/// caps the work an oversized value could cause.
+const MAX_RAW_PASSWORD: usize = 1024;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct RegisterBody {
+    #[garde(required, length(chars, max = 254))]
+    #[schema(example = "ada@example.com", max_length = 254)]
+    pub email: Option<String>,
+    #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct LoginBody {
+    #[garde(required, length(chars, max = 254))]
+    pub email: Option<String>,
+    #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    pub password: Option<String>,
+    /// TOTP or backup code; accepted and ignored until MFA is enabled.
+    #[garde(length(chars, max = 64))]
+    pub otp: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct RefreshBody {
+    #[garde(required, length(chars, max = 512))]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    pub id: uuid::Uuid,
+    pub email: String,
+    #[schema(example = "user")]
+    pub role: &'static str,
+    pub email_verified: bool,
+    pub mfa_enabled: bool,
+    pub disabled: bool,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+pub fn rfc3339(at: Timestamp) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl From<User> for UserResponse {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.as_uuid(),
+            email: user.email.as_str().to_owned(),
+            role: user.role.as_str(),
+            email_verified: user.email_verified,
+            mfa_enabled: user.mfa_enabled,
+            disabled: user.disabled,
+            created_at: rfc3339(user.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    pub expires_in: u64,
+    pub refresh_token: String,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token.expose().to_owned(),
+            token_type: "Bearer",
+            expires_in: pair.expires_in.as_secs(),
+            refresh_token: pair.refresh_token.expose().to_owned(),
+        }
+    }
+}
+
+/// The new user, and (unless verified email is required) a first token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterResponse {
+    pub user: UserResponse,
+    #[serde(flatten)]
+    pub tokens: Option<TokenResponse>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}

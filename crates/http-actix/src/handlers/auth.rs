@@ -1,0 +1,113 @@
+//! `/v1/auth/*`: register, login, refresh, logout.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use gatehouse_application::Ports;
+use gatehouse_application::use_cases::{Login, LoginCommand, Logout, Register, RegisterCommand, RotateRefreshToken};
+use gatehouse_domain::{Email, Password};
+
+use super::no_store;
+use crate::body::FieldErrors;
+use crate::client::client_info;
+use crate::dto::{LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse};
+use crate::problem::{ApiError, Problem};
+
+/// Create an account (role `user`) and sign it in.
+#[utoipa::path(
+    post, path = "/v1/auth/register", tag = "auth", request_body = RegisterBody,
+    responses(
+        (status = 201, description = "Account created", body = RegisterResponse),
+        (status = 409, description = "`EMAIL_TAKEN`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`OVERLOADED`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn register<P: Ports>(
+    ports: web::Data<P>,
+    request: HttpRequest,
+    body: web::Json<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::from_garde(&*body);
+    let email = errors.parse("email", body.email.as_deref(), Email::parse);
+    let rules = ports.policy().password_rules;
+    let password = errors.parse("password", body.password.as_deref(), |raw| Password::new(raw, &rules, email.as_ref()));
+    errors.finish()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(ApiError::malformed("email and password are required"));
+    };
+    let registered = Register::new(&**ports)
+        .execute(RegisterCommand { email, password, client: client_info(&request) })
+        .await?;
+    let response = RegisterResponse { user: registered.user.into(), tokens: Some(registered.tokens.into()) };
+    Ok(no_store(HttpResponse::Created().json(response)))
+}
+
+/// Exchange email and password for a token pair.
+#[utoipa::path(
+    post, path = "/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "`INVALID_CREDENTIALS`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`OVERLOADED`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn login<P: Ports>(
+    ports: web::Data<P>,
+    request: HttpRequest,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::from_garde(&*body);
+    let email = errors.parse("email", body.email.as_deref(), Email::parse);
+    let password = errors.parse("password", body.password.as_deref(), |raw| {
+        Ok::<_, std::convert::Infallible>(Password::presented(raw))
+    });
+    errors.finish()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(ApiError::malformed("email and password are required"));
+    };
+    let tokens = Login::new(&**ports).execute(LoginCommand { email, password, client: client_info(&request) }).await?;
+    Ok(no_store(HttpResponse::Ok().json(TokenResponse::from(tokens))))
+}
+
+fn refresh_token(body: &RefreshBody) -> Result<&str, ApiError> {
+    FieldErrors::from_garde(body).finish()?;
+    body.refresh_token.as_deref().ok_or_else(|| ApiError::malformed("refresh_token is required"))
+}
+
+/// Rotate a refresh token: the presented one dies, a new pair is issued.
+#[utoipa::path(
+    post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new pair", body = TokenResponse),
+        (status = 401, description = "`REFRESH_TOKEN_INVALID` or `REFRESH_TOKEN_REUSED`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn refresh<P: Ports>(
+    ports: web::Data<P>,
+    request: HttpRequest,
+    body: web::Json<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
+    let token = refresh_token(&body)?;
+    let tokens = RotateRefreshToken::new(&**ports).execute(token, &client_info(&request)).await?;
+    Ok(no_store(HttpResponse::Ok().json(TokenResponse::from(tokens))))
+}
+
+/// End the session the refresh token belongs to. Unknown tokens also get 204.
+#[utoipa::path(
+    post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 204, description = "Signed out (or nothing to do)"),
+        (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn logout<P: Ports>(
+    ports: web::Data<P>,
+    request: HttpRequest,
+    body: web::Json<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
+    let token = refresh_token(&body)?;
+    Logout::new(&**ports).execute(token, &client_info(&request)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

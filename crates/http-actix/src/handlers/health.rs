@@ -1,0 +1,31 @@
+//! Liveness (the process answers) and readiness (the database answers).
+
+use actix_web::{HttpResponse, web};
+use gatehouse_application::Ports;
+use gatehouse_application::ports::Readiness;
+
+use crate::dto::HealthResponse;
+use crate::problem::{ApiError, Problem};
+
+/// The process is up. Touches nothing else, so it stays fast under load.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = HealthResponse)))]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(HealthResponse { status: "ok" })
+}
+
+/// The database answers.
+#[utoipa::path(
+    get, path = "/health/ready", tag = "health",
+    responses(
+        (status = 200, body = HealthResponse),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn ready<P: Ports>(ports: web::Data<P>) -> Result<HttpResponse, ApiError> {
+    ports.store().ready().await.map_err(|e| match e {
+        gatehouse_application::PortError::Unavailable(e) | gatehouse_application::PortError::Unexpected(e) => {
+            ApiError::unavailable(&e)
+        }
+    })?;
+    Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
+}

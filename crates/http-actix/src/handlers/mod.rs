@@ -1,0 +1,16 @@
+//! Request handlers, one module per area. Each parses its body into domain
+//! values, runs one use case and maps its errors.
+
+pub mod auth;
+pub mod health;
+pub mod users;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+
+/// Token responses must never be cached (RFC 6749 §5.1).
+pub(crate) fn no_store(mut response: HttpResponse) -> HttpResponse {
+    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    response
+}

@@ -1,0 +1,60 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and
+//! the DTO types, so it cannot drift from the code.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::dto::{HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse, UserResponse};
+use crate::handlers::{auth, health, users};
+use crate::problem::{FieldError, Problem};
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse",
+        description = "Authentication service: accounts, rotating refresh tokens, sessions. Every error is RFC 9457 `application/problem+json` with a stable `code`.",
+    ),
+    paths(
+        auth::register, auth::login, auth::refresh, auth::logout,
+        users::me,
+        health::live, health::ready,
+    ),
+    components(schemas(
+        RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
+        HealthResponse, Problem, FieldError,
+    )),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in and the token lifecycle"),
+        (name = "users", description = "The caller's own account"),
+        (name = "health", description = "Probes for orchestrators"),
+    ),
+)]
+struct ApiDoc;
+
+/// The document as served at `/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc.paths.paths.insert(
+        "/openapi.json".to_owned(),
+        utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .summary(Some("This document"))
+                .response("200", utoipa::openapi::Response::new("OpenAPI 3.1 document")),
+        ),
+    );
+    doc.to_json().unwrap_or_else(|_| "{}".to_owned())
+}

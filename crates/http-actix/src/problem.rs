@@ -1,0 +1,225 @@
+//! RFC 9457 problem details. Every error leaves the service in this shape,
+//! with a stable machine `code`; 5xx bodies are generic and the cause is
+//! logged once, here.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), code: code.to_owned(), message: message.into() }
+    }
+}
+
+/// The wire shape of a problem, for the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable SCREAMING_SNAKE machine code.
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Challenge {
+    None,
+    /// No credentials were sent.
+    Bearer,
+    /// Credentials were sent and refused (RFC 6750 §3.1).
+    InvalidToken,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    retry_after: Option<u64>,
+    challenge: Challenge,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.code)
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, code, title, detail: detail.into(), errors: Vec::new(), retry_after: None, challenge: Challenge::None }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "VALIDATION_FAILED",
+            "Validation failed",
+            "One or more fields are invalid.",
+        );
+        e.errors = errors;
+        e
+    }
+
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", "Malformed request", detail)
+    }
+
+    pub fn token_missing() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "AUTH_TOKEN_MISSING",
+            "Authentication required",
+            "Send an access token as `Authorization: Bearer <token>`.",
+        );
+        e.challenge = Challenge::Bearer;
+        e
+    }
+
+    pub fn token_invalid() -> Self {
+        let mut e =
+            Self::new(StatusCode::UNAUTHORIZED, "AUTH_TOKEN_INVALID", "Invalid access token", "The access token is not valid.");
+        e.challenge = Challenge::InvalidToken;
+        e
+    }
+
+    pub fn token_expired() -> Self {
+        let mut e =
+            Self::new(StatusCode::UNAUTHORIZED, "AUTH_TOKEN_EXPIRED", "Expired access token", "The access token has expired.");
+        e.challenge = Challenge::InvalidToken;
+        e
+    }
+
+    pub fn account_disabled() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "ACCOUNT_DISABLED", "Account disabled", "This account is disabled.")
+    }
+
+    pub fn unavailable(cause: &anyhow::Error) -> Self {
+        tracing::warn!(error = format!("{cause:#}"), "dependency unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            "Service unavailable",
+            "The service cannot handle the request right now; try again shortly.",
+        )
+        .retry_after(1)
+    }
+
+    pub fn overloaded(retry_after: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "OVERLOADED",
+            "Overloaded",
+            "Too many password operations are in progress; try again shortly.",
+        )
+        .retry_after(retry_after.as_secs())
+    }
+
+    pub fn internal(cause: &anyhow::Error) -> Self {
+        tracing::error!(error = format!("{cause:#}"), "unexpected error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error", "Something went wrong on our side.")
+    }
+
+    /// For responses the framework produced itself (unknown route, wrong
+    /// method, body too large, ...).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::NOT_FOUND => Self::not_found(),
+            StatusCode::METHOD_NOT_ALLOWED => Self::new(
+                status,
+                "METHOD_NOT_ALLOWED",
+                "Method not allowed",
+                "This resource does not support that method.",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::unsupported_media_type(),
+            s if s.is_server_error() => {
+                Self::new(s, "INTERNAL_ERROR", "Internal error", "Something went wrong on our side.")
+            }
+            s => Self::new(s, "BAD_REQUEST", "Bad request", "The request could not be processed."),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found", "No such resource.")
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Payload too large", "Request bodies are limited to 64 KiB.")
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Unsupported media type",
+            "Send request bodies as `Content-Type: application/json`.",
+        )
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    fn body(&self) -> Problem {
+        Problem {
+            kind: format!("urn:gatehouse:problem:{}", self.code.to_ascii_lowercase().replace('_', "-")),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.content_type(PROBLEM_JSON).insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        match self.challenge {
+            Challenge::None => {}
+            Challenge::Bearer => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            Challenge::InvalidToken => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                ));
+            }
+        }
+        response.json(self.body())
+    }
+}

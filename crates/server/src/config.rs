@@ -1,0 +1,218 @@
+//! Configuration from the environment, with the contract's variable names
+//! and defaults, validated once at start with messages an operator can act
+//! on. Secrets are wrapped so that no `{:?}` prints them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use gatehouse_domain::SecretString;
+use gatehouse_domain::password::{LOWEST_MIN_LENGTH, MAX_PASSWORD_CHARS};
+
+/// Key material shorter than this is refused (HS256 and the data key).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    Hs256,
+    EdDsa,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub database_acquire_timeout: Duration,
+    pub database_query_timeout: Duration,
+    pub listen_addr: SocketAddr,
+    pub jwt_algorithm: JwtAlgorithm,
+    pub jwt_secret: Option<SecretString>,
+    pub data_key: Option<SecretString>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub session_max_lifetime: Duration,
+    pub refresh_reuse_grace: Duration,
+    pub password_min_length: usize,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub argon2_max_concurrent: usize,
+    pub argon2_queue_wait: Duration,
+    pub public_url: String,
+}
+
+/// Reads variables through `get`, so tests can pass a map instead of the
+/// process environment.
+struct Source<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Source<F> {
+    fn string(&self, name: &str, default: &str) -> String {
+        self.0(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn secret(&self, name: &str) -> Option<SecretString> {
+        self.0(name).filter(|v| !v.is_empty()).map(SecretString::new)
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T> {
+        match self.0(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|_| anyhow::anyhow!("{name} must be a whole number, got {raw:?}")),
+        }
+    }
+
+    fn seconds(&self, name: &str, default: u64) -> anyhow::Result<Duration> {
+        self.number(name, default).map(Duration::from_secs)
+    }
+
+    fn millis(&self, name: &str, default: u64) -> anyhow::Result<Duration> {
+        self.number(name, default).map(Duration::from_millis)
+    }
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_source(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_source(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let s = Source(get);
+        let listen = s.string("AUTH_LISTEN_ADDR", "127.0.0.1:8080");
+        let jwt_algorithm = match s.string("AUTH_JWT_ALGORITHM", "HS256").as_str() {
+            "HS256" => JwtAlgorithm::Hs256,
+            "EdDSA" => JwtAlgorithm::EdDsa,
+            other => bail!("AUTH_JWT_ALGORITHM must be HS256 or EdDSA, got {other:?}"),
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let config = Self {
+            database_url: s.string("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gatehouse"),
+            database_max_connections: s.number("DATABASE_MAX_CONNECTIONS", 16)?,
+            database_acquire_timeout: s.millis("DATABASE_ACQUIRE_TIMEOUT_MS", 2_000)?,
+            database_query_timeout: s.millis("DATABASE_QUERY_TIMEOUT_MS", 5_000)?,
+            listen_addr: listen
+                .parse()
+                .with_context(|| format!("AUTH_LISTEN_ADDR must be host:port, got {listen:?}"))?,
+            jwt_algorithm,
+            jwt_secret: s.secret("AUTH_JWT_SECRET"),
+            data_key: s.secret("AUTH_DATA_KEY"),
+            jwt_issuer: s.string("AUTH_JWT_ISSUER", "gatehouse"),
+            jwt_audience: s.string("AUTH_JWT_AUDIENCE", "gatehouse"),
+            access_token_ttl: s.seconds("AUTH_ACCESS_TOKEN_TTL_SECS", 900)?,
+            refresh_token_ttl: s.seconds("AUTH_REFRESH_TOKEN_TTL_SECS", 604_800)?,
+            session_max_lifetime: s.seconds("AUTH_SESSION_MAX_LIFETIME_SECS", 2_592_000)?,
+            refresh_reuse_grace: s.seconds("AUTH_REFRESH_REUSE_GRACE_SECS", 10)?,
+            password_min_length: s.number("AUTH_PASSWORD_MIN_LENGTH", 8)?,
+            argon2_memory_kib: s.number("AUTH_ARGON2_MEMORY_KIB", 19_456)?,
+            argon2_iterations: s.number("AUTH_ARGON2_ITERATIONS", 2)?,
+            argon2_parallelism: s.number("AUTH_ARGON2_PARALLELISM", 1)?,
+            argon2_max_concurrent: s.number("AUTH_ARGON2_MAX_CONCURRENT", cores)?,
+            argon2_queue_wait: s.millis("AUTH_ARGON2_QUEUE_WAIT_MS", 3_000)?,
+            public_url: s.string("AUTH_PUBLIC_URL", "http://127.0.0.1:8080"),
+        };
+        config.check_ranges()?;
+        Ok(config)
+    }
+
+    fn check_ranges(&self) -> anyhow::Result<()> {
+        let positive = [
+            ("AUTH_ACCESS_TOKEN_TTL_SECS", self.access_token_ttl),
+            ("AUTH_REFRESH_TOKEN_TTL_SECS", self.refresh_token_ttl),
+            ("AUTH_SESSION_MAX_LIFETIME_SECS", self.session_max_lifetime),
+        ];
+        for (name, value) in positive {
+            if value.is_zero() {
+                bail!("{name} must be greater than 0");
+            }
+        }
+        if !(LOWEST_MIN_LENGTH..=MAX_PASSWORD_CHARS).contains(&self.password_min_length) {
+            bail!("AUTH_PASSWORD_MIN_LENGTH must be between {LOWEST_MIN_LENGTH} and {MAX_PASSWORD_CHARS}");
+        }
+        if self.argon2_max_concurrent == 0 {
+            bail!("AUTH_ARGON2_MAX_CONCURRENT must be at least 1");
+        }
+        if self.database_max_connections == 0 {
+            bail!("DATABASE_MAX_CONNECTIONS must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// What `serve` needs beyond what `migrate` does: the keys.
+    pub fn check_keys(&self) -> anyhow::Result<()> {
+        match self.jwt_algorithm {
+            JwtAlgorithm::Hs256 => check_secret("AUTH_JWT_SECRET", self.jwt_secret.as_ref(), "with AUTH_JWT_ALGORITHM=HS256")?,
+            JwtAlgorithm::EdDsa => bail!("AUTH_JWT_ALGORITHM=EdDSA is not supported by this version yet; use HS256"),
+        }
+        check_secret("AUTH_DATA_KEY", self.data_key.as_ref(), "to encrypt secrets at rest")
+    }
+}
+
+fn check_secret(name: &str, value: Option<&SecretString>, why: &str) -> anyhow::Result<()> {
+    match value {
+        None => bail!("{name} is required {why}: set it to at least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -base64 48`)"),
+        Some(v) if v.expose().len() < MIN_SECRET_BYTES => bail!(
+            "{name} is too short: {} bytes, at least {MIN_SECRET_BYTES} are required (e.g. `openssl rand -base64 48`)",
+            v.expose().len()
+        ),
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_source(|name| map.get(name).cloned())
+    }
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, "postgres://postgres@127.0.0.1:5432/gatehouse");
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(604_800));
+        assert_eq!(c.session_max_lifetime, Duration::from_secs(2_592_000));
+        assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!((c.argon2_memory_kib, c.argon2_iterations, c.argon2_parallelism), (19_456, 2, 1));
+        assert_eq!(c.password_min_length, 8);
+        assert_eq!(c.jwt_algorithm, JwtAlgorithm::Hs256);
+        assert_eq!((c.jwt_issuer.as_str(), c.jwt_audience.as_str()), ("gatehouse", "gatehouse"));
+    }
+
+    #[test]
+    fn serve_needs_both_keys_of_32_bytes() {
+        assert!(config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", KEY)]).unwrap().check_keys().is_ok());
+        let short = config(&[("AUTH_JWT_SECRET", "short"), ("AUTH_DATA_KEY", KEY)]).unwrap().check_keys().unwrap_err();
+        assert!(short.to_string().contains("AUTH_JWT_SECRET is too short: 5 bytes"), "{short}");
+        let missing = config(&[("AUTH_JWT_SECRET", KEY)]).unwrap().check_keys().unwrap_err();
+        assert!(missing.to_string().contains("AUTH_DATA_KEY is required"), "{missing}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", KEY)]).unwrap();
+        assert!(!format!("{c:?}").contains(KEY));
+    }
+
+    #[test]
+    fn nonsense_is_refused_with_the_variable_name() {
+        for (name, value) in [
+            ("AUTH_ACCESS_TOKEN_TTL_SECS", "soon"),
+            ("AUTH_ACCESS_TOKEN_TTL_SECS", "0"),
+            ("AUTH_LISTEN_ADDR", "not an address"),
+            ("AUTH_PASSWORD_MIN_LENGTH", "3"),
+            ("AUTH_JWT_ALGORITHM", "none"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The composition root: reads configuration, picks the adapters, wires
+//! them into the HTTP application, and runs the command line.
+
+pub mod config;
+pub mod startup;
+mod system;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Application, GatehousePorts};

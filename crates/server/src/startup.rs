@@ -1,0 +1,113 @@
+//! Building the running service from a `Config`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{HttpServer, web};
+use anyhow::Context;
+use gatehouse_adapter_crypto::{Argon2Config, Argon2Hasher, JwtConfig, JwtIssuer, RandomTokens};
+use gatehouse_adapter_postgres::{PgConfig, PgStore, ensure_database, run_migrations};
+use gatehouse_application::{Adapters, AuthPolicy};
+use gatehouse_domain::{PasswordRules, SecretString};
+
+use crate::config::Config;
+use crate::system::{LogMailer, SystemClock};
+
+pub type GatehousePorts = Adapters<PgStore, Argon2Hasher, JwtIssuer, RandomTokens, SystemClock, LogMailer>;
+
+/// Creates the database if missing and applies pending migrations.
+pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
+    ensure_database(&config.database_url).await.context("ensuring the database exists")?;
+    let applied = run_migrations(&config.database_url).await.context("applying migrations")?;
+    for version in applied {
+        tracing::info!(%version, "migration applied");
+    }
+    Ok(())
+}
+
+pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
+    config.check_keys()?;
+    let argon2 = Argon2Config {
+        memory_kib: config.argon2_memory_kib,
+        iterations: config.argon2_iterations,
+        parallelism: config.argon2_parallelism,
+        max_concurrent: config.argon2_max_concurrent,
+        queue_wait: config.argon2_queue_wait,
+    };
+    // Building the hasher computes the dummy hash: keep it off the executor.
+    let hasher = tokio::task::spawn_blocking(move || Argon2Hasher::new(&argon2))
+        .await
+        .context("argon2 set-up task")?
+        .context("AUTH_ARGON2_* parameters")?;
+    let jwt_secret = config.jwt_secret.clone().unwrap_or_else(|| SecretString::new(""));
+    let store = PgStore::connect(&PgConfig {
+        url: config.database_url.clone(),
+        max_connections: config.database_max_connections,
+        acquire_timeout: config.database_acquire_timeout,
+        query_timeout: config.database_query_timeout,
+    });
+    Ok(Adapters {
+        store,
+        hasher,
+        tokens: JwtIssuer::hs256(&JwtConfig {
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            secret: jwt_secret,
+        }),
+        opaque: RandomTokens,
+        clock: SystemClock,
+        mailer: LogMailer,
+        policy: AuthPolicy {
+            access_token_ttl: config.access_token_ttl,
+            refresh_token_idle_ttl: config.refresh_token_ttl,
+            session_max_lifetime: config.session_max_lifetime,
+            refresh_reuse_grace: config.refresh_reuse_grace,
+            password_rules: PasswordRules { min_length: config.password_min_length },
+        },
+    })
+}
+
+/// A bound, not yet running, HTTP server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Prepares the database, wires the adapters and binds the listener.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        config.check_keys()?;
+        prepare_database(config).await?;
+        let ports = web::Data::new(build_ports(config).await?);
+        let openapi = Arc::new(gatehouse_http_actix::openapi_json());
+        let listener = TcpListener::bind(config.listen_addr)
+            .with_context(|| format!("binding AUTH_LISTEN_ADDR {}", config.listen_addr))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || gatehouse_http_actix::build_app(ports.clone(), Arc::clone(&openapi)))
+            .listen(listener)?
+            // In-flight requests get this long to finish after SIGTERM/SIGINT.
+            .shutdown_timeout(30)
+            .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until a stop signal (SIGTERM, SIGINT) or `handle().stop()`.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
