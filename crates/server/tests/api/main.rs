@@ -1,0 +1,9 @@
+//! The real application over HTTP: `spawn_app()` starts it on port 0 with
+//! the Postgres adapter and a fresh database per test. One test binary.
+
+mod auth;
+mod binary;
+mod framework;
+mod me;
+mod refresh;
+mod support;
