@@ -5,7 +5,9 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
 fn visit(dir: &Path, files: &mut Vec<(String, Vec<u8>)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -27,5 +29,8 @@ fn main() {
         Path::new(name).file_name().hash(&mut hasher);
         bytes.hash(&mut hasher);
     }
-    println!("cargo:rustc-env=GATEHOUSE_MIGRATIONS_HASH={:016x}", hasher.finish());
+    println!(
+        "cargo:rustc-env=GATEHOUSE_MIGRATIONS_HASH={:016x}",
+        hasher.finish()
+    );
 }

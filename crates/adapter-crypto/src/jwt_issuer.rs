@@ -26,7 +26,10 @@ pub struct JwtConfig {
 
 impl std::fmt::Debug for JwtConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtConfig").field("issuer", &self.issuer).field("audience", &self.audience).finish_non_exhaustive()
+        f.debug_struct("JwtConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
     }
 }
 
@@ -42,7 +45,9 @@ pub struct JwtIssuer {
 
 impl std::fmt::Debug for JwtIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtIssuer").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("JwtIssuer")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +71,10 @@ impl JwtIssuer {
         validation.algorithms = vec![Algorithm::HS256];
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
-        validation.required_spec_claims = ["exp", "iss", "aud", "sub"].iter().map(|s| (*s).to_owned()).collect::<HashSet<_>>();
+        validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<HashSet<_>>();
         // Expiry is checked against the injected clock in `verify`.
         validation.validate_exp = false;
         validation.validate_nbf = false;
@@ -114,7 +122,8 @@ impl TokenIssuer for JwtIssuer {
             return Err(AccessTokenError::Expired);
         }
         let parse_uuid = |s: &str| uuid::Uuid::parse_str(s).map_err(|_| AccessTokenError::Invalid);
-        let timestamp = |secs: i64| chrono::DateTime::from_timestamp(secs, 0).ok_or(AccessTokenError::Invalid);
+        let timestamp =
+            |secs: i64| chrono::DateTime::from_timestamp(secs, 0).ok_or(AccessTokenError::Invalid);
         Ok(AccessClaims {
             user_id: UserId::from_uuid(parse_uuid(&claims.sub)?),
             session_id: SessionId::from_uuid(parse_uuid(&claims.sid)?),
@@ -141,7 +150,10 @@ mod tests {
     }
 
     fn at(secs: i64) -> Timestamp {
-        chrono::Utc.timestamp_opt(1_800_000_000 + secs, 0).single().unwrap()
+        chrono::Utc
+            .timestamp_opt(1_800_000_000 + secs, 0)
+            .single()
+            .unwrap()
     }
 
     fn claims() -> AccessClaims {
@@ -173,28 +185,49 @@ mod tests {
         let token = issuer.issue(&claims()).unwrap();
         assert!(issuer.verify(token.expose(), at(901)).is_ok());
         let late = at(901) + chrono::Duration::milliseconds(1);
-        assert_eq!(issuer.verify(token.expose(), late), Err(AccessTokenError::Expired));
+        assert_eq!(
+            issuer.verify(token.expose(), late),
+            Err(AccessTokenError::Expired)
+        );
     }
 
     #[test]
     fn foreign_issuer_audience_or_key_is_invalid() {
         let ours = JwtIssuer::hs256(&config());
         for other in [
-            JwtConfig { issuer: "someone-else".into(), ..config() },
-            JwtConfig { audience: "another-api".into(), ..config() },
-            JwtConfig { secret: SecretString::new("a-different-secret-also-32-bytes-long"), ..config() },
+            JwtConfig {
+                issuer: "someone-else".into(),
+                ..config()
+            },
+            JwtConfig {
+                audience: "another-api".into(),
+                ..config()
+            },
+            JwtConfig {
+                secret: SecretString::new("a-different-secret-also-32-bytes-long"),
+                ..config()
+            },
         ] {
             let token = JwtIssuer::hs256(&other).issue(&claims()).unwrap();
-            assert_eq!(ours.verify(token.expose(), at(10)), Err(AccessTokenError::Invalid));
+            assert_eq!(
+                ours.verify(token.expose(), at(10)),
+                Err(AccessTokenError::Invalid)
+            );
         }
     }
 
     #[test]
     fn forged_expired_token_is_invalid_not_expired() {
         let ours = JwtIssuer::hs256(&config());
-        let other = JwtConfig { secret: SecretString::new("a-different-secret-also-32-bytes-long"), ..config() };
+        let other = JwtConfig {
+            secret: SecretString::new("a-different-secret-also-32-bytes-long"),
+            ..config()
+        };
         let token = JwtIssuer::hs256(&other).issue(&claims()).unwrap();
-        assert_eq!(ours.verify(token.expose(), at(5000)), Err(AccessTokenError::Invalid));
+        assert_eq!(
+            ours.verify(token.expose(), at(5000)),
+            Err(AccessTokenError::Invalid)
+        );
     }
 
     #[test]
@@ -203,9 +236,19 @@ mod tests {
         let ours = JwtIssuer::hs256(&config());
         let token = ours.issue(&claims()).unwrap();
         let payload = token.expose().split('.').nth(1).unwrap().to_owned();
-        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
-        for bad in [format!("{none_header}.{payload}."), "not.a.jwt".to_owned(), String::new(), "a".repeat(5000)] {
-            assert_eq!(ours.verify(&bad, at(10)), Err(AccessTokenError::Invalid), "{bad}");
+        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"none","typ":"at+jwt"}"#);
+        for bad in [
+            format!("{none_header}.{payload}."),
+            "not.a.jwt".to_owned(),
+            String::new(),
+            "a".repeat(5000),
+        ] {
+            assert_eq!(
+                ours.verify(&bad, at(10)),
+                Err(AccessTokenError::Invalid),
+                "{bad}"
+            );
         }
     }
 
@@ -214,7 +257,12 @@ mod tests {
         let ours = JwtIssuer::hs256(&config());
         let body = serde_json::json!({"iss":"gatehouse","aud":"gatehouse","sub":UserId::new().to_string(),"role":"user",
             "sid":SessionId::new().to_string(),"amr":["pwd"],"jti":uuid::Uuid::now_v7().to_string(),"iat":at(0).timestamp(),"exp":at(900).timestamp()});
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &body, &EncodingKey::from_secret(config().secret.expose().as_bytes())).unwrap();
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &body,
+            &EncodingKey::from_secret(config().secret.expose().as_bytes()),
+        )
+        .unwrap();
         assert_eq!(ours.verify(&token, at(10)), Err(AccessTokenError::Invalid));
     }
 }

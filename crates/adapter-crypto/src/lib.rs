@@ -4,7 +4,10 @@
 //! argon2, jsonwebtoken, rand and the RustCrypto primitives.
 
 // Security code fails with an error, never a crash (tests may still unwrap).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod argon2_hasher;
 mod jwt_issuer;

@@ -44,11 +44,16 @@ fn cipher_for(key_token: &str) -> ChaCha20Poly1305 {
 
 impl OpaqueTokens for RandomTokens {
     fn generate(&self) -> Result<SecretString, PortError> {
-        Ok(SecretString::new(URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>()?)))
+        Ok(SecretString::new(
+            URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>()?),
+        ))
     }
 
     fn is_well_formed(&self, token: &str) -> bool {
-        token.len() == TOKEN_CHARS && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        token.len() == TOKEN_CHARS
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 
     fn digest(&self, token: &str) -> TokenDigest {
@@ -116,7 +121,11 @@ mod tests {
         let presented = t.generate().unwrap();
         let successor = t.generate().unwrap();
         let sealed = t.seal(presented.expose(), &successor).unwrap();
-        assert!(!sealed.windows(16).any(|w| successor.expose().as_bytes().windows(16).any(|s| s == w)));
+        assert!(
+            !sealed
+                .windows(16)
+                .any(|w| successor.expose().as_bytes().windows(16).any(|s| s == w))
+        );
         assert_eq!(t.open(presented.expose(), &sealed), Some(successor));
         let other = t.generate().unwrap();
         assert_eq!(t.open(other.expose(), &sealed), None);

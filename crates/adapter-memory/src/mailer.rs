@@ -9,13 +9,19 @@ pub struct RecordingMailer(Arc<Mutex<Vec<Mail>>>);
 
 impl RecordingMailer {
     pub fn sent(&self) -> Vec<Mail> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
 impl Mailer for RecordingMailer {
     async fn send(&self, mail: Mail) -> Result<(), PortError> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(mail);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(mail);
         Ok(())
     }
 }

@@ -3,8 +3,8 @@ use std::sync::Arc;
 
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AuditLog, CreateUserError, LockedToken, NewSession, NewUser, RefreshTx, RevokeReason, Rotation, SessionStore,
-    TokenDigest, UserCredentials, UserStore,
+    AuditLog, CreateUserError, LockedToken, NewSession, NewUser, RefreshTx, RevokeReason, Rotation,
+    SessionStore, TokenDigest, UserCredentials, UserStore,
 };
 use gatehouse_domain::{
     AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
@@ -84,7 +84,12 @@ impl MemoryStore {
 
     /// Why the session ended, if it did.
     pub async fn revoke_reason(&self, session_id: SessionId) -> Option<&'static str> {
-        self.state.lock().await.sessions.get(&session_id).and_then(|s| s.revoke_reason)
+        self.state
+            .lock()
+            .await
+            .sessions
+            .get(&session_id)
+            .and_then(|s| s.revoke_reason)
     }
 
     pub async fn session_count(&self) -> usize {
@@ -102,7 +107,12 @@ impl MemoryStore {
     }
 
     pub async fn password_hash(&self, user_id: UserId) -> Option<PasswordHash> {
-        self.state.lock().await.users.get(&user_id).map(|(_, h)| h.clone())
+        self.state
+            .lock()
+            .await
+            .users
+            .get(&user_id)
+            .map(|(_, h)| h.clone())
     }
 
     pub async fn set_password_hash(&self, user_id: UserId, hash: PasswordHash) {
@@ -146,14 +156,28 @@ impl UserStore for MemoryStore {
             .users
             .values()
             .find(|(u, _)| &u.email == email)
-            .map(|(user, hash)| UserCredentials { user: user.clone(), password_hash: hash.clone() }))
+            .map(|(user, hash)| UserCredentials {
+                user: user.clone(),
+                password_hash: hash.clone(),
+            }))
     }
 
     async fn find_user(&self, id: UserId) -> Result<Option<User>, PortError> {
-        Ok(self.state.lock().await.users.get(&id).map(|(u, _)| u.clone()))
+        Ok(self
+            .state
+            .lock()
+            .await
+            .users
+            .get(&id)
+            .map(|(u, _)| u.clone()))
     }
 
-    async fn replace_password_hash(&self, id: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, PortError> {
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, PortError> {
         let mut state = self.state.lock().await;
         match state.users.get_mut(&id) {
             Some((_, hash)) if hash == old => {
@@ -199,9 +223,15 @@ pub struct MemoryTx {
 impl RefreshTx for MemoryTx {
     async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<LockedToken>, PortError> {
         let state = &self.work;
-        let Some(token) = state.tokens.get(digest) else { return Ok(None) };
-        let Some(session) = state.sessions.get(&token.session_id) else { return Ok(None) };
-        let Some((user, _)) = state.users.get(&session.user_id) else { return Ok(None) };
+        let Some(token) = state.tokens.get(digest) else {
+            return Ok(None);
+        };
+        let Some(session) = state.sessions.get(&token.session_id) else {
+            return Ok(None);
+        };
+        let Some((user, _)) = state.users.get(&session.user_id) else {
+            return Ok(None);
+        };
         Ok(Some(LockedToken {
             token_id: token.id,
             session_id: token.session_id,
@@ -223,7 +253,11 @@ impl RefreshTx for MemoryTx {
 
     async fn rotate(&mut self, rotation: Rotation) -> Result<(), PortError> {
         let state = &mut self.work;
-        if let Some(token) = state.tokens.values_mut().find(|t| t.id == rotation.token_id) {
+        if let Some(token) = state
+            .tokens
+            .values_mut()
+            .find(|t| t.id == rotation.token_id)
+        {
             token.rotated_at = Some(rotation.at);
             token.sealed_successor = rotation.sealed_successor;
         }
@@ -244,7 +278,12 @@ impl RefreshTx for MemoryTx {
         Ok(())
     }
 
-    async fn revoke_session(&mut self, session_id: SessionId, at: Timestamp, reason: RevokeReason) -> Result<(), PortError> {
+    async fn revoke_session(
+        &mut self,
+        session_id: SessionId,
+        at: Timestamp,
+        reason: RevokeReason,
+    ) -> Result<(), PortError> {
         if let Some(session) = self.work.sessions.get_mut(&session_id)
             && session.revoked_at.is_none()
         {

@@ -7,7 +7,10 @@ use crate::PgStore;
 use crate::error::{bounded, from_diesel};
 use crate::schema::audit_events;
 
-pub(crate) async fn insert(conn: &mut diesel_async::AsyncPgConnection, e: AuditEvent) -> Result<(), PortError> {
+pub(crate) async fn insert(
+    conn: &mut diesel_async::AsyncPgConnection,
+    e: AuditEvent,
+) -> Result<(), PortError> {
     use diesel::ExpressionMethods;
     diesel::insert_into(audit_events::table)
         .values((

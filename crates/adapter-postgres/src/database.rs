@@ -18,7 +18,10 @@ pub(crate) fn maintenance_url(url: &str) -> anyhow::Result<(String, String)> {
         None => (url, None),
     };
     let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
-    let Some(slash) = without_query[scheme_end..].rfind('/').map(|i| i + scheme_end) else {
+    let Some(slash) = without_query[scheme_end..]
+        .rfind('/')
+        .map(|i| i + scheme_end)
+    else {
         bail!("DATABASE_URL names no database");
     };
     let name = &without_query[slash + 1..];
@@ -43,11 +46,15 @@ struct Exists {
     exists: bool,
 }
 
-pub(crate) async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Result<bool> {
-    let row: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<Text, _>(name)
-        .get_result(conn)
-        .await?;
+pub(crate) async fn database_exists(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> anyhow::Result<bool> {
+    let row: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(name)
+            .get_result(conn)
+            .await?;
     Ok(row.exists)
 }
 
@@ -63,7 +70,10 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     if database_exists(&mut conn, &name).await? {
         return Ok(());
     }
-    match diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(&name))).execute(&mut conn).await {
+    match diesel::sql_query(format!("CREATE DATABASE {}", quote_ident(&name)))
+        .execute(&mut conn)
+        .await
+    {
         Ok(_) => Ok(()),
         // Another instance created it in between: that is what we wanted.
         Err(e) if database_exists(&mut conn, &name).await.unwrap_or(false) => {
@@ -82,8 +92,9 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
     let url = url.to_owned();
     // diesel_migrations is synchronous; keep it off the async workers.
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-            .context("connecting for migrations")?;
+        let mut conn =
+            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
+                .context("connecting for migrations")?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
@@ -101,11 +112,17 @@ mod tests {
     fn maintenance_url_swaps_the_database_name() {
         assert_eq!(
             maintenance_url("postgres://postgres@127.0.0.1:5432/gatehouse").unwrap(),
-            ("postgres://postgres@127.0.0.1:5432/postgres".into(), "gatehouse".into())
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres".into(),
+                "gatehouse".into()
+            )
         );
         assert_eq!(
             maintenance_url("postgres://u:p@h/db?sslmode=disable").unwrap(),
-            ("postgres://u:p@h/postgres?sslmode=disable".into(), "db".into())
+            (
+                "postgres://u:p@h/postgres?sslmode=disable".into(),
+                "db".into()
+            )
         );
         assert!(maintenance_url("postgres://u@h/").is_err());
         assert!(maintenance_url("postgres://u@h").is_err());

@@ -29,7 +29,10 @@ pub(crate) fn from_pool(error: bb8::RunError<PoolError>) -> PortError {
 }
 
 pub(crate) fn is_unique_violation(error: &DieselError) -> bool {
-    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// Bounds a database call: a hung server must turn into a fast 503, never
@@ -38,7 +41,9 @@ pub(crate) async fn bounded<T>(
     limit: Duration,
     work: impl Future<Output = Result<T, PortError>>,
 ) -> Result<T, PortError> {
-    tokio::time::timeout(limit, work)
-        .await
-        .unwrap_or_else(|_| Err(PortError::Unavailable(anyhow::anyhow!("database call timed out after {limit:?}"))))
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(PortError::Unavailable(anyhow::anyhow!(
+            "database call timed out after {limit:?}"
+        )))
+    })
 }

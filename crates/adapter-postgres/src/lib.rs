@@ -53,7 +53,9 @@ pub struct PgStore {
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgStore").field("pool", &self.pool.state()).finish_non_exhaustive()
+        f.debug_struct("PgStore")
+            .field("pool", &self.pool.state())
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,7 +74,10 @@ impl PgStore {
             .test_on_check_out(false)
             .idle_timeout(Some(Duration::from_secs(300)))
             .build_unchecked(manager);
-        Self { pool, query_timeout: config.query_timeout }
+        Self {
+            pool,
+            query_timeout: config.query_timeout,
+        }
     }
 
     /// Answers when the database does (for `/health/ready`).
@@ -95,7 +100,8 @@ impl PgStore {
 
     pub(crate) async fn conn(
         &self,
-    ) -> Result<bb8::PooledConnection<'_, AsyncDieselConnectionManager<AsyncPgConnection>>, PortError> {
+    ) -> Result<bb8::PooledConnection<'_, AsyncDieselConnectionManager<AsyncPgConnection>>, PortError>
+    {
         self.pool.get().await.map_err(error::from_pool)
     }
 }

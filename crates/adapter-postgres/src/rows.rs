@@ -56,7 +56,17 @@ pub(crate) fn session_ctes(first: usize) -> String {
          VALUES ({0}, {1}, {2}, {2}, {3}, {4}, {5}, {6})), \
          new_token AS (INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
          VALUES ({7}, {0}, {8}, {9}, {10})), ",
-        p(0), p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), p(9), p(10)
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+        p(6),
+        p(7),
+        p(8),
+        p(9),
+        p(10)
     )
 }
 
@@ -79,7 +89,13 @@ pub(crate) fn audit_insert(first: usize) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
         "INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) VALUES ({}, {}, {}, {}, {}, {}, {})",
-        p(0), p(1), p(2), p(3), p(4), p(5), p(6)
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+        p(6)
     )
 }
 

@@ -30,8 +30,15 @@ impl SessionStore for PgStore {
     /// One statement (data-modifying CTEs): one round trip, atomic by itself.
     async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
         let ctes = session_ctes(1);
-        let sql = format!("WITH {} {}", ctes.trim_end().trim_end_matches(','), audit_insert(12));
-        let q = bind_audit(bind_session(diesel::sql_query(sql).into_boxed(), session), audit);
+        let sql = format!(
+            "WITH {} {}",
+            ctes.trim_end().trim_end_matches(','),
+            audit_insert(12)
+        );
+        let q = bind_audit(
+            bind_session(diesel::sql_query(sql).into_boxed(), session),
+            audit,
+        );
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             q.execute(&mut *conn).await.map(|_| ()).map_err(from_diesel)
@@ -42,8 +49,13 @@ impl SessionStore for PgStore {
     async fn begin(&self) -> Result<PgTx, PortError> {
         bounded(self.query_timeout, async {
             let mut conn = self.pool.get_owned().await.map_err(from_pool)?;
-            AnsiTransactionManager::begin_transaction(&mut *conn).await.map_err(from_diesel)?;
-            Ok(PgTx { conn, query_timeout: self.query_timeout })
+            AnsiTransactionManager::begin_transaction(&mut *conn)
+                .await
+                .map_err(from_diesel)?;
+            Ok(PgTx {
+                conn,
+                query_timeout: self.query_timeout,
+            })
         })
         .await
     }
@@ -157,15 +169,31 @@ impl RefreshTx for PgTx {
             .bind::<Timestamptz, _>(r.successor.issued_at)
             .bind::<Timestamptz, _>(r.successor.expires_at);
         let q = bind_audit(q, r.audit);
-        bounded(self.query_timeout, async { q.execute(&mut *self.conn).await.map(|_| ()).map_err(from_diesel) }).await
+        bounded(self.query_timeout, async {
+            q.execute(&mut *self.conn)
+                .await
+                .map(|_| ())
+                .map_err(from_diesel)
+        })
+        .await
     }
 
-    async fn revoke_session(&mut self, session_id: SessionId, at: Timestamp, reason: RevokeReason) -> Result<(), PortError> {
+    async fn revoke_session(
+        &mut self,
+        session_id: SessionId,
+        at: Timestamp,
+        reason: RevokeReason,
+    ) -> Result<(), PortError> {
         bounded(self.query_timeout, async {
             diesel::update(
-                sessions::table.filter(sessions::id.eq(session_id.as_uuid())).filter(sessions::revoked_at.is_null()),
+                sessions::table
+                    .filter(sessions::id.eq(session_id.as_uuid()))
+                    .filter(sessions::revoked_at.is_null()),
             )
-            .set((sessions::revoked_at.eq(at), sessions::revoke_reason.eq(reason.as_str())))
+            .set((
+                sessions::revoked_at.eq(at),
+                sessions::revoke_reason.eq(reason.as_str()),
+            ))
             .execute(&mut *self.conn)
             .await
             .map(|_| ())
@@ -175,12 +203,18 @@ impl RefreshTx for PgTx {
     }
 
     async fn record(&mut self, event: AuditEvent) -> Result<(), PortError> {
-        bounded(self.query_timeout, crate::audit::insert(&mut self.conn, event)).await
+        bounded(
+            self.query_timeout,
+            crate::audit::insert(&mut self.conn, event),
+        )
+        .await
     }
 
     async fn commit(mut self) -> Result<(), PortError> {
         bounded(self.query_timeout, async {
-            AnsiTransactionManager::commit_transaction(&mut *self.conn).await.map_err(from_diesel)
+            AnsiTransactionManager::commit_transaction(&mut *self.conn)
+                .await
+                .map_err(from_diesel)
         })
         .await
     }

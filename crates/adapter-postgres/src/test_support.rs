@@ -17,7 +17,8 @@ const TEMPLATE: &str = concat!("gatehouse_tpl_", env!("GATEHOUSE_MIGRATIONS_HASH
 const TEMPLATE_LOCK: i64 = 0x6761_7465_686f_7573;
 
 fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 fn url_for(name: &str) -> anyhow::Result<String> {
@@ -32,11 +33,16 @@ fn url_for(name: &str) -> anyhow::Result<String> {
 
 async fn admin() -> anyhow::Result<AsyncPgConnection> {
     let (admin, _) = maintenance_url(&server_url())?;
-    AsyncPgConnection::establish(&admin).await.context("connecting to the test PostgreSQL server")
+    AsyncPgConnection::establish(&admin)
+        .await
+        .context("connecting to the test PostgreSQL server")
 }
 
 async fn execute(conn: &mut AsyncPgConnection, sql: &str) -> anyhow::Result<()> {
-    diesel::sql_query(sql).execute(conn).await.with_context(|| format!("running `{sql}`"))?;
+    diesel::sql_query(sql)
+        .execute(conn)
+        .await
+        .with_context(|| format!("running `{sql}`"))?;
     Ok(())
 }
 
@@ -49,11 +55,25 @@ async fn ensure_template(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
         // Build under a temporary name and rename when complete, so a
         // crash half-way never leaves a half-migrated template behind.
         let building = format!("{TEMPLATE}_building");
-        execute(conn, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&building))).await?;
+        execute(
+            conn,
+            &format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quote_ident(&building)
+            ),
+        )
+        .await?;
         execute(conn, &format!("CREATE DATABASE {}", quote_ident(&building))).await?;
         run_migrations(&url_for(&building)?).await?;
-        execute(conn, &format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&building), quote_ident(TEMPLATE)))
-            .await
+        execute(
+            conn,
+            &format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(&building),
+                quote_ident(TEMPLATE)
+            ),
+        )
+        .await
     }
     .await;
     execute(conn, &format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})")).await?;
@@ -71,16 +91,28 @@ impl TestDatabase {
     /// # Panics
     /// When the test server cannot be reached: a test without its database cannot run.
     pub async fn create() -> Self {
-        Self::try_create().await.unwrap_or_else(|e| panic!("test database: {e:#}"))
+        Self::try_create()
+            .await
+            .unwrap_or_else(|e| panic!("test database: {e:#}"))
     }
 
     async fn try_create() -> anyhow::Result<Self> {
         let mut conn = admin().await?;
         ensure_template(&mut conn).await?;
         let name = format!("gatehouse_test_{}", uuid::Uuid::now_v7().simple());
-        execute(&mut conn, &format!("CREATE DATABASE {} TEMPLATE {}", quote_ident(&name), quote_ident(TEMPLATE)))
-            .await?;
-        Ok(Self { url: url_for(&name)?, name })
+        execute(
+            &mut conn,
+            &format!(
+                "CREATE DATABASE {} TEMPLATE {}",
+                quote_ident(&name),
+                quote_ident(TEMPLATE)
+            ),
+        )
+        .await?;
+        Ok(Self {
+            url: url_for(&name)?,
+            name,
+        })
     }
 
     pub fn config(&self) -> PgConfig {
@@ -98,10 +130,19 @@ impl Drop for TestDatabase {
         // Drop runs outside async; a short-lived runtime on its own thread
         // does the cleanup whatever runtime the test used.
         let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(async {
                 let mut conn = admin().await?;
-                execute(&mut conn, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name))).await
+                execute(
+                    &mut conn,
+                    &format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        quote_ident(&name)
+                    ),
+                )
+                .await
             })
         })
         .join();

@@ -2,7 +2,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use gatehouse_application::PortError;
-use gatehouse_application::ports::{CreateUserError, NewSession, NewUser, UserCredentials, UserStore};
+use gatehouse_application::ports::{
+    CreateUserError, NewSession, NewUser, UserCredentials, UserStore,
+};
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, User, UserId};
 
 use crate::PgStore;
@@ -27,7 +29,11 @@ impl UserStore for PgStore {
             None => (user_cte.to_owned(), 6),
         };
         // The trailing ", " of the last CTE is trimmed before the final INSERT.
-        let sql = format!("{} {}", sql.trim_end().trim_end_matches(','), audit_insert(audit_from));
+        let sql = format!(
+            "{} {}",
+            sql.trim_end().trim_end_matches(','),
+            audit_insert(audit_from)
+        );
         let mut q = diesel::sql_query(sql)
             .into_boxed()
             .bind::<SqlUuid, _>(user.id.as_uuid())
@@ -61,8 +67,13 @@ impl UserStore for PgStore {
                 .await
                 .optional()
                 .map_err(from_diesel)?;
-            row.map(|r| r.into_user().map(|(user, password_hash)| UserCredentials { user, password_hash }))
-                .transpose()
+            row.map(|r| {
+                r.into_user().map(|(user, password_hash)| UserCredentials {
+                    user,
+                    password_hash,
+                })
+            })
+            .transpose()
         })
         .await
     }
@@ -82,13 +93,23 @@ impl UserStore for PgStore {
         .await
     }
 
-    async fn replace_password_hash(&self, id: UserId, old: &PasswordHash, new: &PasswordHash) -> Result<bool, PortError> {
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        old: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, PortError> {
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             let updated = diesel::update(
-                users::table.filter(users::id.eq(id.as_uuid())).filter(users::password_hash.eq(old.as_str())),
+                users::table
+                    .filter(users::id.eq(id.as_uuid()))
+                    .filter(users::password_hash.eq(old.as_str())),
             )
-            .set((users::password_hash.eq(new.as_str()), users::updated_at.eq(diesel::dsl::now)))
+            .set((
+                users::password_hash.eq(new.as_str()),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
             .execute(&mut *conn)
             .await
             .map_err(from_diesel)?;

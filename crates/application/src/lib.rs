@@ -3,7 +3,10 @@
 //! [`ports`], and the composition root picks which.
 
 // Security code fails with an error, never a crash (tests may still unwrap).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod policy;
 pub mod ports;

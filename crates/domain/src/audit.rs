@@ -73,7 +73,12 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(kind: AuditKind, at: Timestamp, user_id: Option<UserId>, client: &ClientInfo) -> Self {
+    pub fn new(
+        kind: AuditKind,
+        at: Timestamp,
+        user_id: Option<UserId>,
+        client: &ClientInfo,
+    ) -> Self {
         Self {
             id: uuid::Uuid::now_v7(),
             at,

@@ -12,8 +12,12 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     pub fn new(ip: Option<String>, user_agent: Option<&str>) -> Self {
-        let user_agent = user_agent
-            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT_CHARS).collect());
+        let user_agent = user_agent.map(|ua| {
+            ua.chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_USER_AGENT_CHARS)
+                .collect()
+        });
         Self { ip, user_agent }
     }
 }

@@ -72,7 +72,17 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_be_an_address() {
-        for raw in ["", "   ", "no-at-sign", "@example.com", "a@", "a@.com", "a@b..c", "a b@c.d", "a@b@c.d"] {
+        for raw in [
+            "",
+            "   ",
+            "no-at-sign",
+            "@example.com",
+            "a@",
+            "a@.com",
+            "a@b..c",
+            "a b@c.d",
+            "a@b@c.d",
+        ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be rejected");
         }
     }

@@ -4,7 +4,10 @@
 //! `now` as an argument instead of reading a clock.
 
 // Security code fails with an error, never a crash (tests may still unwrap).
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod audit;
 pub mod client;

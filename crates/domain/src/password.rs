@@ -19,8 +19,11 @@ pub const LOWEST_MIN_LENGTH: usize = 6;
 
 /// The 30,000 most common passwords (lower-cased), from the zxcvbn
 /// frequency lists (MIT licence), bundled so the check needs no network.
-static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../data/common-passwords.txt").lines().collect());
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../data/common-passwords.txt")
+        .lines()
+        .collect()
+});
 
 /// A password that passed the policy, NFKC-normalised. Debug prints `Password(***)`.
 #[derive(Clone)]
@@ -51,14 +54,22 @@ pub enum PasswordError {
 
 impl Password {
     /// A new password that an account will use: the full policy applies.
-    pub fn new(raw: &str, rules: &PasswordRules, email: Option<&Email>) -> Result<Self, PasswordError> {
+    pub fn new(
+        raw: &str,
+        rules: &PasswordRules,
+        email: Option<&Email>,
+    ) -> Result<Self, PasswordError> {
         let normalized: String = raw.nfkc().collect();
         let length = normalized.chars().count();
         if length < rules.min_length {
-            return Err(PasswordError::TooShort { min: rules.min_length });
+            return Err(PasswordError::TooShort {
+                min: rules.min_length,
+            });
         }
         if length > MAX_PASSWORD_CHARS {
-            return Err(PasswordError::TooLong { max: MAX_PASSWORD_CHARS });
+            return Err(PasswordError::TooLong {
+                max: MAX_PASSWORD_CHARS,
+            });
         }
         let folded = normalized.to_lowercase();
         if email.is_some_and(|e| e.as_str() == folded.trim()) {
@@ -159,8 +170,18 @@ mod tests {
 
     #[test]
     fn rejects_common_passwords_case_insensitively() {
-        for p in ["password", "PASSWORD1", "12345678", "Iloveyou", "qwertyuiop"] {
-            assert_eq!(Password::new(p, &rules(), None).unwrap_err(), PasswordError::Breached, "{p}");
+        for p in [
+            "password",
+            "PASSWORD1",
+            "12345678",
+            "Iloveyou",
+            "qwertyuiop",
+        ] {
+            assert_eq!(
+                Password::new(p, &rules(), None).unwrap_err(),
+                PasswordError::Breached,
+                "{p}"
+            );
         }
     }
 
@@ -186,6 +207,9 @@ mod tests {
     fn secrets_never_print() {
         let p = Password::new("a very private phrase", &rules(), None).unwrap();
         assert_eq!(format!("{p:?}"), "Password(***)");
-        assert_eq!(format!("{:?}", PasswordHash::new("$argon2id$...")), "PasswordHash(***)");
+        assert_eq!(
+            format!("{:?}", PasswordHash::new("$argon2id$...")),
+            "PasswordHash(***)"
+        );
     }
 }

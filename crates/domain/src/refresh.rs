@@ -65,7 +65,11 @@ impl PresentedToken {
 }
 
 /// When a token issued `now` idles out: never past its session's end.
-pub fn token_expiry(now: Timestamp, idle_ttl: Duration, session_expires_at: Timestamp) -> Timestamp {
+pub fn token_expiry(
+    now: Timestamp,
+    idle_ttl: Duration,
+    session_expires_at: Timestamp,
+) -> Timestamp {
     let idle_end = chrono::Duration::from_std(idle_ttl)
         .ok()
         .and_then(|ttl| now.checked_add_signed(ttl))
@@ -79,7 +83,10 @@ mod tests {
     use chrono::TimeZone;
 
     fn t(secs: i64) -> Timestamp {
-        chrono::Utc.timestamp_opt(1_700_000_000 + secs, 0).single().unwrap_or_default()
+        chrono::Utc
+            .timestamp_opt(1_700_000_000 + secs, 0)
+            .single()
+            .unwrap_or_default()
     }
 
     fn current() -> PresentedToken {
@@ -93,7 +100,11 @@ mod tests {
     }
 
     fn rotated_at(at: i64) -> PresentedToken {
-        PresentedToken { rotated_at: Some(t(at)), successor_kept: true, ..current() }
+        PresentedToken {
+            rotated_at: Some(t(at)),
+            successor_kept: true,
+            ..current()
+        }
     }
 
     const GRACE: Duration = Duration::from_secs(10);
@@ -111,15 +122,27 @@ mod tests {
 
     #[test]
     fn absolute_lifetime_wins_over_everything_but_revocation() {
-        let token = PresentedToken { expires_at: t(5000), ..current() };
+        let token = PresentedToken {
+            expires_at: t(5000),
+            ..current()
+        };
         assert_eq!(token.classify(t(1000), GRACE), Presentation::Expired);
-        assert_eq!(rotated_at(999).classify(t(1000), GRACE), Presentation::Expired);
+        assert_eq!(
+            rotated_at(999).classify(t(1000), GRACE),
+            Presentation::Expired
+        );
     }
 
     #[test]
     fn retry_within_grace_replays() {
-        assert_eq!(rotated_at(50).classify(t(50), GRACE), Presentation::GraceReplay);
-        assert_eq!(rotated_at(50).classify(t(59), GRACE), Presentation::GraceReplay);
+        assert_eq!(
+            rotated_at(50).classify(t(50), GRACE),
+            Presentation::GraceReplay
+        );
+        assert_eq!(
+            rotated_at(50).classify(t(59), GRACE),
+            Presentation::GraceReplay
+        );
     }
 
     #[test]
@@ -130,20 +153,32 @@ mod tests {
 
     #[test]
     fn zero_grace_is_strict() {
-        assert_eq!(rotated_at(50).classify(t(50), Duration::ZERO), Presentation::Reuse);
+        assert_eq!(
+            rotated_at(50).classify(t(50), Duration::ZERO),
+            Presentation::Reuse
+        );
     }
 
     #[test]
     fn without_a_kept_successor_there_is_nothing_to_replay() {
-        let token = PresentedToken { successor_kept: false, ..rotated_at(50) };
+        let token = PresentedToken {
+            successor_kept: false,
+            ..rotated_at(50)
+        };
         assert_eq!(token.classify(t(51), GRACE), Presentation::Reuse);
     }
 
     #[test]
     fn in_a_revoked_family_the_current_token_is_revoked_and_old_ones_stay_reused() {
-        let revoked = PresentedToken { session_revoked: true, ..current() };
+        let revoked = PresentedToken {
+            session_revoked: true,
+            ..current()
+        };
         assert_eq!(revoked.classify(t(1), GRACE), Presentation::Revoked);
-        let old = PresentedToken { session_revoked: true, ..rotated_at(1) };
+        let old = PresentedToken {
+            session_revoked: true,
+            ..rotated_at(1)
+        };
         assert_eq!(old.classify(t(500), GRACE), Presentation::Reuse);
         // No replay out of a revoked family, even within the grace.
         assert_eq!(old.classify(t(2), GRACE), Presentation::Reuse);
@@ -152,6 +187,9 @@ mod tests {
     #[test]
     fn successor_expiry_is_capped_by_the_session() {
         assert_eq!(token_expiry(t(0), Duration::from_secs(50), t(1000)), t(50));
-        assert_eq!(token_expiry(t(990), Duration::from_secs(50), t(1000)), t(1000));
+        assert_eq!(
+            token_expiry(t(990), Duration::from_secs(50), t(1000)),
+            t(1000)
+        );
     }
 }

@@ -34,12 +34,16 @@ fn problem_fallback<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorH
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if is_problem {
-        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
     }
     let status = response.status();
     let (request, _) = response.into_parts();
     let replacement = ApiError::from_status(status).error_response();
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, replacement).map_into_right_body()))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, replacement).map_into_right_body(),
+    ))
 }
 
 /// The whole HTTP application over `ports`.
@@ -73,7 +77,11 @@ pub fn build_app<P: Ports>(
         .service(web::resource("/health/ready").route(web::get().to(health::ready::<P>)))
         .service(web::resource("/openapi.json").route(web::get().to(move || {
             let body = Arc::clone(&openapi);
-            async move { HttpResponse::Ok().content_type("application/json").body(body.as_str().to_owned()) }
+            async move {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(body.as_str().to_owned())
+            }
         })))
         .default_service(web::to(not_found))
         .wrap(ErrorHandlers::new().default_handler(problem_fallback))

@@ -24,7 +24,10 @@ fn token(request: &HttpRequest) -> Result<&str, ApiError> {
         return Err(ApiError::token_missing());
     };
     let value = value.to_str().map_err(|_| ApiError::token_invalid())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(ApiError::token_invalid)?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(ApiError::token_invalid)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(ApiError::token_invalid());
     }
@@ -37,9 +40,9 @@ impl FromRequest for Bearer {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = token(request).and_then(|token| {
-            let verify = request
-                .app_data::<web::Data<Verifier>>()
-                .ok_or_else(|| ApiError::internal(&anyhow::anyhow!("bearer verifier not installed")))?;
+            let verify = request.app_data::<web::Data<Verifier>>().ok_or_else(|| {
+                ApiError::internal(&anyhow::anyhow!("bearer verifier not installed"))
+            })?;
             verify(token).map(Bearer).map_err(|e| match e {
                 AccessTokenError::Expired => ApiError::token_expired(),
                 AccessTokenError::Invalid => ApiError::token_invalid(),

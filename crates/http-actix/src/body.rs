@@ -42,13 +42,21 @@ fn json_error(error: &JsonPayloadError, request: &HttpRequest) -> ApiError {
         }
         // A request without a body needs no content type: it is simply
         // missing what this endpoint requires.
-        JsonPayloadError::ContentType if !has_body(request) => ApiError::malformed("A JSON request body is required."),
+        JsonPayloadError::ContentType if !has_body(request) => {
+            ApiError::malformed("A JSON request body is required.")
+        }
         JsonPayloadError::ContentType => ApiError::unsupported_media_type(),
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             // serde's message may quote the input (a password, say): never echo it.
-            ApiError::validation(vec![FieldError::new("body", "type", "A field has the wrong type.")])
+            ApiError::validation(vec![FieldError::new(
+                "body",
+                "type",
+                "A field has the wrong type.",
+            )])
         }
-        JsonPayloadError::Deserialize(_) => ApiError::malformed("The request body is not valid JSON."),
+        JsonPayloadError::Deserialize(_) => {
+            ApiError::malformed("The request body is not valid JSON.")
+        }
         _ => ApiError::malformed("The request body could not be read."),
     }
 }
@@ -95,14 +103,19 @@ impl FieldErrors {
             Ok(v) => Some(v),
             Err(e) => {
                 let issue: FieldIssue = e.into();
-                self.0.push(FieldError::new(field, issue.code, issue.message));
+                self.0
+                    .push(FieldError::new(field, issue.code, issue.message));
                 None
             }
         }
     }
 
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.0))
+        }
     }
 }
 
@@ -120,7 +133,10 @@ impl From<EmailError> for FieldIssue {
             EmailError::TooLong => "length",
             EmailError::Invalid => "email",
         };
-        Self { code, message: e.to_string() }
+        Self {
+            code,
+            message: e.to_string(),
+        }
     }
 }
 
@@ -131,7 +147,10 @@ impl From<PasswordError> for FieldIssue {
             PasswordError::Breached => "breached",
             PasswordError::EqualsEmail => "equals_email",
         };
-        Self { code, message: e.to_string() }
+        Self {
+            code,
+            message: e.to_string(),
+        }
     }
 }
 

@@ -8,6 +8,9 @@ use gatehouse_domain::ClientInfo;
 /// must not decide what the audit log records.
 pub fn client_info(request: &HttpRequest) -> ClientInfo {
     let ip = request.peer_addr().map(|addr| addr.ip().to_string());
-    let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     ClientInfo::new(ip, user_agent)
 }

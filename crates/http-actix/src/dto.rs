@@ -2,9 +2,9 @@
 //! missing field is a 422 with the others' errors, not a parse failure.
 
 use chrono::SecondsFormat;
+use garde::Validate;
 use gatehouse_application::use_cases::TokenPair;
 use gatehouse_domain::{Timestamp, User};
-use garde::Validate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

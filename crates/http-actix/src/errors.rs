@@ -1,7 +1,9 @@
 //! Each use-case error variant to its status and stable code.
 
 use actix_web::http::StatusCode;
-use gatehouse_application::use_cases::{GetCurrentUserError, LoginError, LogoutError, RegisterError, RotateRefreshTokenError};
+use gatehouse_application::use_cases::{
+    GetCurrentUserError, LoginError, LogoutError, RegisterError, RotateRefreshTokenError,
+};
 
 use crate::problem::ApiError;
 

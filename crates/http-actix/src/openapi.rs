@@ -4,7 +4,10 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::dto::{HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse, UserResponse};
+use crate::dto::{
+    HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse,
+    UserResponse,
+};
 use crate::handlers::{auth, health, users};
 use crate::problem::{FieldError, Problem};
 
@@ -53,7 +56,10 @@ pub fn openapi_json() -> String {
             utoipa::openapi::HttpMethod::Get,
             utoipa::openapi::path::OperationBuilder::new()
                 .summary(Some("This document"))
-                .response("200", utoipa::openapi::Response::new("OpenAPI 3.1 document")),
+                .response(
+                    "200",
+                    utoipa::openapi::Response::new("OpenAPI 3.1 document"),
+                ),
         ),
     );
     doc.to_json().unwrap_or_else(|_| "{}".to_owned())

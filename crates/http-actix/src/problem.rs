@@ -20,7 +20,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
-        Self { field: field.to_owned(), code: code.to_owned(), message: message.into() }
+        Self {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -65,8 +69,21 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, title, detail: detail.into(), errors: Vec::new(), retry_after: None, challenge: Challenge::None }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            challenge: Challenge::None,
+        }
     }
 
     pub fn retry_after(mut self, seconds: u64) -> Self {
@@ -86,7 +103,12 @@ impl ApiError {
     }
 
     pub fn malformed(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST", "Malformed request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_REQUEST",
+            "Malformed request",
+            detail,
+        )
     }
 
     pub fn token_missing() -> Self {
@@ -101,21 +123,34 @@ impl ApiError {
     }
 
     pub fn token_invalid() -> Self {
-        let mut e =
-            Self::new(StatusCode::UNAUTHORIZED, "AUTH_TOKEN_INVALID", "Invalid access token", "The access token is not valid.");
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "AUTH_TOKEN_INVALID",
+            "Invalid access token",
+            "The access token is not valid.",
+        );
         e.challenge = Challenge::InvalidToken;
         e
     }
 
     pub fn token_expired() -> Self {
-        let mut e =
-            Self::new(StatusCode::UNAUTHORIZED, "AUTH_TOKEN_EXPIRED", "Expired access token", "The access token has expired.");
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "AUTH_TOKEN_EXPIRED",
+            "Expired access token",
+            "The access token has expired.",
+        );
         e.challenge = Challenge::InvalidToken;
         e
     }
 
     pub fn account_disabled() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "ACCOUNT_DISABLED", "Account disabled", "This account is disabled.")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "ACCOUNT_DISABLED",
+            "Account disabled",
+            "This account is disabled.",
+        )
     }
 
     pub fn unavailable(cause: &anyhow::Error) -> Self {
@@ -141,7 +176,12 @@ impl ApiError {
 
     pub fn internal(cause: &anyhow::Error) -> Self {
         tracing::error!(error = format!("{cause:#}"), "unexpected error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error", "Something went wrong on our side.")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "Internal error",
+            "Something went wrong on our side.",
+        )
     }
 
     /// For responses the framework produced itself (unknown route, wrong
@@ -157,19 +197,37 @@ impl ApiError {
             ),
             StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::unsupported_media_type(),
-            s if s.is_server_error() => {
-                Self::new(s, "INTERNAL_ERROR", "Internal error", "Something went wrong on our side.")
-            }
-            s => Self::new(s, "BAD_REQUEST", "Bad request", "The request could not be processed."),
+            s if s.is_server_error() => Self::new(
+                s,
+                "INTERNAL_ERROR",
+                "Internal error",
+                "Something went wrong on our side.",
+            ),
+            s => Self::new(
+                s,
+                "BAD_REQUEST",
+                "Bad request",
+                "The request could not be processed.",
+            ),
         }
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found", "No such resource.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "Not found",
+            "No such resource.",
+        )
     }
 
     pub fn payload_too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "Payload too large", "Request bodies are limited to 64 KiB.")
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "Payload too large",
+            "Request bodies are limited to 64 KiB.",
+        )
     }
 
     pub fn unsupported_media_type() -> Self {
@@ -187,7 +245,10 @@ impl ApiError {
 
     fn body(&self) -> Problem {
         Problem {
-            kind: format!("urn:gatehouse:problem:{}", self.code.to_ascii_lowercase().replace('_', "-")),
+            kind: format!(
+                "urn:gatehouse:problem:{}",
+                self.code.to_ascii_lowercase().replace('_', "-")
+            ),
             title: self.title.to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
@@ -204,14 +265,17 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
-        response.content_type(PROBLEM_JSON).insert_header((header::CACHE_CONTROL, "no-store"));
+        response
+            .content_type(PROBLEM_JSON)
+            .insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         match self.challenge {
             Challenge::None => {}
             Challenge::Bearer => {
-                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             Challenge::InvalidToken => {
                 response.insert_header((

@@ -15,13 +15,17 @@ pub async fn log_request(
     let started = Instant::now();
     let request_id = uuid::Uuid::now_v7();
     let method = request.method().clone();
-    let route = request.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let mut response = next.call(request).await?;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(%request_id, %method, %route, status, latency_ms, "request");
     if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
-        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(response)
 }

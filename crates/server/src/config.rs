@@ -49,17 +49,24 @@ struct Source<F: Fn(&str) -> Option<String>>(F);
 
 impl<F: Fn(&str) -> Option<String>> Source<F> {
     fn string(&self, name: &str, default: &str) -> String {
-        self.0(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+        self.0(name)
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| default.to_owned())
     }
 
     fn secret(&self, name: &str) -> Option<SecretString> {
-        self.0(name).filter(|v| !v.is_empty()).map(SecretString::new)
+        self.0(name)
+            .filter(|v| !v.is_empty())
+            .map(SecretString::new)
     }
 
     fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T> {
         match self.0(name).filter(|v| !v.trim().is_empty()) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|_| anyhow::anyhow!("{name} must be a whole number, got {raw:?}")),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{name} must be a whole number, got {raw:?}")),
         }
     }
 
@@ -87,7 +94,10 @@ impl Config {
         };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let config = Self {
-            database_url: s.string("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gatehouse"),
+            database_url: s.string(
+                "DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/gatehouse",
+            ),
             database_max_connections: s.number("DATABASE_MAX_CONNECTIONS", 16)?,
             database_acquire_timeout: s.millis("DATABASE_ACQUIRE_TIMEOUT_MS", 2_000)?,
             database_query_timeout: s.millis("DATABASE_QUERY_TIMEOUT_MS", 5_000)?,
@@ -127,7 +137,9 @@ impl Config {
             }
         }
         if !(LOWEST_MIN_LENGTH..=MAX_PASSWORD_CHARS).contains(&self.password_min_length) {
-            bail!("AUTH_PASSWORD_MIN_LENGTH must be between {LOWEST_MIN_LENGTH} and {MAX_PASSWORD_CHARS}");
+            bail!(
+                "AUTH_PASSWORD_MIN_LENGTH must be between {LOWEST_MIN_LENGTH} and {MAX_PASSWORD_CHARS}"
+            );
         }
         if self.argon2_max_concurrent == 0 {
             bail!("AUTH_ARGON2_MAX_CONCURRENT must be at least 1");
@@ -141,16 +153,28 @@ impl Config {
     /// What `serve` needs beyond what `migrate` does: the keys.
     pub fn check_keys(&self) -> anyhow::Result<()> {
         match self.jwt_algorithm {
-            JwtAlgorithm::Hs256 => check_secret("AUTH_JWT_SECRET", self.jwt_secret.as_ref(), "with AUTH_JWT_ALGORITHM=HS256")?,
-            JwtAlgorithm::EdDsa => bail!("AUTH_JWT_ALGORITHM=EdDSA is not supported by this version yet; use HS256"),
+            JwtAlgorithm::Hs256 => check_secret(
+                "AUTH_JWT_SECRET",
+                self.jwt_secret.as_ref(),
+                "with AUTH_JWT_ALGORITHM=HS256",
+            )?,
+            JwtAlgorithm::EdDsa => {
+                bail!("AUTH_JWT_ALGORITHM=EdDSA is not supported by this version yet; use HS256")
+            }
         }
-        check_secret("AUTH_DATA_KEY", self.data_key.as_ref(), "to encrypt secrets at rest")
+        check_secret(
+            "AUTH_DATA_KEY",
+            self.data_key.as_ref(),
+            "to encrypt secrets at rest",
+        )
     }
 }
 
 fn check_secret(name: &str, value: Option<&SecretString>, why: &str) -> anyhow::Result<()> {
     match value {
-        None => bail!("{name} is required {why}: set it to at least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -base64 48`)"),
+        None => bail!(
+            "{name} is required {why}: set it to at least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -base64 48`)"
+        ),
         Some(v) if v.expose().len() < MIN_SECRET_BYTES => bail!(
             "{name} is too short: {} bytes, at least {MIN_SECRET_BYTES} are required (e.g. `openssl rand -base64 48`)",
             v.expose().len()
@@ -166,7 +190,10 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::from_source(|name| map.get(name).cloned())
     }
 
@@ -175,25 +202,57 @@ mod tests {
     #[test]
     fn defaults_follow_the_contract() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.database_url, "postgres://postgres@127.0.0.1:5432/gatehouse");
+        assert_eq!(
+            c.database_url,
+            "postgres://postgres@127.0.0.1:5432/gatehouse"
+        );
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(604_800));
         assert_eq!(c.session_max_lifetime, Duration::from_secs(2_592_000));
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
-        assert_eq!((c.argon2_memory_kib, c.argon2_iterations, c.argon2_parallelism), (19_456, 2, 1));
+        assert_eq!(
+            (
+                c.argon2_memory_kib,
+                c.argon2_iterations,
+                c.argon2_parallelism
+            ),
+            (19_456, 2, 1)
+        );
         assert_eq!(c.password_min_length, 8);
         assert_eq!(c.jwt_algorithm, JwtAlgorithm::Hs256);
-        assert_eq!((c.jwt_issuer.as_str(), c.jwt_audience.as_str()), ("gatehouse", "gatehouse"));
+        assert_eq!(
+            (c.jwt_issuer.as_str(), c.jwt_audience.as_str()),
+            ("gatehouse", "gatehouse")
+        );
     }
 
     #[test]
     fn serve_needs_both_keys_of_32_bytes() {
-        assert!(config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", KEY)]).unwrap().check_keys().is_ok());
-        let short = config(&[("AUTH_JWT_SECRET", "short"), ("AUTH_DATA_KEY", KEY)]).unwrap().check_keys().unwrap_err();
-        assert!(short.to_string().contains("AUTH_JWT_SECRET is too short: 5 bytes"), "{short}");
-        let missing = config(&[("AUTH_JWT_SECRET", KEY)]).unwrap().check_keys().unwrap_err();
-        assert!(missing.to_string().contains("AUTH_DATA_KEY is required"), "{missing}");
+        assert!(
+            config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", KEY)])
+                .unwrap()
+                .check_keys()
+                .is_ok()
+        );
+        let short = config(&[("AUTH_JWT_SECRET", "short"), ("AUTH_DATA_KEY", KEY)])
+            .unwrap()
+            .check_keys()
+            .unwrap_err();
+        assert!(
+            short
+                .to_string()
+                .contains("AUTH_JWT_SECRET is too short: 5 bytes"),
+            "{short}"
+        );
+        let missing = config(&[("AUTH_JWT_SECRET", KEY)])
+            .unwrap()
+            .check_keys()
+            .unwrap_err();
+        assert!(
+            missing.to_string().contains("AUTH_DATA_KEY is required"),
+            "{missing}"
+        );
     }
 
     #[test]

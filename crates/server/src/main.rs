@@ -27,7 +27,9 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env().context("reading configuration")?;
     match cli.command {
         Command::Serve => {
-            let app = Application::build(&config).await.context("starting gatehouse")?;
+            let app = Application::build(&config)
+                .await
+                .context("starting gatehouse")?;
             tracing::info!(addr = %config.listen_addr, port = app.port(), "gatehouse listening");
             app.run_until_stopped().await.context("serving")?;
             tracing::info!("gatehouse stopped");

@@ -14,12 +14,17 @@ use gatehouse_domain::{PasswordRules, SecretString};
 use crate::config::Config;
 use crate::system::{LogMailer, SystemClock};
 
-pub type GatehousePorts = Adapters<PgStore, Argon2Hasher, JwtIssuer, RandomTokens, SystemClock, LogMailer>;
+pub type GatehousePorts =
+    Adapters<PgStore, Argon2Hasher, JwtIssuer, RandomTokens, SystemClock, LogMailer>;
 
 /// Creates the database if missing and applies pending migrations.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
-    ensure_database(&config.database_url).await.context("ensuring the database exists")?;
-    let applied = run_migrations(&config.database_url).await.context("applying migrations")?;
+    ensure_database(&config.database_url)
+        .await
+        .context("ensuring the database exists")?;
+    let applied = run_migrations(&config.database_url)
+        .await
+        .context("applying migrations")?;
     for version in applied {
         tracing::info!(%version, "migration applied");
     }
@@ -40,7 +45,10 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         .await
         .context("argon2 set-up task")?
         .context("AUTH_ARGON2_* parameters")?;
-    let jwt_secret = config.jwt_secret.clone().unwrap_or_else(|| SecretString::new(""));
+    let jwt_secret = config
+        .jwt_secret
+        .clone()
+        .unwrap_or_else(|| SecretString::new(""));
     let store = PgStore::connect(&PgConfig {
         url: config.database_url.clone(),
         max_connections: config.database_max_connections,
@@ -63,7 +71,9 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
             refresh_token_idle_ttl: config.refresh_token_ttl,
             session_max_lifetime: config.session_max_lifetime,
             refresh_reuse_grace: config.refresh_reuse_grace,
-            password_rules: PasswordRules { min_length: config.password_min_length },
+            password_rules: PasswordRules {
+                min_length: config.password_min_length,
+            },
         },
     })
 }
@@ -76,7 +86,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,11 +102,13 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("binding AUTH_LISTEN_ADDR {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
-        let server = HttpServer::new(move || gatehouse_http_actix::build_app(ports.clone(), Arc::clone(&openapi)))
-            .listen(listener)?
-            // In-flight requests get this long to finish after SIGTERM/SIGINT.
-            .shutdown_timeout(30)
-            .run();
+        let server = HttpServer::new(move || {
+            gatehouse_http_actix::build_app(ports.clone(), Arc::clone(&openapi))
+        })
+        .listen(listener)?
+        // In-flight requests get this long to finish after SIGTERM/SIGINT.
+        .shutdown_timeout(30)
+        .run();
         Ok(Self { port, server })
     }
 

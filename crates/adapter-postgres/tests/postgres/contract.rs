@@ -4,7 +4,9 @@ use gatehouse_adapter_postgres::test_support::TestDatabase;
 use gatehouse_application::AuthPolicy;
 use gatehouse_application::ports::{AuditLog, CreateUserError, NewUser, PasswordHasher, UserStore};
 use gatehouse_application::use_cases::{Register, RegisterCommand, RegisterError};
-use gatehouse_domain::{AuditEvent, AuditKind, Email, Password, PasswordHash, PasswordRules, Role, UserId};
+use gatehouse_domain::{
+    AuditEvent, AuditKind, Email, Password, PasswordHash, PasswordRules, Role, UserId,
+};
 
 use crate::support::*;
 
@@ -16,8 +18,18 @@ async fn register_writes_user_session_token_and_audit_in_one_go() {
     assert_eq!(registered.user.role, Role::User);
     assert_eq!(count(&db, "SELECT count(*) AS n FROM users").await, 1);
     assert_eq!(count(&db, "SELECT count(*) AS n FROM sessions").await, 1);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM refresh_tokens").await, 1);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM audit_events WHERE kind = 'user.registered'").await, 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM refresh_tokens").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM audit_events WHERE kind = 'user.registered'"
+        )
+        .await,
+        1
+    );
     // Only a digest is at rest.
     let token = registered.tokens.refresh_token.expose().to_owned();
     let leaked = count(&db, &format!("SELECT count(*) AS n FROM refresh_tokens WHERE position('{token}'::bytea in digest) > 0")).await;
@@ -32,7 +44,8 @@ async fn email_is_unique_whatever_its_case_and_a_conflict_writes_nothing() {
     let err = Register::new(&ports)
         .execute(RegisterCommand {
             email: Email::parse("GRACE@example.com").unwrap(),
-            password: Password::new("another fine passphrase", &PasswordRules::default(), None).unwrap(),
+            password: Password::new("another fine passphrase", &PasswordRules::default(), None)
+                .unwrap(),
             client: client(),
         })
         .await
@@ -40,7 +53,10 @@ async fn email_is_unique_whatever_its_case_and_a_conflict_writes_nothing() {
     assert!(matches!(err, RegisterError::EmailTaken), "{err:?}");
     assert_eq!(count(&db, "SELECT count(*) AS n FROM users").await, 1);
     assert_eq!(count(&db, "SELECT count(*) AS n FROM sessions").await, 1);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM audit_events").await, 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM audit_events").await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -48,11 +64,26 @@ async fn users_are_found_by_normalised_email_and_by_id() {
     let db = TestDatabase::create().await;
     let ports = ports(&db, AuthPolicy::default());
     let registered = register(&ports, "grace@example.com").await;
-    let found = ports.store.find_credentials(&Email::parse(" Grace@Example.com").unwrap()).await.unwrap().unwrap();
+    let found = ports
+        .store
+        .find_credentials(&Email::parse(" Grace@Example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.user, registered.user);
     assert!(found.password_hash.as_str().starts_with("$argon2id$"));
-    assert!(ports.store.find_credentials(&Email::parse("nobody@example.com").unwrap()).await.unwrap().is_none());
-    assert_eq!(ports.store.find_user(registered.user.id).await.unwrap(), Some(registered.user));
+    assert!(
+        ports
+            .store
+            .find_credentials(&Email::parse("nobody@example.com").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        ports.store.find_user(registered.user.id).await.unwrap(),
+        Some(registered.user)
+    );
     assert_eq!(ports.store.find_user(UserId::new()).await.unwrap(), None);
 }
 
@@ -69,11 +100,22 @@ async fn create_user_without_a_session_and_conflict_on_direct_insert() {
         created_at: now,
     };
     let audit = || AuditEvent::new(AuditKind::UserRegistered, now, None, &client());
-    ports.store.create_user(new_user("ops@example.com"), None, audit()).await.unwrap();
-    let err = ports.store.create_user(new_user("ops@example.com"), None, audit()).await.unwrap_err();
+    ports
+        .store
+        .create_user(new_user("ops@example.com"), None, audit())
+        .await
+        .unwrap();
+    let err = ports
+        .store
+        .create_user(new_user("ops@example.com"), None, audit())
+        .await
+        .unwrap_err();
     assert!(matches!(err, CreateUserError::EmailTaken), "{err:?}");
     assert_eq!(count(&db, "SELECT count(*) AS n FROM sessions").await, 0);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM users WHERE role = 'admin'").await, 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM users WHERE role = 'admin'").await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -81,12 +123,46 @@ async fn password_hash_is_replaced_only_if_unchanged() {
     let db = TestDatabase::create().await;
     let ports = ports(&db, AuthPolicy::default());
     let registered = register(&ports, "grace@example.com").await;
-    let current = ports.store.find_user(registered.user.id).await.unwrap().unwrap();
-    let old = ports.store.find_credentials(&current.email).await.unwrap().unwrap().password_hash;
-    let new = ports.hasher.hash(Password::presented("brand new passphrase")).await.unwrap();
-    assert!(!ports.store.replace_password_hash(registered.user.id, &new, &old).await.unwrap(), "stale `old` must not win");
-    assert!(ports.store.replace_password_hash(registered.user.id, &old, &new).await.unwrap());
-    let stored = ports.store.find_credentials(&current.email).await.unwrap().unwrap().password_hash;
+    let current = ports
+        .store
+        .find_user(registered.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let old = ports
+        .store
+        .find_credentials(&current.email)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
+    let new = ports
+        .hasher
+        .hash(Password::presented("brand new passphrase"))
+        .await
+        .unwrap();
+    assert!(
+        !ports
+            .store
+            .replace_password_hash(registered.user.id, &new, &old)
+            .await
+            .unwrap(),
+        "stale `old` must not win"
+    );
+    assert!(
+        ports
+            .store
+            .replace_password_hash(registered.user.id, &old, &new)
+            .await
+            .unwrap()
+    );
+    let stored = ports
+        .store
+        .find_credentials(&current.email)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash;
     assert_eq!(stored, new);
 }
 

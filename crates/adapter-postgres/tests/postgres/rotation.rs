@@ -14,14 +14,19 @@ use crate::support::*;
 
 const TASKS: usize = 32;
 
-async fn present_concurrently(ports: Arc<PgPorts>, token: String) -> Vec<Result<TokenPair, RotateRefreshTokenError>> {
+async fn present_concurrently(
+    ports: Arc<PgPorts>,
+    token: String,
+) -> Vec<Result<TokenPair, RotateRefreshTokenError>> {
     let barrier = Arc::new(Barrier::new(TASKS));
     let tasks: Vec<_> = (0..TASKS)
         .map(|_| {
             let (ports, token, barrier) = (Arc::clone(&ports), token.clone(), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                RotateRefreshToken::new(&*ports).execute(&token, &client()).await
+                RotateRefreshToken::new(&*ports)
+                    .execute(&token, &client())
+                    .await
             })
         })
         .collect();
@@ -33,23 +38,44 @@ async fn present_concurrently(ports: Arc<PgPorts>, token: String) -> Vec<Result<
 }
 
 async fn current_tokens(db: &TestDatabase) -> i64 {
-    count(db, "SELECT count(*) AS n FROM refresh_tokens WHERE rotated_at IS NULL").await
+    count(
+        db,
+        "SELECT count(*) AS n FROM refresh_tokens WHERE rotated_at IS NULL",
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_zero_grace_exactly_one_of_many_concurrent_presentations_wins() {
     let db = TestDatabase::create().await;
-    let ports = Arc::new(ports(&db, AuthPolicy { refresh_reuse_grace: Duration::ZERO, ..AuthPolicy::default() }));
-    let first = register(&ports, "race@example.com").await.tokens.refresh_token.expose().to_owned();
+    let ports = Arc::new(ports(
+        &db,
+        AuthPolicy {
+            refresh_reuse_grace: Duration::ZERO,
+            ..AuthPolicy::default()
+        },
+    ));
+    let first = register(&ports, "race@example.com")
+        .await
+        .tokens
+        .refresh_token
+        .expose()
+        .to_owned();
 
     let results = present_concurrently(Arc::clone(&ports), first).await;
     let winners = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(winners, 1, "{results:?}");
     for loser in results.iter().filter_map(|r| r.as_ref().err()) {
-        assert!(matches!(loser, RotateRefreshTokenError::Reused), "{loser:?}");
+        assert!(
+            matches!(loser, RotateRefreshTokenError::Reused),
+            "{loser:?}"
+        );
     }
     // One successor was ever written; the family did not fork.
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM refresh_tokens").await, 2);
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM refresh_tokens").await,
+        2
+    );
     assert!(current_tokens(&db).await <= 1);
 }
 
@@ -57,34 +83,74 @@ async fn with_zero_grace_exactly_one_of_many_concurrent_presentations_wins() {
 async fn within_grace_every_concurrent_presentation_gets_the_identical_successor() {
     let db = TestDatabase::create().await;
     let ports = Arc::new(ports(&db, AuthPolicy::default()));
-    let first = register(&ports, "race@example.com").await.tokens.refresh_token.expose().to_owned();
+    let first = register(&ports, "race@example.com")
+        .await
+        .tokens
+        .refresh_token
+        .expose()
+        .to_owned();
 
     let results = present_concurrently(Arc::clone(&ports), first).await;
-    let successors: HashSet<String> =
-        results.into_iter().map(|r| r.unwrap().refresh_token.expose().to_owned()).collect();
+    let successors: HashSet<String> = results
+        .into_iter()
+        .map(|r| r.unwrap().refresh_token.expose().to_owned())
+        .collect();
     assert_eq!(successors.len(), 1);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM refresh_tokens").await, 2);
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM refresh_tokens").await,
+        2
+    );
     assert_eq!(current_tokens(&db).await, 1);
     // The successor is the family's live token.
     let successor = successors.into_iter().next().unwrap();
-    RotateRefreshToken::new(&*ports).execute(&successor, &client()).await.unwrap();
+    RotateRefreshToken::new(&*ports)
+        .execute(&successor, &client())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn reuse_after_grace_revokes_the_family_audits_and_alerts() {
     let db = TestDatabase::create().await;
     let ports = ports(&db, AuthPolicy::default());
-    let first = register(&ports, "victim@example.com").await.tokens.refresh_token;
-    let second = RotateRefreshToken::new(&ports).execute(first.expose(), &client()).await.unwrap().refresh_token;
+    let first = register(&ports, "victim@example.com")
+        .await
+        .tokens
+        .refresh_token;
+    let second = RotateRefreshToken::new(&ports)
+        .execute(first.expose(), &client())
+        .await
+        .unwrap()
+        .refresh_token;
     ports.clock.advance(Duration::from_secs(11));
 
-    let err = RotateRefreshToken::new(&ports).execute(first.expose(), &client()).await.unwrap_err();
+    let err = RotateRefreshToken::new(&ports)
+        .execute(first.expose(), &client())
+        .await
+        .unwrap_err();
     assert!(matches!(err, RotateRefreshTokenError::Reused), "{err:?}");
-    let err = RotateRefreshToken::new(&ports).execute(second.expose(), &client()).await.unwrap_err();
+    let err = RotateRefreshToken::new(&ports)
+        .execute(second.expose(), &client())
+        .await
+        .unwrap_err();
     assert!(matches!(err, RotateRefreshTokenError::Invalid), "{err:?}");
 
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM sessions WHERE revoke_reason = 'reuse_detected'").await, 1);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM audit_events WHERE kind = 'refresh.reuse_detected'").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM sessions WHERE revoke_reason = 'reuse_detected'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM audit_events WHERE kind = 'refresh.reuse_detected'"
+        )
+        .await,
+        1
+    );
     assert_eq!(ports.mailer.0.lock().unwrap().len(), 1);
 }
 
@@ -93,7 +159,10 @@ async fn the_database_refuses_a_second_current_token_in_a_family() {
     let db = TestDatabase::create().await;
     let ports = ports(&db, AuthPolicy::default());
     register(&ports, "fork@example.com").await;
-    let mut conn = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&db.url).await.unwrap();
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&db.url)
+            .await
+            .unwrap();
     let result = diesel_async::RunQueryDsl::execute(
         diesel::sql_query(
             "INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
@@ -102,5 +171,8 @@ async fn the_database_refuses_a_second_current_token_in_a_family() {
         &mut conn,
     )
     .await;
-    assert!(result.is_err(), "a forked family must be rejected by the schema");
+    assert!(
+        result.is_err(),
+        "a forked family must be rejected by the schema"
+    );
 }

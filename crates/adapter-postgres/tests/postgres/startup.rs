@@ -12,7 +12,10 @@ use gatehouse_domain::UserId;
 async fn migrations_are_idempotent() {
     let db = TestDatabase::create().await;
     let applied = run_migrations(&db.url).await.unwrap();
-    assert!(applied.is_empty(), "the template already holds every migration: {applied:?}");
+    assert!(
+        applied.is_empty(),
+        "the template already holds every migration: {applied:?}"
+    );
     db.store().ping().await.unwrap();
 }
 
@@ -25,8 +28,14 @@ async fn ensure_database_creates_a_missing_database_once() {
     ensure_database(&fresh).await.unwrap();
     let applied = run_migrations(&fresh).await.unwrap();
     assert!(!applied.is_empty());
-    PgStore::connect(&PgConfig::new(fresh.clone())).ping().await.unwrap();
-    let _cleanup = TestDatabase { name: format!("{}_new", db.name), url: fresh };
+    PgStore::connect(&PgConfig::new(fresh.clone()))
+        .ping()
+        .await
+        .unwrap();
+    let _cleanup = TestDatabase {
+        name: format!("{}_new", db.name),
+        url: fresh,
+    };
 }
 
 #[tokio::test]
@@ -37,7 +46,10 @@ async fn an_unreachable_database_is_unavailable_quickly() {
     let store = PgStore::connect(&config);
     let started = Instant::now();
     assert!(matches!(store.ping().await, Err(PortError::Unavailable(_))));
-    assert!(matches!(store.find_user(UserId::new()).await, Err(PortError::Unavailable(_))));
+    assert!(matches!(
+        store.find_user(UserId::new()).await,
+        Err(PortError::Unavailable(_))
+    ));
     // Bounded by the configured timeouts, not by luck: a hang would trip this.
     assert!(started.elapsed() < Duration::from_secs(10));
 }

@@ -17,7 +17,8 @@ pub struct TestClock(Arc<Mutex<Timestamp>>);
 
 impl TestClock {
     pub fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) += chrono::Duration::from_std(by).unwrap();
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) +=
+            chrono::Duration::from_std(by).unwrap();
     }
 }
 
@@ -32,7 +33,10 @@ pub struct TestMailer(pub Arc<Mutex<Vec<Mail>>>);
 
 impl Mailer for TestMailer {
     async fn send(&self, mail: Mail) -> Result<(), PortError> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(mail);
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(mail);
         Ok(())
     }
 }
@@ -58,7 +62,9 @@ pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
             secret: SecretString::new("test-secret-that-is-at-least-32-bytes"),
         }),
         opaque: RandomTokens,
-        clock: TestClock(Arc::new(Mutex::new(chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()))),
+        clock: TestClock(Arc::new(Mutex::new(
+            chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
+        ))),
         mailer: TestMailer::default(),
         policy,
     }
@@ -72,7 +78,12 @@ pub async fn register(ports: &PgPorts, email: &str) -> Registered {
     Register::new(ports)
         .execute(RegisterCommand {
             email: Email::parse(email).unwrap(),
-            password: Password::new("a perfectly fine passphrase", &PasswordRules::default(), None).unwrap(),
+            password: Password::new(
+                "a perfectly fine passphrase",
+                &PasswordRules::default(),
+                None,
+            )
+            .unwrap(),
             client: client(),
         })
         .await
@@ -88,5 +99,8 @@ struct Count {
 /// Counts rows with plain SQL on a separate connection, outside any unit of work.
 pub async fn count(db: &TestDatabase, sql: &str) -> i64 {
     let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
-    diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn).await.unwrap().n
+    diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn)
+        .await
+        .unwrap()
+        .n
 }

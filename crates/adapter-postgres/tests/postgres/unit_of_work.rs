@@ -17,7 +17,9 @@ async fn a_dropped_unit_of_work_leaves_no_trace_and_no_lock() {
     let db = TestDatabase::create().await;
     let ports = ports(&db, AuthPolicy::default());
     let registered = register(&ports, "tx@example.com").await;
-    let digest = ports.opaque.digest(registered.tokens.refresh_token.expose());
+    let digest = ports
+        .opaque
+        .digest(registered.tokens.refresh_token.expose());
     let now = chrono::Utc::now();
 
     {
@@ -35,24 +37,65 @@ async fn a_dropped_unit_of_work_leaves_no_trace_and_no_lock() {
                 issued_at: now,
                 expires_at: now + chrono::Duration::hours(1),
             },
-            audit: AuditEvent::new(AuditKind::TokenRefreshed, now, Some(token.user_id), &client()),
+            audit: AuditEvent::new(
+                AuditKind::TokenRefreshed,
+                now,
+                Some(token.user_id),
+                &client(),
+            ),
         })
         .await
         .unwrap();
-        tx.revoke_session(token.session_id, now, RevokeReason::Logout).await.unwrap();
-        tx.record(AuditEvent::new(AuditKind::SessionRevoked, now, Some(token.user_id), &client())).await.unwrap();
+        tx.revoke_session(token.session_id, now, RevokeReason::Logout)
+            .await
+            .unwrap();
+        tx.record(AuditEvent::new(
+            AuditKind::SessionRevoked,
+            now,
+            Some(token.user_id),
+            &client(),
+        ))
+        .await
+        .unwrap();
         // Dropped here, uncommitted.
     }
 
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM refresh_tokens").await, 1);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM refresh_tokens WHERE rotated_at IS NOT NULL").await, 0);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM sessions WHERE revoked_at IS NOT NULL").await, 0);
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM audit_events").await, 1, "only user.registered");
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM refresh_tokens").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM refresh_tokens WHERE rotated_at IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM sessions WHERE revoked_at IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM audit_events").await,
+        1,
+        "only user.registered"
+    );
 
     // The row lock went with it: another unit of work can take the token.
-    let mut tx = tokio::time::timeout(Duration::from_secs(5), ports.store.begin()).await.unwrap().unwrap();
+    let mut tx = tokio::time::timeout(Duration::from_secs(5), ports.store.begin())
+        .await
+        .unwrap()
+        .unwrap();
     let locked = tokio::time::timeout(Duration::from_secs(5), tx.lock_token(&digest)).await;
-    assert!(matches!(locked, Ok(Ok(Some(_)))), "token still locked after drop");
+    assert!(
+        matches!(locked, Ok(Ok(Some(_)))),
+        "token still locked after drop"
+    );
     tx.commit().await.unwrap();
 }
 
@@ -61,14 +104,25 @@ async fn a_committed_unit_of_work_is_visible() {
     let db = TestDatabase::create().await;
     let ports = ports(&db, AuthPolicy::default());
     let registered = register(&ports, "tx@example.com").await;
-    let digest = ports.opaque.digest(registered.tokens.refresh_token.expose());
+    let digest = ports
+        .opaque
+        .digest(registered.tokens.refresh_token.expose());
     let mut tx = ports.store.begin().await.unwrap();
     let token = tx.lock_token(&digest).await.unwrap().unwrap();
     assert!(!token.facts.session_revoked);
     assert_eq!(token.email.as_str(), "tx@example.com");
-    tx.revoke_session(token.session_id, chrono::Utc::now(), RevokeReason::Logout).await.unwrap();
+    tx.revoke_session(token.session_id, chrono::Utc::now(), RevokeReason::Logout)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(count(&db, "SELECT count(*) AS n FROM sessions WHERE revoke_reason = 'logout'").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM sessions WHERE revoke_reason = 'logout'"
+        )
+        .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -76,6 +130,11 @@ async fn an_unknown_digest_locks_nothing() {
     let db = TestDatabase::create().await;
     let ports = ports(&db, AuthPolicy::default());
     let mut tx = ports.store.begin().await.unwrap();
-    assert!(tx.lock_token(&ports.opaque.digest("nope")).await.unwrap().is_none());
+    assert!(
+        tx.lock_token(&ports.opaque.digest("nope"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     tx.commit().await.unwrap();
 }

@@ -23,7 +23,10 @@ pub enum HashError {
 pub trait PasswordHasher: Send + Sync {
     /// # Errors
     /// `Overloaded` when no hashing slot frees up within the bounded wait.
-    fn hash(&self, password: Password) -> impl Future<Output = Result<PasswordHash, HashError>> + Send;
+    fn hash(
+        &self,
+        password: Password,
+    ) -> impl Future<Output = Result<PasswordHash, HashError>> + Send;
 
     /// Checks `password` against `hash`. With `None` (unknown account) it
     /// MUST do the same work against a dummy hash and answer `Mismatch`, so

@@ -1,6 +1,8 @@
 use std::future::Future;
 
-use gatehouse_domain::{AuditEvent, ClientInfo, Email, PresentedToken, Role, SessionId, Timestamp, UserId};
+use gatehouse_domain::{
+    AuditEvent, ClientInfo, Email, PresentedToken, Role, SessionId, Timestamp, UserId,
+};
 
 use super::{PortError, TokenDigest};
 

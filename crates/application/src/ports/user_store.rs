@@ -52,7 +52,8 @@ pub trait UserStore: Send + Sync {
 
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
-    fn find_user(&self, id: UserId) -> impl Future<Output = Result<Option<User>, PortError>> + Send;
+    fn find_user(&self, id: UserId)
+    -> impl Future<Output = Result<Option<User>, PortError>> + Send;
 
     /// Replaces the hash only if it is still `old` (a concurrent password
     /// change wins over an opportunistic rehash). Returns whether it replaced.

@@ -33,7 +33,12 @@ impl<'a, P: Ports> GetCurrentUser<'a, P> {
 
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn execute(&self, claims: &AccessClaims) -> Result<User, GetCurrentUserError> {
-        let user = self.ports.store().find_user(claims.user_id).await?.ok_or(GetCurrentUserError::NotFound)?;
+        let user = self
+            .ports
+            .store()
+            .find_user(claims.user_id)
+            .await?
+            .ok_or(GetCurrentUserError::NotFound)?;
         if user.disabled {
             return Err(GetCurrentUserError::AccountDisabled);
         }

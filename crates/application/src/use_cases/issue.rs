@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
-use gatehouse_domain::{ClientInfo, Role, SecretString, SessionId, Timestamp, UserId, refresh::token_expiry};
+use gatehouse_domain::{
+    ClientInfo, Role, SecretString, SessionId, Timestamp, UserId, refresh::token_expiry,
+};
 
-use crate::ports::{AccessClaims, NewRefreshToken, NewSession, OpaqueTokens, PortError, Ports, TokenIssuer};
+use crate::ports::{
+    AccessClaims, NewRefreshToken, NewSession, OpaqueTokens, PortError, Ports, TokenIssuer,
+};
 
 /// What a client receives: a short-lived access token and the refresh token.
 #[derive(Debug, Clone)]
@@ -34,7 +38,11 @@ pub(crate) fn new_refresh_token<P: Ports>(
         id: uuid::Uuid::now_v7(),
         digest: ports.opaque().digest(token.expose()),
         issued_at: now,
-        expires_at: token_expiry(now, ports.policy().refresh_token_idle_ttl, session_expires_at),
+        expires_at: token_expiry(
+            now,
+            ports.policy().refresh_token_idle_ttl,
+            session_expires_at,
+        ),
     };
     Ok((token, record))
 }
@@ -85,5 +93,9 @@ pub(crate) fn pair<P: Ports>(
     access_token: SecretString,
     refresh_token: SecretString,
 ) -> TokenPair {
-    TokenPair { access_token, expires_in: ports.policy().access_token_ttl, refresh_token }
+    TokenPair {
+        access_token,
+        expires_in: ports.policy().access_token_ttl,
+        refresh_token,
+    }
 }

@@ -8,7 +8,9 @@ use tracing::instrument;
 
 use super::from_port_error;
 use super::issue::{self, TokenPair};
-use crate::ports::{AuditLog, Clock, HashError, PasswordHasher, Ports, SessionStore, UserStore, Verified};
+use crate::ports::{
+    AuditLog, Clock, HashError, PasswordHasher, Ports, SessionStore, UserStore, Verified,
+};
 
 #[derive(Debug)]
 pub struct LoginCommand {
@@ -57,16 +59,25 @@ impl<'a, P: Ports> Login<'a, P> {
         let credentials = ports.store().find_credentials(&command.email).await?;
         let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
         // Verify even when the account does not exist (against a dummy hash).
-        let verified = ports.hasher().verify(command.password.clone(), stored_hash).await?;
+        let verified = ports
+            .hasher()
+            .verify(command.password.clone(), stored_hash)
+            .await?;
         let now = ports.clock().now();
 
         let (credentials, needs_rehash) = match (credentials, verified) {
             (Some(c), Verified::Match { needs_rehash }) => (c, needs_rehash),
             (credentials, _) => {
                 let user_id = credentials.map(|c| c.user.id);
-                let reason = if user_id.is_some() { "wrong_password" } else { "unknown_email" };
+                let reason = if user_id.is_some() {
+                    "wrong_password"
+                } else {
+                    "unknown_email"
+                };
                 let event = AuditEvent::new(AuditKind::LoginFailed, now, user_id, &command.client)
-                    .with_detail(serde_json::json!({ "email": command.email.as_str(), "reason": reason }));
+                    .with_detail(
+                        serde_json::json!({ "email": command.email.as_str(), "reason": reason }),
+                    );
                 ports.store().record(event).await?;
                 return Err(LoginError::InvalidCredentials);
             }
@@ -77,14 +88,21 @@ impl<'a, P: Ports> Login<'a, P> {
             return Err(LoginError::AccountDisabled);
         }
         if needs_rehash {
-            self.upgrade_hash(&credentials.password_hash, command.password, user.id).await;
+            self.upgrade_hash(&credentials.password_hash, command.password, user.id)
+                .await;
         }
 
         let amr = vec!["pwd".to_owned()];
-        let (session, refresh_token) = issue::new_session(ports, user.id, amr.clone(), &command.client, now)?;
+        let (session, refresh_token) =
+            issue::new_session(ports, user.id, amr.clone(), &command.client, now)?;
         let session_id = session.id;
-        let audit = AuditEvent::new(AuditKind::LoginSucceeded, now, Some(user.id), &command.client)
-            .with_detail(serde_json::json!({ "session_id": session_id.to_string() }));
+        let audit = AuditEvent::new(
+            AuditKind::LoginSucceeded,
+            now,
+            Some(user.id),
+            &command.client,
+        )
+        .with_detail(serde_json::json!({ "session_id": session_id.to_string() }));
         ports.store().start_session(session, audit).await?;
         let access_token = issue::access_token(ports, user.id, session_id, user.role, amr, now)?;
         Ok(issue::pair(ports, access_token, refresh_token))
@@ -92,9 +110,20 @@ impl<'a, P: Ports> Login<'a, P> {
 
     /// Best effort: a failed upgrade must not fail the login, and it is
     /// retried at the next one.
-    async fn upgrade_hash(&self, old: &gatehouse_domain::PasswordHash, password: Password, user_id: gatehouse_domain::UserId) {
+    async fn upgrade_hash(
+        &self,
+        old: &gatehouse_domain::PasswordHash,
+        password: Password,
+        user_id: gatehouse_domain::UserId,
+    ) {
         let result = match self.ports.hasher().hash(password).await {
-            Ok(new) => self.ports.store().replace_password_hash(user_id, old, &new).await.map(|_| ()).map_err(anyhow::Error::from),
+            Ok(new) => self
+                .ports
+                .store()
+                .replace_password_hash(user_id, old, &new)
+                .await
+                .map(|_| ())
+                .map_err(anyhow::Error::from),
             Err(e) => Err(anyhow::Error::from(e)),
         };
         if let Err(error) = result {

@@ -40,7 +40,8 @@ impl<'a, P: Ports> Logout<'a, P> {
         {
             tracing::Span::current().record("user_id", tracing::field::display(token.user_id));
             let now = ports.clock().now();
-            tx.revoke_session(token.session_id, now, RevokeReason::Logout).await?;
+            tx.revoke_session(token.session_id, now, RevokeReason::Logout)
+                .await?;
             let audit = AuditEvent::new(AuditKind::SessionRevoked, now, Some(token.user_id), client)
                 .with_detail(serde_json::json!({ "session_id": token.session_id.to_string(), "reason": "logout" }));
             tx.record(audit).await?;

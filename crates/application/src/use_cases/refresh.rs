@@ -38,7 +38,11 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
     }
 
     #[instrument(skip_all, fields(user_id))]
-    pub async fn execute(&self, presented: &str, client: &ClientInfo) -> Result<TokenPair, RotateRefreshTokenError> {
+    pub async fn execute(
+        &self,
+        presented: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, RotateRefreshTokenError> {
         use RotateRefreshTokenError as E;
         let ports = self.ports;
         if !ports.opaque().is_well_formed(presented) {
@@ -56,19 +60,25 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
         let decision = if token.user_disabled {
             Presentation::Revoked
         } else {
-            token.facts.classify(now, ports.policy().refresh_reuse_grace)
+            token
+                .facts
+                .classify(now, ports.policy().refresh_reuse_grace)
         };
 
         let refresh_token = match decision {
             Presentation::Rotate => {
-                let (successor, record) = issue::new_refresh_token(ports, now, token.facts.session_expires_at)?;
+                let (successor, record) =
+                    issue::new_refresh_token(ports, now, token.facts.session_expires_at)?;
                 let sealed_successor = if ports.policy().refresh_reuse_grace.is_zero() {
                     None
                 } else {
                     Some(ports.opaque().seal(presented, &successor)?)
                 };
-                let audit = AuditEvent::new(AuditKind::TokenRefreshed, now, Some(token.user_id), client)
-                    .with_detail(serde_json::json!({ "session_id": token.session_id.to_string() }));
+                let audit =
+                    AuditEvent::new(AuditKind::TokenRefreshed, now, Some(token.user_id), client)
+                        .with_detail(
+                            serde_json::json!({ "session_id": token.session_id.to_string() }),
+                        );
                 tx.rotate(Rotation {
                     token_id: token.token_id,
                     session_id: token.session_id,
@@ -96,9 +106,15 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                 return Err(E::Reused);
             }
             Presentation::Reuse => {
-                tx.revoke_session(token.session_id, now, RevokeReason::ReuseDetected).await?;
-                let audit = AuditEvent::new(AuditKind::RefreshReuseDetected, now, Some(token.user_id), client)
-                    .with_detail(serde_json::json!({ "session_id": token.session_id.to_string() }));
+                tx.revoke_session(token.session_id, now, RevokeReason::ReuseDetected)
+                    .await?;
+                let audit = AuditEvent::new(
+                    AuditKind::RefreshReuseDetected,
+                    now,
+                    Some(token.user_id),
+                    client,
+                )
+                .with_detail(serde_json::json!({ "session_id": token.session_id.to_string() }));
                 tx.record(audit).await?;
                 tx.commit().await?;
                 tracing::warn!(session_id = %token.session_id, "refresh token reuse detected; session revoked");
@@ -111,8 +127,14 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             }
         };
 
-        let access_token =
-            issue::access_token(ports, token.user_id, token.session_id, token.role, token.amr.clone(), now)?;
+        let access_token = issue::access_token(
+            ports,
+            token.user_id,
+            token.session_id,
+            token.role,
+            token.amr.clone(),
+            now,
+        )?;
         Ok(issue::pair(ports, access_token, refresh_token))
     }
 

@@ -73,9 +73,15 @@ impl<'a, P: Ports> Register<'a, P> {
         };
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         let amr = vec!["pwd".to_owned()];
-        let (session, refresh_token) = issue::new_session(ports, user.id, amr.clone(), &command.client, now)?;
+        let (session, refresh_token) =
+            issue::new_session(ports, user.id, amr.clone(), &command.client, now)?;
         let session_id = session.id;
-        let audit = AuditEvent::new(AuditKind::UserRegistered, now, Some(user.id), &command.client);
+        let audit = AuditEvent::new(
+            AuditKind::UserRegistered,
+            now,
+            Some(user.id),
+            &command.client,
+        );
         let new_user = NewUser {
             id: user.id,
             email: user.email.clone(),
@@ -83,11 +89,18 @@ impl<'a, P: Ports> Register<'a, P> {
             role: user.role,
             created_at: now,
         };
-        ports.store().create_user(new_user, Some(session), audit).await.map_err(|e| match e {
-            CreateUserError::EmailTaken => RegisterError::EmailTaken,
-            CreateUserError::Port(e) => e.into(),
-        })?;
+        ports
+            .store()
+            .create_user(new_user, Some(session), audit)
+            .await
+            .map_err(|e| match e {
+                CreateUserError::EmailTaken => RegisterError::EmailTaken,
+                CreateUserError::Port(e) => e.into(),
+            })?;
         let access_token = issue::access_token(ports, user.id, session_id, user.role, amr, now)?;
-        Ok(Registered { user, tokens: issue::pair(ports, access_token, refresh_token) })
+        Ok(Registered {
+            user,
+            tokens: issue::pair(ports, access_token, refresh_token),
+        })
     }
 }

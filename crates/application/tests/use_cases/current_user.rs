@@ -9,7 +9,9 @@ use crate::support::*;
 async fn a_valid_token_yields_the_fresh_user() {
     let ports = ports();
     let registered = register(&ports).await;
-    let claims = Authenticate::new(&ports).execute(registered.tokens.access_token.expose()).unwrap();
+    let claims = Authenticate::new(&ports)
+        .execute(registered.tokens.access_token.expose())
+        .unwrap();
     let user = GetCurrentUser::new(&ports).execute(&claims).await.unwrap();
     assert_eq!(user, registered.user);
 }
@@ -18,28 +20,48 @@ async fn a_valid_token_yields_the_fresh_user() {
 async fn expiry_follows_the_clock() {
     let ports = ports();
     let registered = register(&ports).await;
-    ports.clock.advance(ports.policy.access_token_ttl + Duration::from_secs(2));
-    let err = Authenticate::new(&ports).execute(registered.tokens.access_token.expose()).unwrap_err();
+    ports
+        .clock
+        .advance(ports.policy.access_token_ttl + Duration::from_secs(2));
+    let err = Authenticate::new(&ports)
+        .execute(registered.tokens.access_token.expose())
+        .unwrap_err();
     assert_eq!(err, AccessTokenError::Expired);
-    assert_eq!(Authenticate::new(&ports).execute("nonsense").unwrap_err(), AccessTokenError::Invalid);
+    assert_eq!(
+        Authenticate::new(&ports).execute("nonsense").unwrap_err(),
+        AccessTokenError::Invalid
+    );
 }
 
 #[tokio::test]
 async fn a_disabled_account_is_refused_even_with_a_live_token() {
     let ports = ports();
     let registered = register(&ports).await;
-    let claims = Authenticate::new(&ports).execute(registered.tokens.access_token.expose()).unwrap();
+    let claims = Authenticate::new(&ports)
+        .execute(registered.tokens.access_token.expose())
+        .unwrap();
     ports.store.set_disabled(registered.user.id, true).await;
-    let err = GetCurrentUser::new(&ports).execute(&claims).await.unwrap_err();
-    assert!(matches!(err, GetCurrentUserError::AccountDisabled), "{err:?}");
+    let err = GetCurrentUser::new(&ports)
+        .execute(&claims)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GetCurrentUserError::AccountDisabled),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_token_for_a_vanished_account_is_not_found() {
     let ports = ports();
     let registered = register(&ports).await;
-    let mut claims = Authenticate::new(&ports).execute(registered.tokens.access_token.expose()).unwrap();
+    let mut claims = Authenticate::new(&ports)
+        .execute(registered.tokens.access_token.expose())
+        .unwrap();
     claims.user_id = gatehouse_domain::UserId::new();
-    let err = GetCurrentUser::new(&ports).execute(&claims).await.unwrap_err();
+    let err = GetCurrentUser::new(&ports)
+        .execute(&claims)
+        .await
+        .unwrap_err();
     assert!(matches!(err, GetCurrentUserError::NotFound), "{err:?}");
 }

@@ -5,15 +5,25 @@ use gatehouse_domain::{AuditKind, Password};
 use crate::support::*;
 
 fn command(e: &str, p: &str) -> LoginCommand {
-    LoginCommand { email: email(e), password: Password::presented(p), client: client() }
+    LoginCommand {
+        email: email(e),
+        password: Password::presented(p),
+        client: client(),
+    }
 }
 
 #[tokio::test]
 async fn right_password_starts_a_new_session() {
     let ports = ports();
     let registered = register(&ports).await;
-    let tokens = Login::new(&ports).execute(command("ADA@example.com ", PASSWORD)).await.unwrap();
-    let claims = ports.tokens.verify(tokens.access_token.expose(), ports.clock.now()).unwrap();
+    let tokens = Login::new(&ports)
+        .execute(command("ADA@example.com ", PASSWORD))
+        .await
+        .unwrap();
+    let claims = ports
+        .tokens
+        .verify(tokens.access_token.expose(), ports.clock.now())
+        .unwrap();
     assert_eq!(claims.user_id, registered.user.id);
     assert_eq!(ports.store.session_count().await, 2);
     let last = ports.store.audit_events().await.pop().unwrap();
@@ -25,13 +35,25 @@ async fn right_password_starts_a_new_session() {
 async fn wrong_password_and_unknown_email_fail_alike_and_are_audited() {
     let ports = ports();
     let registered = register(&ports).await;
-    let wrong = Login::new(&ports).execute(command(EMAIL, "not the password")).await.unwrap_err();
-    let unknown = Login::new(&ports).execute(command("nobody@example.com", PASSWORD)).await.unwrap_err();
+    let wrong = Login::new(&ports)
+        .execute(command(EMAIL, "not the password"))
+        .await
+        .unwrap_err();
+    let unknown = Login::new(&ports)
+        .execute(command("nobody@example.com", PASSWORD))
+        .await
+        .unwrap_err();
     assert!(matches!(wrong, LoginError::InvalidCredentials), "{wrong:?}");
-    assert!(matches!(unknown, LoginError::InvalidCredentials), "{unknown:?}");
+    assert!(
+        matches!(unknown, LoginError::InvalidCredentials),
+        "{unknown:?}"
+    );
     assert_eq!(ports.store.session_count().await, 1);
     let events = ports.store.audit_events().await;
-    let failed: Vec<_> = events.iter().filter(|e| e.kind == AuditKind::LoginFailed).collect();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == AuditKind::LoginFailed)
+        .collect();
     assert_eq!(failed.len(), 2);
     assert_eq!(failed[0].user_id, Some(registered.user.id));
     assert_eq!(failed[1].user_id, None);
@@ -43,10 +65,16 @@ async fn disabled_account_is_refused_after_the_password_check() {
     let ports = ports();
     let registered = register(&ports).await;
     ports.store.set_disabled(registered.user.id, true).await;
-    let err = Login::new(&ports).execute(command(EMAIL, PASSWORD)).await.unwrap_err();
+    let err = Login::new(&ports)
+        .execute(command(EMAIL, PASSWORD))
+        .await
+        .unwrap_err();
     assert!(matches!(err, LoginError::AccountDisabled), "{err:?}");
     // A wrong password on a disabled account does not reveal that it is disabled.
-    let err = Login::new(&ports).execute(command(EMAIL, "not the password")).await.unwrap_err();
+    let err = Login::new(&ports)
+        .execute(command(EMAIL, "not the password"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, LoginError::InvalidCredentials), "{err:?}");
 }
 
@@ -54,34 +82,56 @@ async fn disabled_account_is_refused_after_the_password_check() {
 async fn hashes_with_old_parameters_are_upgraded_on_login() {
     let ports = ports();
     let registered = register(&ports).await;
-    let old = gatehouse_adapter_crypto::Argon2Hasher::new(&gatehouse_adapter_crypto::Argon2Config {
-        memory_kib: 32,
-        ..cheap_argon2()
-    })
-    .unwrap();
+    let old =
+        gatehouse_adapter_crypto::Argon2Hasher::new(&gatehouse_adapter_crypto::Argon2Config {
+            memory_kib: 32,
+            ..cheap_argon2()
+        })
+        .unwrap();
     let old_hash = old.hash(Password::presented(PASSWORD)).await.unwrap();
-    ports.store.set_password_hash(registered.user.id, old_hash.clone()).await;
+    ports
+        .store
+        .set_password_hash(registered.user.id, old_hash.clone())
+        .await;
 
-    Login::new(&ports).execute(command(EMAIL, PASSWORD)).await.unwrap();
+    Login::new(&ports)
+        .execute(command(EMAIL, PASSWORD))
+        .await
+        .unwrap();
     let new_hash = ports.store.password_hash(registered.user.id).await.unwrap();
     assert_ne!(new_hash, old_hash);
-    assert!(new_hash.as_str().contains("m=64,t=1,p=1"), "{}", new_hash.as_str());
+    assert!(
+        new_hash.as_str().contains("m=64,t=1,p=1"),
+        "{}",
+        new_hash.as_str()
+    );
     // And the upgraded hash still logs in.
-    Login::new(&ports).execute(command(EMAIL, PASSWORD)).await.unwrap();
+    Login::new(&ports)
+        .execute(command(EMAIL, PASSWORD))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn saturated_hasher_answers_overloaded() {
     let mut ports = ports();
-    ports.hasher = gatehouse_adapter_crypto::Argon2Hasher::new(&gatehouse_adapter_crypto::Argon2Config {
-        max_concurrent: 1,
-        queue_wait: std::time::Duration::ZERO,
-        ..cheap_argon2()
-    })
-    .unwrap();
+    ports.hasher =
+        gatehouse_adapter_crypto::Argon2Hasher::new(&gatehouse_adapter_crypto::Argon2Config {
+            max_concurrent: 1,
+            queue_wait: std::time::Duration::ZERO,
+            ..cheap_argon2()
+        })
+        .unwrap();
     register(&ports).await;
     // Many logins at once against one slot and no queueing: some must be refused.
-    let results = futures_util::future::join_all((0..16).map(|_| async { Login::new(&ports).execute(command(EMAIL, PASSWORD)).await })).await;
-    assert!(results.iter().any(|r| matches!(r, Err(LoginError::Overloaded { .. }))));
+    let results = futures_util::future::join_all(
+        (0..16).map(|_| async { Login::new(&ports).execute(command(EMAIL, PASSWORD)).await }),
+    )
+    .await;
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(LoginError::Overloaded { .. })))
+    );
     assert!(results.iter().any(|r| r.is_ok()));
 }

@@ -7,8 +7,13 @@ use gatehouse_domain::AuditKind;
 
 use crate::support::*;
 
-async fn rotate(ports: &TestPorts, token: &str) -> Result<gatehouse_application::use_cases::TokenPair, E> {
-    RotateRefreshToken::new(ports).execute(token, &client()).await
+async fn rotate(
+    ports: &TestPorts,
+    token: &str,
+) -> Result<gatehouse_application::use_cases::TokenPair, E> {
+    RotateRefreshToken::new(ports)
+        .execute(token, &client())
+        .await
 }
 
 #[tokio::test]
@@ -19,11 +24,20 @@ async fn rotation_issues_a_new_pair_and_audits_it() {
     let second = rotate(&ports, first.refresh_token.expose()).await.unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_ne!(second.access_token, first.access_token);
-    let a = ports.tokens.verify(first.access_token.expose(), ports.clock.now()).unwrap();
-    let b = ports.tokens.verify(second.access_token.expose(), ports.clock.now()).unwrap();
+    let a = ports
+        .tokens
+        .verify(first.access_token.expose(), ports.clock.now())
+        .unwrap();
+    let b = ports
+        .tokens
+        .verify(second.access_token.expose(), ports.clock.now())
+        .unwrap();
     assert_eq!(a.session_id, b.session_id, "a refresh stays in its session");
     assert_eq!(b.issued_at, ports.clock.now());
-    assert_eq!(ports.store.audit_events().await.last().unwrap().kind, AuditKind::TokenRefreshed);
+    assert_eq!(
+        ports.store.audit_events().await.last().unwrap().kind,
+        AuditKind::TokenRefreshed
+    );
     // The successor rotates in turn.
     rotate(&ports, second.refresh_token.expose()).await.unwrap();
 }
@@ -45,9 +59,14 @@ async fn retry_within_grace_gets_the_identical_successor() {
 async fn concurrent_presentations_never_fork_the_family() {
     let ports = ports();
     let first = register(&ports).await.tokens;
-    let results = futures_util::future::join_all((0..32).map(|_| rotate(&ports, first.refresh_token.expose()))).await;
-    let successors: std::collections::HashSet<_> =
-        results.into_iter().map(|r| r.unwrap().refresh_token.expose().to_owned()).collect();
+    let results = futures_util::future::join_all(
+        (0..32).map(|_| rotate(&ports, first.refresh_token.expose())),
+    )
+    .await;
+    let successors: std::collections::HashSet<_> = results
+        .into_iter()
+        .map(|r| r.unwrap().refresh_token.expose().to_owned())
+        .collect();
     assert_eq!(successors.len(), 1);
     assert_eq!(ports.store.token_count().await, 2);
 }
@@ -60,14 +79,30 @@ async fn reuse_after_grace_revokes_the_whole_family_and_alerts() {
     let second = rotate(&ports, first.refresh_token.expose()).await.unwrap();
     ports.clock.advance(Duration::from_secs(11));
 
-    assert!(matches!(rotate(&ports, first.refresh_token.expose()).await, Err(E::Reused)));
+    assert!(matches!(
+        rotate(&ports, first.refresh_token.expose()).await,
+        Err(E::Reused)
+    ));
     // The newest token of the family is dead too, and says invalid, not reused.
-    assert!(matches!(rotate(&ports, second.refresh_token.expose()).await, Err(E::Invalid)));
+    assert!(matches!(
+        rotate(&ports, second.refresh_token.expose()).await,
+        Err(E::Invalid)
+    ));
 
-    let session = ports.tokens.verify(first.access_token.expose(), ports.clock.now()).unwrap().session_id;
-    assert_eq!(ports.store.revoke_reason(session).await, Some("reuse_detected"));
+    let session = ports
+        .tokens
+        .verify(first.access_token.expose(), ports.clock.now())
+        .unwrap()
+        .session_id;
+    assert_eq!(
+        ports.store.revoke_reason(session).await,
+        Some("reuse_detected")
+    );
     let events = ports.store.audit_events().await;
-    let reuse: Vec<_> = events.iter().filter(|e| e.kind == AuditKind::RefreshReuseDetected).collect();
+    let reuse: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == AuditKind::RefreshReuseDetected)
+        .collect();
     assert_eq!(reuse.len(), 1);
     assert_eq!(reuse[0].user_id, Some(registered.user.id));
     let mails = ports.mailer.sent();
@@ -83,24 +118,42 @@ async fn an_older_token_of_the_family_is_reuse() {
     ports.clock.advance(Duration::from_secs(30));
     let t3 = rotate(&ports, t2.refresh_token.expose()).await.unwrap();
     ports.clock.advance(Duration::from_secs(30));
-    assert!(matches!(rotate(&ports, t1.refresh_token.expose()).await, Err(E::Reused)));
-    assert!(matches!(rotate(&ports, t3.refresh_token.expose()).await, Err(E::Invalid)));
+    assert!(matches!(
+        rotate(&ports, t1.refresh_token.expose()).await,
+        Err(E::Reused)
+    ));
+    assert!(matches!(
+        rotate(&ports, t3.refresh_token.expose()).await,
+        Err(E::Invalid)
+    ));
 }
 
 #[tokio::test]
 async fn with_zero_grace_a_second_presentation_is_reuse() {
-    let ports = ports_with(AuthPolicy { refresh_reuse_grace: Duration::ZERO, ..AuthPolicy::default() });
+    let ports = ports_with(AuthPolicy {
+        refresh_reuse_grace: Duration::ZERO,
+        ..AuthPolicy::default()
+    });
     let first = register(&ports).await.tokens;
     rotate(&ports, first.refresh_token.expose()).await.unwrap();
-    assert!(matches!(rotate(&ports, first.refresh_token.expose()).await, Err(E::Reused)));
+    assert!(matches!(
+        rotate(&ports, first.refresh_token.expose()).await,
+        Err(E::Reused)
+    ));
 }
 
 #[tokio::test]
 async fn idle_tokens_expire() {
-    let ports = ports_with(AuthPolicy { refresh_token_idle_ttl: Duration::from_secs(100), ..AuthPolicy::default() });
+    let ports = ports_with(AuthPolicy {
+        refresh_token_idle_ttl: Duration::from_secs(100),
+        ..AuthPolicy::default()
+    });
     let first = register(&ports).await.tokens;
     ports.clock.advance(Duration::from_secs(100));
-    assert!(matches!(rotate(&ports, first.refresh_token.expose()).await, Err(E::Invalid)));
+    assert!(matches!(
+        rotate(&ports, first.refresh_token.expose()).await,
+        Err(E::Invalid)
+    ));
 }
 
 #[tokio::test]
@@ -116,7 +169,10 @@ async fn sessions_end_at_their_absolute_lifetime_however_often_refreshed() {
         token = rotate(&ports, token.expose()).await.unwrap().refresh_token;
     }
     ports.clock.advance(Duration::from_secs(70)); // 250 s after login
-    assert!(matches!(rotate(&ports, token.expose()).await, Err(E::Invalid)));
+    assert!(matches!(
+        rotate(&ports, token.expose()).await,
+        Err(E::Invalid)
+    ));
 }
 
 #[tokio::test]
@@ -125,7 +181,10 @@ async fn unknown_and_malformed_tokens_are_invalid() {
     register(&ports).await;
     let unknown = "A".repeat(86);
     for token in [unknown.as_str(), "", "short", "not base64 !!"] {
-        assert!(matches!(rotate(&ports, token).await, Err(E::Invalid)), "{token}");
+        assert!(
+            matches!(rotate(&ports, token).await, Err(E::Invalid)),
+            "{token}"
+        );
     }
 }
 
@@ -133,8 +192,14 @@ async fn unknown_and_malformed_tokens_are_invalid() {
 async fn tokens_of_a_logged_out_session_are_invalid() {
     let ports = ports();
     let first = register(&ports).await.tokens;
-    Logout::new(&ports).execute(first.refresh_token.expose(), &client()).await.unwrap();
-    assert!(matches!(rotate(&ports, first.refresh_token.expose()).await, Err(E::Invalid)));
+    Logout::new(&ports)
+        .execute(first.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    assert!(matches!(
+        rotate(&ports, first.refresh_token.expose()).await,
+        Err(E::Invalid)
+    ));
 }
 
 #[tokio::test]
@@ -142,7 +207,10 @@ async fn a_disabled_account_cannot_refresh() {
     let ports = ports();
     let registered = register(&ports).await;
     ports.store.set_disabled(registered.user.id, true).await;
-    assert!(matches!(rotate(&ports, registered.tokens.refresh_token.expose()).await, Err(E::Invalid)));
+    assert!(matches!(
+        rotate(&ports, registered.tokens.refresh_token.expose()).await,
+        Err(E::Invalid)
+    ));
 }
 
 #[tokio::test]
@@ -151,9 +219,21 @@ async fn a_second_late_presentation_is_still_reuse_but_alarms_once() {
     let first = register(&ports).await.tokens;
     rotate(&ports, first.refresh_token.expose()).await.unwrap();
     ports.clock.advance(Duration::from_secs(11));
-    assert!(matches!(rotate(&ports, first.refresh_token.expose()).await, Err(E::Reused)));
-    assert!(matches!(rotate(&ports, first.refresh_token.expose()).await, Err(E::Reused)));
-    let alarms = ports.store.audit_events().await.into_iter().filter(|e| e.kind == AuditKind::RefreshReuseDetected).count();
+    assert!(matches!(
+        rotate(&ports, first.refresh_token.expose()).await,
+        Err(E::Reused)
+    ));
+    assert!(matches!(
+        rotate(&ports, first.refresh_token.expose()).await,
+        Err(E::Reused)
+    ));
+    let alarms = ports
+        .store
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.kind == AuditKind::RefreshReuseDetected)
+        .count();
     assert_eq!(alarms, 1);
     assert_eq!(ports.mailer.sent().len(), 1);
 }

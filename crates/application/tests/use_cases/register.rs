@@ -10,10 +10,17 @@ async fn creates_a_user_with_role_user_and_a_first_session() {
     let registered = register(&ports).await;
     assert_eq!(registered.user.email.as_str(), EMAIL);
     assert_eq!(registered.user.role, Role::User);
-    assert!(!registered.user.email_verified && !registered.user.disabled && !registered.user.mfa_enabled);
+    assert!(
+        !registered.user.email_verified
+            && !registered.user.disabled
+            && !registered.user.mfa_enabled
+    );
     assert_eq!(registered.user.created_at, start());
 
-    let claims = ports.tokens.verify(registered.tokens.access_token.expose(), ports.clock.now()).unwrap();
+    let claims = ports
+        .tokens
+        .verify(registered.tokens.access_token.expose(), ports.clock.now())
+        .unwrap();
     assert_eq!(claims.user_id, registered.user.id);
     assert_eq!(claims.amr, vec!["pwd".to_owned()]);
     assert_eq!(registered.tokens.expires_in, ports.policy.access_token_ttl);
@@ -40,7 +47,11 @@ async fn same_email_in_any_case_is_taken_and_changes_nothing() {
     let ports = ports();
     register(&ports).await;
     let err = Register::new(&ports)
-        .execute(RegisterCommand { email: email("  ADA@Example.com"), password: password("another long secret"), client: client() })
+        .execute(RegisterCommand {
+            email: email("  ADA@Example.com"),
+            password: password("another long secret"),
+            client: client(),
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, RegisterError::EmailTaken), "{err:?}");

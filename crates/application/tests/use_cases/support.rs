@@ -7,14 +7,24 @@ use gatehouse_application::use_cases::{Register, RegisterCommand, Registered};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString, Timestamp};
 
-pub type TestPorts = Adapters<MemoryStore, Argon2Hasher, JwtIssuer, RandomTokens, FixedClock, RecordingMailer>;
+pub type TestPorts =
+    Adapters<MemoryStore, Argon2Hasher, JwtIssuer, RandomTokens, FixedClock, RecordingMailer>;
 
 pub fn start() -> Timestamp {
-    chrono::Utc.with_ymd_and_hms(2030, 1, 1, 12, 0, 0).single().unwrap()
+    chrono::Utc
+        .with_ymd_and_hms(2030, 1, 1, 12, 0, 0)
+        .single()
+        .unwrap()
 }
 
 pub fn cheap_argon2() -> Argon2Config {
-    Argon2Config { memory_kib: 64, iterations: 1, parallelism: 1, max_concurrent: 4, queue_wait: Duration::from_secs(5) }
+    Argon2Config {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+        max_concurrent: 4,
+        queue_wait: Duration::from_secs(5),
+    }
 }
 
 pub fn ports_with(policy: AuthPolicy) -> TestPorts {
@@ -54,7 +64,11 @@ pub fn password(raw: &str) -> Password {
 
 pub async fn register(ports: &TestPorts) -> Registered {
     Register::new(ports)
-        .execute(RegisterCommand { email: email(EMAIL), password: password(PASSWORD), client: client() })
+        .execute(RegisterCommand {
+            email: email(EMAIL),
+            password: password(PASSWORD),
+            client: client(),
+        })
         .await
         .unwrap()
 }

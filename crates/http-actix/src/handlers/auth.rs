@@ -2,7 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::Ports;
-use gatehouse_application::use_cases::{Login, LoginCommand, Logout, Register, RegisterCommand, RotateRefreshToken};
+use gatehouse_application::use_cases::{
+    Login, LoginCommand, Logout, Register, RegisterCommand, RotateRefreshToken,
+};
 use gatehouse_domain::{Email, Password};
 
 use super::no_store;
@@ -29,15 +31,24 @@ pub async fn register<P: Ports>(
     let mut errors = FieldErrors::from_garde(&*body);
     let email = errors.parse("email", body.email.as_deref(), Email::parse);
     let rules = ports.policy().password_rules;
-    let password = errors.parse("password", body.password.as_deref(), |raw| Password::new(raw, &rules, email.as_ref()));
+    let password = errors.parse("password", body.password.as_deref(), |raw| {
+        Password::new(raw, &rules, email.as_ref())
+    });
     errors.finish()?;
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::malformed("email and password are required"));
     };
     let registered = Register::new(&**ports)
-        .execute(RegisterCommand { email, password, client: client_info(&request) })
+        .execute(RegisterCommand {
+            email,
+            password,
+            client: client_info(&request),
+        })
         .await?;
-    let response = RegisterResponse { user: registered.user.into(), tokens: Some(registered.tokens.into()) };
+    let response = RegisterResponse {
+        user: registered.user.into(),
+        tokens: Some(registered.tokens.into()),
+    };
     Ok(no_store(HttpResponse::Created().json(response)))
 }
 
@@ -66,13 +77,23 @@ pub async fn login<P: Ports>(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::malformed("email and password are required"));
     };
-    let tokens = Login::new(&**ports).execute(LoginCommand { email, password, client: client_info(&request) }).await?;
-    Ok(no_store(HttpResponse::Ok().json(TokenResponse::from(tokens))))
+    let tokens = Login::new(&**ports)
+        .execute(LoginCommand {
+            email,
+            password,
+            client: client_info(&request),
+        })
+        .await?;
+    Ok(no_store(
+        HttpResponse::Ok().json(TokenResponse::from(tokens)),
+    ))
 }
 
 fn refresh_token(body: &RefreshBody) -> Result<&str, ApiError> {
     FieldErrors::from_garde(body).finish()?;
-    body.refresh_token.as_deref().ok_or_else(|| ApiError::malformed("refresh_token is required"))
+    body.refresh_token
+        .as_deref()
+        .ok_or_else(|| ApiError::malformed("refresh_token is required"))
 }
 
 /// Rotate a refresh token: the presented one dies, a new pair is issued.
@@ -90,8 +111,12 @@ pub async fn refresh<P: Ports>(
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let token = refresh_token(&body)?;
-    let tokens = RotateRefreshToken::new(&**ports).execute(token, &client_info(&request)).await?;
-    Ok(no_store(HttpResponse::Ok().json(TokenResponse::from(tokens))))
+    let tokens = RotateRefreshToken::new(&**ports)
+        .execute(token, &client_info(&request))
+        .await?;
+    Ok(no_store(
+        HttpResponse::Ok().json(TokenResponse::from(tokens)),
+    ))
 }
 
 /// End the session the refresh token belongs to. Unknown tokens also get 204.
@@ -108,6 +133,8 @@ pub async fn logout<P: Ports>(
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let token = refresh_token(&body)?;
-    Logout::new(&**ports).execute(token, &client_info(&request)).await?;
+    Logout::new(&**ports)
+        .execute(token, &client_info(&request))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

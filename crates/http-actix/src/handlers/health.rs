@@ -23,9 +23,8 @@ pub async fn live() -> HttpResponse {
 )]
 pub async fn ready<P: Ports>(ports: web::Data<P>) -> Result<HttpResponse, ApiError> {
     ports.store().ready().await.map_err(|e| match e {
-        gatehouse_application::PortError::Unavailable(e) | gatehouse_application::PortError::Unexpected(e) => {
-            ApiError::unavailable(&e)
-        }
+        gatehouse_application::PortError::Unavailable(e)
+        | gatehouse_application::PortError::Unexpected(e) => ApiError::unavailable(&e),
     })?;
     Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
 }

@@ -17,7 +17,10 @@ use crate::problem::{ApiError, Problem};
         (status = 403, description = "`ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn me<P: Ports>(ports: web::Data<P>, Bearer(claims): Bearer) -> Result<HttpResponse, ApiError> {
+pub async fn me<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+) -> Result<HttpResponse, ApiError> {
     let user = GetCurrentUser::new(&**ports).execute(&claims).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }

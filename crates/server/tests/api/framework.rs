@@ -8,26 +8,49 @@ use crate::support::*;
 #[actix_web::test]
 async fn unknown_routes_and_wrong_methods_are_problems() {
     let app = spawn_app().await;
-    app.get("/v1/nothing-here", None).await.assert_problem(404, "NOT_FOUND");
-    app.get("/v1/auth/login", None).await.assert_problem(405, "METHOD_NOT_ALLOWED");
+    app.get("/v1/nothing-here", None)
+        .await
+        .assert_problem(404, "NOT_FOUND");
+    app.get("/v1/auth/login", None)
+        .await
+        .assert_problem(405, "METHOD_NOT_ALLOWED");
 }
 
 #[actix_web::test]
 async fn malformed_json_is_400_and_wrong_types_422() {
     let app = spawn_app().await;
-    let r = app.post_raw("/v1/auth/register", Some("application/json"), b"{\"email\": ".to_vec()).await;
+    let r = app
+        .post_raw(
+            "/v1/auth/register",
+            Some("application/json"),
+            b"{\"email\": ".to_vec(),
+        )
+        .await;
     r.assert_problem(400, "MALFORMED_REQUEST");
-    let r = app.post("/v1/auth/register", &json!({ "email": 42, "password": ["secret value"] })).await;
+    let r = app
+        .post(
+            "/v1/auth/register",
+            &json!({ "email": 42, "password": ["secret value"] }),
+        )
+        .await;
     r.assert_problem(422, "VALIDATION_FAILED");
-    assert!(!r.body.to_string().contains("secret value"), "input is never echoed");
+    assert!(
+        !r.body.to_string().contains("secret value"),
+        "input is never echoed"
+    );
 }
 
 #[actix_web::test]
 async fn other_content_types_are_415_and_a_missing_body_400() {
     let app = spawn_app().await;
-    let body = serde_json::to_vec(&json!({ "email": "ada@example.com", "password": PASSWORD })).unwrap();
-    app.post_raw("/v1/auth/register", Some("text/plain"), body).await.assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
-    app.post_raw("/v1/auth/refresh", None, Vec::new()).await.assert_problem(400, "MALFORMED_REQUEST");
+    let body =
+        serde_json::to_vec(&json!({ "email": "ada@example.com", "password": PASSWORD })).unwrap();
+    app.post_raw("/v1/auth/register", Some("text/plain"), body)
+        .await
+        .assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
+    app.post_raw("/v1/auth/refresh", None, Vec::new())
+        .await
+        .assert_problem(400, "MALFORMED_REQUEST");
     assert_eq!(app.count("SELECT count(*) AS n FROM users").await, 0);
 }
 
@@ -35,7 +58,9 @@ async fn other_content_types_are_415_and_a_missing_body_400() {
 async fn bodies_over_64_kib_are_413() {
     let app = spawn_app().await;
     let huge = json!({ "email": "ada@example.com", "password": "x".repeat(70 * 1024) });
-    app.post("/v1/auth/register", &huge).await.assert_problem(413, "PAYLOAD_TOO_LARGE");
+    app.post("/v1/auth/register", &huge)
+        .await
+        .assert_problem(413, "PAYLOAD_TOO_LARGE");
 }
 
 #[actix_web::test]
@@ -51,17 +76,26 @@ async fn readiness_fails_fast_when_the_database_goes_away() {
     // Take the database away from under the running service.
     let name = app.db.name.clone();
     let admin = app.db.url.replace(&name, "postgres");
-    let mut conn = <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&admin).await.unwrap();
-    diesel_async::RunQueryDsl::execute(diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")), &mut conn)
-        .await
-        .unwrap();
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&admin)
+            .await
+            .unwrap();
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")),
+        &mut conn,
+    )
+    .await
+    .unwrap();
     let started = std::time::Instant::now();
     let r = app.get("/health/ready", None).await;
     r.assert_problem(503, "SERVICE_UNAVAILABLE");
     assert!(r.header("retry-after").is_some());
     let r = app.login("ada@example.com", PASSWORD).await;
     r.assert_problem(503, "SERVICE_UNAVAILABLE");
-    assert!(started.elapsed() < std::time::Duration::from_secs(15), "503 must come from bounded timeouts");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "503 must come from bounded timeouts"
+    );
     assert_eq!(app.get("/health/live", None).await.status.as_u16(), 200);
 }
 
@@ -81,7 +115,10 @@ async fn openapi_documents_every_endpoint() {
         "/health/ready",
         "/openapi.json",
     ] {
-        assert!(r.body["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+        assert!(
+            r.body["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
     }
     assert!(r.body["components"]["schemas"]["Problem"].is_object());
 }

@@ -15,14 +15,24 @@ pub fn claims_of(token: &str) -> Value {
 fn sign(claims: &Value, secret: &str) -> String {
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some("at+jwt".into());
-    encode(&header, claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    encode(
+        &header,
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 #[actix_web::test]
 async fn me_returns_the_caller() {
     let app = spawn_app().await;
     let registered = app.register("ada@example.com").await;
-    let r = app.get("/v1/users/me", Some(str_of(&registered.body, "access_token"))).await;
+    let r = app
+        .get(
+            "/v1/users/me",
+            Some(str_of(&registered.body, "access_token")),
+        )
+        .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
     assert_eq!(r.body, registered.body["user"]);
 }
@@ -43,7 +53,13 @@ async fn bad_tokens_are_invalid_and_old_ones_expired() {
     let claims = claims_of(good);
     let now = chrono::Utc::now().timestamp();
 
-    let expired = sign(&with(&claims, &[("exp", json!(now - 60)), ("iat", json!(now - 960))]), SECRET);
+    let expired = sign(
+        &with(
+            &claims,
+            &[("exp", json!(now - 60)), ("iat", json!(now - 960))],
+        ),
+        SECRET,
+    );
     let r = app.get("/v1/users/me", Some(&expired)).await;
     r.assert_problem(401, "AUTH_TOKEN_EXPIRED");
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
@@ -55,12 +71,21 @@ async fn bad_tokens_are_invalid_and_old_ones_expired() {
     let wrong_key = sign(&claims, "another-secret-that-is-long-enough-000000");
     let mut tampered = good.to_owned();
     tampered.push('x');
-    for token in [alg_none, wrong_aud, wrong_iss, wrong_key, tampered, "garbage".to_owned()] {
+    for token in [
+        alg_none,
+        wrong_aud,
+        wrong_iss,
+        wrong_key,
+        tampered,
+        "garbage".to_owned(),
+    ] {
         let r = app.get("/v1/users/me", Some(&token)).await;
         r.assert_problem(401, "AUTH_TOKEN_INVALID");
         assert!(r.header("www-authenticate").is_some());
     }
-    let r = app.get_with_header("/v1/users/me", "authorization", &format!("Basic {good}")).await;
+    let r = app
+        .get_with_header("/v1/users/me", "authorization", &format!("Basic {good}"))
+        .await;
     r.assert_problem(401, "AUTH_TOKEN_INVALID");
 }
 
@@ -78,5 +103,10 @@ async fn a_disabled_account_is_refused_with_a_live_token() {
     let app = spawn_app().await;
     let registered = app.register("ada@example.com").await;
     app.sql("UPDATE users SET disabled_at = now()").await;
-    app.get("/v1/users/me", Some(str_of(&registered.body, "access_token"))).await.assert_problem(403, "ACCOUNT_DISABLED");
+    app.get(
+        "/v1/users/me",
+        Some(str_of(&registered.body, "access_token")),
+    )
+    .await
+    .assert_problem(403, "ACCOUNT_DISABLED");
 }

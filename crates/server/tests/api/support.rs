@@ -44,9 +44,16 @@ impl Response {
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "{}", self.body);
         assert_eq!(self.code(), code, "{}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
         for field in ["type", "title", "detail"] {
-            assert!(self.body[field].is_string(), "problem lacks {field}: {}", self.body);
+            assert!(
+                self.body[field].is_string(),
+                "problem lacks {field}: {}",
+                self.body
+            );
         }
         assert_eq!(self.body["status"], status);
     }
@@ -85,13 +92,31 @@ pub async fn spawn_on(db: std::sync::Arc<TestDatabase>, extra: &[(&str, &str)]) 
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { address, db, client: awc::Client::default(), handle }
+    TestApp {
+        address,
+        db,
+        client: awc::Client::default(),
+        handle,
+    }
 }
 
-async fn read(mut response: awc::ClientResponse<impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin>) -> Response {
+async fn read(
+    mut response: awc::ClientResponse<
+        impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+        + Unpin,
+    >,
+) -> Response {
     let bytes = response.body().limit(1 << 20).await.unwrap();
-    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
-    Response { status: response.status(), headers: response.headers().clone(), body }
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    Response {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body,
+    }
 }
 
 impl TestApp {
@@ -100,10 +125,22 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        read(self.client.post(self.url(path)).send_json(body).await.unwrap()).await
+        read(
+            self.client
+                .post(self.url(path))
+                .send_json(body)
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Response {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Response {
         let mut request = self.client.post(self.url(path));
         if let Some(ct) = content_type {
             request = request.insert_header(("content-type", ct));
@@ -120,25 +157,44 @@ impl TestApp {
     }
 
     pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> Response {
-        read(self.client.get(self.url(path)).insert_header((name, value)).send().await.unwrap()).await
+        read(
+            self.client
+                .get(self.url(path))
+                .insert_header((name, value))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn register(&self, email: &str) -> Response {
-        self.post("/v1/auth/register", &json!({ "email": email, "password": PASSWORD })).await
+        self.post(
+            "/v1/auth/register",
+            &json!({ "email": email, "password": PASSWORD }),
+        )
+        .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/v1/auth/login", &json!({ "email": email, "password": password })).await
+        self.post(
+            "/v1/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     pub async fn refresh(&self, token: &str) -> Response {
-        self.post("/v1/auth/refresh", &json!({ "refresh_token": token })).await
+        self.post("/v1/auth/refresh", &json!({ "refresh_token": token }))
+            .await
     }
 
     /// Runs SQL against this app's database (to set up states no endpoint makes yet).
     pub async fn sql(&self, sql: &str) {
         let mut conn = AsyncPgConnection::establish(&self.db.url).await.unwrap();
-        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).await.unwrap();
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn)
+            .await
+            .unwrap();
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -148,10 +204,15 @@ impl TestApp {
             n: i64,
         }
         let mut conn = AsyncPgConnection::establish(&self.db.url).await.unwrap();
-        diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn).await.unwrap().n
+        diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn)
+            .await
+            .unwrap()
+            .n
     }
 }
 
 pub fn str_of<'a>(body: &'a Value, field: &str) -> &'a str {
-    body[field].as_str().unwrap_or_else(|| panic!("no string {field} in {body}"))
+    body[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string {field} in {body}"))
 }

@@ -1,0 +1,18 @@
+# Multi-stage: build with the Rust toolchain, run from a slim image as a
+# non-root user.
+FROM rust:1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release -p gatehouse-server --bin gatehouse
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home gatehouse
+COPY --from=build /src/target/release/gatehouse /usr/local/bin/gatehouse
+USER 10001
+ENV AUTH_LISTEN_ADDR=0.0.0.0:8080
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/gatehouse"]
+CMD ["serve"]
