@@ -18,8 +18,14 @@ run:
 
 # Formatting, lints, then every test (unit, use-case, PostgreSQL adapter, HTTP, architecture).
 test: fmt-check lint
-    cargo test --workspace --all-targets
-    cargo test --workspace --doc
+    #!/usr/bin/env bash
+    set -euo pipefail
+    log=$(mktemp)
+    trap 'rm -f "$log"' EXIT
+    cargo test --workspace --all-targets 2>&1 | tee "$log"
+    cargo test --workspace --doc 2>&1 | tee -a "$log"
+    # One closing line for the whole workspace (cargo prints one per binary).
+    awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
 
 # Clippy on everything, warnings are errors.
 lint:

@@ -11,7 +11,10 @@ use gatehouse_application::PortError;
 
 pub(crate) fn from_diesel(error: DieselError) -> PortError {
     match error {
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
         | DieselError::BrokenTransactionManager => PortError::Unavailable(error.into()),
         // Postgres cancels queries on shutdown / admin action (57P01, 57014).
         DieselError::DatabaseError(_, ref info)
@@ -46,4 +49,44 @@ pub(crate) async fn bounded<T>(
             "database call timed out after {limit:?}"
         )))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn lost_connections_are_unavailable() {
+        for error in [
+            db_error(DatabaseErrorKind::ClosedConnection, "closed"),
+            db_error(DatabaseErrorKind::UnableToSendCommand, "connection closed"),
+            db_error(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            DieselError::BrokenTransactionManager,
+        ] {
+            assert!(matches!(from_diesel(error), PortError::Unavailable(_)));
+        }
+    }
+
+    #[test]
+    fn other_failures_are_unexpected() {
+        assert!(matches!(
+            from_diesel(db_error(DatabaseErrorKind::CheckViolation, "check")),
+            PortError::Unexpected(_)
+        ));
+        assert!(matches!(
+            from_diesel(DieselError::NotFound),
+            PortError::Unexpected(_)
+        ));
+        assert!(is_unique_violation(&db_error(
+            DatabaseErrorKind::UniqueViolation,
+            "dup"
+        )));
+    }
 }

@@ -70,33 +70,85 @@ async fn health_probes_answer() {
     assert_eq!(app.get("/health/ready", None).await.status.as_u16(), 200);
 }
 
-#[actix_web::test]
-async fn readiness_fails_fast_when_the_database_goes_away() {
-    let app = spawn_app().await;
-    // Take the database away from under the running service.
-    let name = app.db.name.clone();
-    let admin = app.db.url.replace(&name, "postgres");
+async fn admin_execute(app: &TestApp, sql: String) {
+    let admin = app.db.url.replace(&app.db.name, "postgres");
     let mut conn =
         <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&admin)
             .await
             .unwrap();
-    diesel_async::RunQueryDsl::execute(
-        diesel::sql_query(format!("DROP DATABASE \"{name}\" WITH (FORCE)")),
-        &mut conn,
+    diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn)
+        .await
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn database_loss_is_a_fast_503_and_the_service_recovers_by_itself() {
+    let app = spawn_app().await;
+    app.register("ada@example.com").await;
+    // Take the database away from under the running service.
+    admin_execute(
+        &app,
+        format!("DROP DATABASE \"{}\" WITH (FORCE)", app.db.name),
     )
-    .await
-    .unwrap();
+    .await;
     let started = std::time::Instant::now();
     let r = app.get("/health/ready", None).await;
     r.assert_problem(503, "SERVICE_UNAVAILABLE");
     assert!(r.header("retry-after").is_some());
-    let r = app.login("ada@example.com", PASSWORD).await;
-    r.assert_problem(503, "SERVICE_UNAVAILABLE");
+    app.login("ada@example.com", PASSWORD)
+        .await
+        .assert_problem(503, "SERVICE_UNAVAILABLE");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(15),
         "503 must come from bounded timeouts"
     );
     assert_eq!(app.get("/health/live", None).await.status.as_u16(), 200);
+
+    // Bring an (empty, migrated) database back under the same name.
+    admin_execute(
+        &app,
+        format!(
+            "CREATE DATABASE \"{}\" TEMPLATE \"{}\"",
+            app.db.name,
+            template_of(&app).await
+        ),
+    )
+    .await;
+    // Dead pooled connections are discarded as they fail; each attempt can
+    // cost at most one of them, so this bound is deterministic.
+    let mut recovered = false;
+    for _ in 0..40 {
+        if app.get("/health/ready", None).await.status.as_u16() == 200 {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(
+        recovered,
+        "the service did not recover after the database returned"
+    );
+    assert_eq!(app.register("ada@example.com").await.status.as_u16(), 201);
+}
+
+/// The migrated template the test databases are cloned from.
+async fn template_of(app: &TestApp) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let admin = app.db.url.replace(&app.db.name, "postgres");
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&admin)
+            .await
+            .unwrap();
+    let row: Name = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'gatehouse_tpl_%' AND datname NOT LIKE '%_building' ORDER BY oid DESC LIMIT 1"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    row.datname
 }
 
 #[actix_web::test]
