@@ -6,6 +6,7 @@
 mod audit;
 mod database;
 mod error;
+mod prepared;
 mod rows;
 mod schema;
 mod sessions;

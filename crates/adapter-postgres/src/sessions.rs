@@ -19,6 +19,7 @@ use gatehouse_domain::{AuditEvent, Email, PresentedToken, Role, SessionId, Times
 
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, from_pool};
+use crate::prepared::Prepared;
 use crate::rows::{audit_insert, bind_audit, bind_session, corrupt, session_ctes};
 use crate::schema::sessions;
 
@@ -41,7 +42,11 @@ impl SessionStore for PgStore {
         );
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
-            q.execute(&mut *conn).await.map(|_| ()).map_err(from_diesel)
+            Prepared(q)
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+                .map_err(from_diesel)
         })
         .await
     }
@@ -116,8 +121,7 @@ FOR UPDATE OF t";
 impl RefreshTx for PgTx {
     async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<LockedToken>, PortError> {
         let row: Option<LockedRow> = bounded(self.query_timeout, async {
-            diesel::sql_query(LOCK_TOKEN)
-                .bind::<Bytea, _>(&digest.0)
+            Prepared(diesel::sql_query(LOCK_TOKEN).bind::<Bytea, _>(&digest.0))
                 .get_result(&mut *self.conn)
                 .await
                 .optional()

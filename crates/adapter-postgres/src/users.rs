@@ -9,6 +9,7 @@ use gatehouse_domain::{AuditEvent, Email, PasswordHash, User, UserId};
 
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, is_unique_violation};
+use crate::prepared::Prepared;
 use crate::rows::{UserRow, audit_insert, bind_audit, bind_session, session_ctes};
 use crate::schema::users;
 
@@ -47,7 +48,7 @@ impl UserStore for PgStore {
         q = bind_audit(q, audit);
         let result = bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
-            Ok(q.execute(&mut *conn).await)
+            Ok(Prepared(q).execute(&mut *conn).await)
         })
         .await?;
         match result {
