@@ -189,6 +189,29 @@ async fn main() -> anyhow::Result<()> {
     login_stats.report("POST /v1/auth/login (with probes)");
     health_stats.report("GET /health/live during logins");
 
+    // Timing of failed logins: an unknown email must cost what a wrong password costs.
+    for (name, email) in [
+        ("wrong password (known email)", "load0@example.com"),
+        ("unknown email", "nobody@example.com"),
+    ] {
+        let mut latencies = Vec::new();
+        for _ in 0..100 {
+            let t = Instant::now();
+            let _ = client
+                .post(&login_url)
+                .send_json(&json!({ "email": email, "password": "not the password" }))
+                .await;
+            latencies.push(t.elapsed());
+        }
+        let elapsed = latencies.iter().sum();
+        Stats {
+            latencies,
+            errors: 0,
+            elapsed,
+        }
+        .report(&format!("401 login, {name}"));
+    }
+
     handle.stop(true).await;
     Ok(())
 }

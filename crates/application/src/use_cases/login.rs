@@ -6,11 +6,9 @@ use std::time::Duration;
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, Password};
 use tracing::instrument;
 
-use super::from_port_error;
 use super::issue::{self, TokenPair};
-use crate::ports::{
-    AuditLog, Clock, HashError, PasswordHasher, Ports, SessionStore, UserStore, Verified,
-};
+use super::{from_hash_error, from_port_error};
+use crate::ports::{AuditLog, Clock, PasswordHasher, Ports, SessionStore, UserStore, Verified};
 
 #[derive(Debug)]
 pub struct LoginCommand {
@@ -33,15 +31,7 @@ pub enum LoginError {
     Unexpected(anyhow::Error),
 }
 from_port_error!(LoginError);
-
-impl From<HashError> for LoginError {
-    fn from(error: HashError) -> Self {
-        match error {
-            HashError::Overloaded { retry_after } => LoginError::Overloaded { retry_after },
-            HashError::Unexpected(e) => LoginError::Unexpected(e),
-        }
-    }
-}
+from_hash_error!(LoginError);
 
 #[derive(Debug)]
 pub struct Login<'a, P: Ports> {

@@ -31,3 +31,21 @@ macro_rules! from_port_error {
     };
 }
 pub(crate) use from_port_error;
+
+/// Maps hashing failures for use cases that hash: saturation is
+/// `Overloaded` (503 with Retry-After), anything else unexpected.
+macro_rules! from_hash_error {
+    ($error:ident) => {
+        impl From<$crate::ports::HashError> for $error {
+            fn from(error: $crate::ports::HashError) -> Self {
+                match error {
+                    $crate::ports::HashError::Overloaded { retry_after } => {
+                        $error::Overloaded { retry_after }
+                    }
+                    $crate::ports::HashError::Unexpected(e) => $error::Unexpected(e),
+                }
+            }
+        }
+    };
+}
+pub(crate) use from_hash_error;

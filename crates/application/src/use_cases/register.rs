@@ -6,9 +6,9 @@ use std::time::Duration;
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, Password, Role, User, UserId};
 use tracing::instrument;
 
-use super::from_port_error;
 use super::issue::{self, TokenPair};
-use crate::ports::{Clock, CreateUserError, HashError, NewUser, PasswordHasher, Ports, UserStore};
+use super::{from_hash_error, from_port_error};
+use crate::ports::{Clock, CreateUserError, NewUser, PasswordHasher, Ports, UserStore};
 
 #[derive(Debug)]
 pub struct RegisterCommand {
@@ -36,15 +36,7 @@ pub enum RegisterError {
     Unexpected(anyhow::Error),
 }
 from_port_error!(RegisterError);
-
-impl From<HashError> for RegisterError {
-    fn from(error: HashError) -> Self {
-        match error {
-            HashError::Overloaded { retry_after } => RegisterError::Overloaded { retry_after },
-            HashError::Unexpected(e) => RegisterError::Unexpected(e),
-        }
-    }
-}
+from_hash_error!(RegisterError);
 
 #[derive(Debug)]
 pub struct Register<'a, P: Ports> {
