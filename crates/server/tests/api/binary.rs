@@ -51,3 +51,75 @@ fn help_lists_the_commands() {
         "{stdout}"
     );
 }
+
+/// SIGTERM stops the server cleanly (actix drains in-flight requests first).
+#[actix_web::test]
+async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let db = gatehouse_adapter_postgres::test_support::TestDatabase::create().await;
+    // A database that does not exist yet: `serve` must create and migrate it.
+    let url = db.url.replace(&db.name, &format!("{}_bin", db.name));
+    let _cleanup = gatehouse_adapter_postgres::test_support::TestDatabase {
+        name: format!("{}_bin", db.name),
+        url: url.clone(),
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("AUTH_LISTEN_ADDR", "127.0.0.1:0")
+        .env("AUTH_JWT_SECRET", "0123456789abcdef0123456789abcdef")
+        .env("AUTH_DATA_KEY", "0123456789abcdef0123456789abcdef")
+        .env("AUTH_ARGON2_MEMORY_KIB", "64")
+        .env("AUTH_ARGON2_ITERATIONS", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the log on a thread so that a silent server fails the test by
+    // timeout instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = || rx.recv_timeout(std::time::Duration::from_secs(60));
+    let port = loop {
+        let Ok(line) = next_line() else {
+            let _ = child.kill();
+            panic!("server did not report listening");
+        };
+        if let Some(rest) = line.split("port=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let client = awc::Client::default();
+    let status = client
+        .get(format!("http://127.0.0.1:{port}/health/ready"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 200);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = Vec::new();
+    while let Ok(line) = next_line() {
+        rest.push(line);
+    }
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status {exit:?}; log: {rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("gatehouse stopped")),
+        "{rest:?}"
+    );
+}
