@@ -1,8 +1,10 @@
 -- Accounts. Emails are stored normalised (trimmed, lower-cased) by the
--- application; the check makes any other writer honour that too.
+-- application. Uniqueness is on lower(email) so that no other writer can
+-- add a case variant; the check does not compare with lower() itself,
+-- because PostgreSQL's and Rust's Unicode case mappings differ in places.
 CREATE TABLE users (
     id                uuid PRIMARY KEY,
-    email             text        NOT NULL CHECK (email = lower(btrim(email)) AND char_length(email) BETWEEN 3 AND 254),
+    email             text        NOT NULL CHECK (email = btrim(email) AND char_length(email) BETWEEN 3 AND 254),
     password_hash     text        NOT NULL,
     role              text        NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
     email_verified_at timestamptz,
