@@ -186,7 +186,12 @@ async fn emails_with_unusual_case_mappings_are_stored_and_found() {
     // 'İ' lower-cases to "i̇" in Unicode; PostgreSQL's lower() may disagree.
     for raw in ["İnfo@Example.com", "ÅSA@exämple.org", "straße@example.de"] {
         let registered = register(&ports, raw).await;
-        let found = ports.store.find_credentials(&Email::parse(raw).unwrap()).await.unwrap().unwrap();
+        let found = ports
+            .store
+            .find_credentials(&Email::parse(raw).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.user.id, registered.user.id, "{raw}");
     }
 }
