@@ -74,6 +74,8 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         .env("AUTH_DATA_KEY", "0123456789abcdef0123456789abcdef")
         .env("AUTH_ARGON2_MEMORY_KIB", "64")
         .env("AUTH_ARGON2_ITERATIONS", "1")
+        // Everything our code and its tracing-instrumented crates can say.
+        .env("RUST_LOG", "trace")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -107,6 +109,41 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         .status();
     assert_eq!(status.as_u16(), 200);
 
+    // Exercise every path that handles a secret, including failures.
+    let password = "a password that must never be logged";
+    let base = format!("http://127.0.0.1:{port}");
+    let mut r = client
+        .post(format!("{base}/v1/auth/register"))
+        .send_json(&serde_json::json!({ "email": "log@example.com", "password": password }))
+        .await
+        .unwrap();
+    let registered: serde_json::Value = r.json().await.unwrap();
+    let refresh_token = registered["refresh_token"].as_str().unwrap().to_owned();
+    let access_token = registered["access_token"].as_str().unwrap().to_owned();
+    for body in [
+        serde_json::json!({ "email": "log@example.com", "password": password }),
+        serde_json::json!({ "email": "log@example.com", "password": "wrong but also secret" }),
+    ] {
+        client
+            .post(format!("{base}/v1/auth/login"))
+            .send_json(&body)
+            .await
+            .unwrap();
+    }
+    let mut r = client
+        .post(format!("{base}/v1/auth/refresh"))
+        .send_json(&serde_json::json!({ "refresh_token": refresh_token }))
+        .await
+        .unwrap();
+    let rotated: serde_json::Value = r.json().await.unwrap();
+    let successor = rotated["refresh_token"].as_str().unwrap().to_owned();
+    client
+        .get(format!("{base}/v1/users/me"))
+        .insert_header(("authorization", format!("Bearer {access_token}")))
+        .send()
+        .await
+        .unwrap();
+
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -122,4 +159,21 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         rest.iter().any(|l| l.contains("gatehouse stopped")),
         "{rest:?}"
     );
+    assert!(
+        rest.iter().any(|l| l.contains("/v1/auth/refresh")),
+        "requests are logged"
+    );
+    let secrets = [
+        password,
+        "wrong but also secret",
+        &refresh_token,
+        &successor,
+        &access_token,
+        "$argon2",
+    ];
+    for line in &rest {
+        for secret in secrets {
+            assert!(!line.contains(secret), "a log line leaks a secret: {line}");
+        }
+    }
 }
