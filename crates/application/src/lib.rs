@@ -8,6 +8,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "contract-tests")]
+pub mod contract;
 pub mod policy;
 pub mod ports;
 pub mod use_cases;

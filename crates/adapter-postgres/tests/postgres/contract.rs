@@ -195,3 +195,33 @@ async fn emails_with_unusual_case_mappings_are_stored_and_found() {
         assert_eq!(found.user.id, registered.user.id, "{raw}");
     }
 }
+
+/// The shared store-port contract, as the in-memory adapter also runs it.
+mod shared {
+    use gatehouse_adapter_postgres::test_support::TestDatabase;
+    use gatehouse_application::contract;
+
+    #[tokio::test]
+    async fn users_are_created_once_and_found() {
+        let db = TestDatabase::create().await;
+        contract::users_are_created_once_and_found(&db.store()).await;
+    }
+
+    #[tokio::test]
+    async fn password_hash_replacement_is_compare_and_swap() {
+        let db = TestDatabase::create().await;
+        contract::password_hash_replacement_is_compare_and_swap(&db.store()).await;
+    }
+
+    #[tokio::test]
+    async fn sessions_rotate_and_revoke() {
+        let db = TestDatabase::create().await;
+        contract::sessions_rotate_and_revoke(&db.store()).await;
+    }
+
+    #[tokio::test]
+    async fn dropped_units_of_work_leave_no_trace() {
+        let db = TestDatabase::create().await;
+        contract::dropped_units_of_work_leave_no_trace(&db.store()).await;
+    }
+}

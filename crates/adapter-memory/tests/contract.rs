@@ -1,0 +1,24 @@
+//! The in-memory store against the shared store-port contract.
+
+use gatehouse_adapter_memory::MemoryStore;
+use gatehouse_application::contract;
+
+#[tokio::test]
+async fn users_are_created_once_and_found() {
+    contract::users_are_created_once_and_found(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn password_hash_replacement_is_compare_and_swap() {
+    contract::password_hash_replacement_is_compare_and_swap(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn sessions_rotate_and_revoke() {
+    contract::sessions_rotate_and_revoke(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn dropped_units_of_work_leave_no_trace() {
+    contract::dropped_units_of_work_leave_no_trace(&MemoryStore::new()).await;
+}

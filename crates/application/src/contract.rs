@@ -1,0 +1,233 @@
+//! The store ports' contract as executable checks. Each adapter's test
+//! suite runs every function here against a fresh, empty store, so the
+//! in-memory and PostgreSQL adapters (and any new one) are held to the same
+//! behaviour. Failures panic: this is test support.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::TimeZone;
+use gatehouse_domain::{
+    AuditEvent, AuditKind, ClientInfo, Email, PasswordHash, Role, SessionId, Timestamp, UserId,
+};
+
+use crate::ports::{
+    CreateUserError, NewRefreshToken, NewSession, NewUser, RefreshTx, RevokeReason, Rotation,
+    SessionStore, TokenDigest, UserStore,
+};
+
+fn at(secs: i64) -> Timestamp {
+    chrono::Utc
+        .timestamp_opt(1_900_000_000 + secs, 0)
+        .single()
+        .unwrap()
+}
+
+fn digest(byte: u8) -> TokenDigest {
+    TokenDigest(vec![byte; 32])
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        id: UserId::new(),
+        email: Email::parse(email).unwrap(),
+        password_hash: PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"),
+        role: Role::User,
+        created_at: at(0),
+    }
+}
+
+fn new_session(user_id: UserId, token: u8) -> NewSession {
+    NewSession {
+        id: SessionId::new(),
+        user_id,
+        created_at: at(0),
+        expires_at: at(1000),
+        amr: vec!["pwd".into()],
+        client: ClientInfo::new(Some("192.0.2.1".into()), Some("contract")),
+        first_token: NewRefreshToken {
+            id: uuid::Uuid::now_v7(),
+            digest: digest(token),
+            issued_at: at(0),
+            expires_at: at(100),
+        },
+    }
+}
+
+fn audit(kind: AuditKind, user_id: UserId) -> AuditEvent {
+    AuditEvent::new(kind, at(0), Some(user_id), &ClientInfo::default())
+}
+
+/// Creating a user makes it findable by id and by any case of its email;
+/// a second user with the same email is `EmailTaken` and writes nothing.
+pub async fn users_are_created_once_and_found<S: UserStore + SessionStore>(store: &S) {
+    let user = new_user("contract@example.com");
+    let id = user.id;
+    let session = new_session(id, 1);
+    store
+        .create_user(user, Some(session), audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+
+    let found = store
+        .find_credentials(&Email::parse("CONTRACT@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.user.id, id);
+    assert_eq!(found.user.role, Role::User);
+    assert!(!found.user.disabled && !found.user.email_verified && !found.user.mfa_enabled);
+    assert_eq!(
+        store.find_user(id).await.unwrap().unwrap().email.as_str(),
+        "contract@example.com"
+    );
+    assert!(store.find_user(UserId::new()).await.unwrap().is_none());
+
+    let twin = new_user("contract@example.com");
+    let twin_session = new_session(twin.id, 2);
+    let twin_id = twin.id;
+    let err = store
+        .create_user(
+            twin,
+            Some(twin_session),
+            audit(AuditKind::UserRegistered, twin_id),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CreateUserError::EmailTaken), "{err:?}");
+    assert!(store.find_user(twin_id).await.unwrap().is_none());
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.lock_token(&digest(2)).await.unwrap().is_none(),
+        "the twin's session must not exist"
+    );
+    tx.commit().await.unwrap();
+}
+
+/// The password hash is replaced only while it is still the expected one.
+pub async fn password_hash_replacement_is_compare_and_swap<S: UserStore>(store: &S) {
+    let user = new_user("cas@example.com");
+    let (id, old) = (user.id, user.password_hash.clone());
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    let new = PasswordHash::new("$argon2id$v=19$m=128,t=1,p=1$c2FsdHNhbHQ$bmV3aGFzaA");
+    assert!(!store.replace_password_hash(id, &new, &old).await.unwrap());
+    assert!(store.replace_password_hash(id, &old, &new).await.unwrap());
+    assert!(!store.replace_password_hash(id, &old, &new).await.unwrap());
+    let stored = store
+        .find_credentials(&Email::parse("cas@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.password_hash, new);
+}
+
+/// A started session's token can be locked and shows the right facts;
+/// rotation retires it and makes the successor the current token.
+pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore>(store: &S) {
+    let user = new_user("rotate@example.com");
+    let id = user.id;
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    let session = new_session(id, 10);
+    let session_id = session.id;
+    store
+        .start_session(session, audit(AuditKind::LoginSucceeded, id))
+        .await
+        .unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let token = tx.lock_token(&digest(10)).await.unwrap().unwrap();
+    assert_eq!((token.session_id, token.user_id), (session_id, id));
+    assert_eq!(token.email.as_str(), "rotate@example.com");
+    assert_eq!(token.amr, vec!["pwd".to_owned()]);
+    assert_eq!(token.facts.expires_at, at(100));
+    assert_eq!(token.facts.session_expires_at, at(1000));
+    assert!(
+        token.facts.rotated_at.is_none() && !token.facts.session_revoked && !token.user_disabled
+    );
+    tx.rotate(Rotation {
+        token_id: token.token_id,
+        session_id,
+        at: at(5),
+        sealed_successor: Some(vec![1, 2, 3]),
+        successor: NewRefreshToken {
+            id: uuid::Uuid::now_v7(),
+            digest: digest(11),
+            issued_at: at(5),
+            expires_at: at(105),
+        },
+        audit: audit(AuditKind::TokenRefreshed, id),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let old = tx.lock_token(&digest(10)).await.unwrap().unwrap();
+    assert_eq!(old.facts.rotated_at, Some(at(5)));
+    assert_eq!(old.sealed_successor.as_deref(), Some(&[1u8, 2, 3][..]));
+    assert!(old.facts.successor_kept);
+    let new = tx.lock_token(&digest(11)).await.unwrap().unwrap();
+    assert!(new.facts.rotated_at.is_none());
+    assert_eq!(new.facts.expires_at, at(105));
+    tx.revoke_session(session_id, at(6), RevokeReason::Logout)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.lock_token(&digest(11))
+            .await
+            .unwrap()
+            .unwrap()
+            .facts
+            .session_revoked
+    );
+    tx.commit().await.unwrap();
+}
+
+/// A unit of work dropped without commit leaves no trace.
+pub async fn dropped_units_of_work_leave_no_trace<S: UserStore + SessionStore>(store: &S) {
+    let user = new_user("drop@example.com");
+    let id = user.id;
+    store
+        .create_user(
+            user,
+            Some(new_session(id, 20)),
+            audit(AuditKind::UserRegistered, id),
+        )
+        .await
+        .unwrap();
+    {
+        let mut tx = store.begin().await.unwrap();
+        let token = tx.lock_token(&digest(20)).await.unwrap().unwrap();
+        tx.rotate(Rotation {
+            token_id: token.token_id,
+            session_id: token.session_id,
+            at: at(5),
+            sealed_successor: None,
+            successor: NewRefreshToken {
+                id: uuid::Uuid::now_v7(),
+                digest: digest(21),
+                issued_at: at(5),
+                expires_at: at(105),
+            },
+            audit: audit(AuditKind::TokenRefreshed, id),
+        })
+        .await
+        .unwrap();
+        tx.revoke_session(token.session_id, at(5), RevokeReason::ReuseDetected)
+            .await
+            .unwrap();
+    }
+    let mut tx = store.begin().await.unwrap();
+    let token = tx.lock_token(&digest(20)).await.unwrap().unwrap();
+    assert!(token.facts.rotated_at.is_none() && !token.facts.session_revoked);
+    assert!(tx.lock_token(&digest(21)).await.unwrap().is_none());
+    tx.commit().await.unwrap();
+}
