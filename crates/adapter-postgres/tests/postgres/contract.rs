@@ -2,7 +2,7 @@
 
 use gatehouse_adapter_postgres::test_support::TestDatabase;
 use gatehouse_application::AuthPolicy;
-use gatehouse_application::ports::{AuditLog, CreateUserError, NewUser, PasswordHasher, UserStore};
+use gatehouse_application::ports::{AuditLog, CreateUserError, NewUser, UserStore};
 use gatehouse_application::use_cases::{Register, RegisterCommand, RegisterError};
 use gatehouse_domain::{
     AuditEvent, AuditKind, Email, Password, PasswordHash, PasswordRules, Role, UserId,
@@ -116,54 +116,6 @@ async fn create_user_without_a_session_and_conflict_on_direct_insert() {
         count(&db, "SELECT count(*) AS n FROM users WHERE role = 'admin'").await,
         1
     );
-}
-
-#[tokio::test]
-async fn password_hash_is_replaced_only_if_unchanged() {
-    let db = TestDatabase::create().await;
-    let ports = ports(&db, AuthPolicy::default());
-    let registered = register(&ports, "grace@example.com").await;
-    let current = ports
-        .store
-        .find_user(registered.user.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let old = ports
-        .store
-        .find_credentials(&current.email)
-        .await
-        .unwrap()
-        .unwrap()
-        .password_hash;
-    let new = ports
-        .hasher
-        .hash(Password::presented("brand new passphrase"))
-        .await
-        .unwrap();
-    assert!(
-        !ports
-            .store
-            .replace_password_hash(registered.user.id, &new, &old)
-            .await
-            .unwrap(),
-        "stale `old` must not win"
-    );
-    assert!(
-        ports
-            .store
-            .replace_password_hash(registered.user.id, &old, &new)
-            .await
-            .unwrap()
-    );
-    let stored = ports
-        .store
-        .find_credentials(&current.email)
-        .await
-        .unwrap()
-        .unwrap()
-        .password_hash;
-    assert_eq!(stored, new);
 }
 
 #[tokio::test]
