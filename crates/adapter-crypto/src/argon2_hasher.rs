@@ -1,22 +1,23 @@
-//! Argon2id behind a semaphore. Each hash takes ~19 MiB and a core for
-//! ~15 ms, so running them on the executor would stall every request and an
-//! unbounded number in flight would exhaust memory. Hashes run on tokio's
-//! blocking pool; a semaphore sized to the cores caps how many run at once,
-//! and a caller that cannot get a slot within `queue_wait` is told to come
-//! back later instead of queueing without bound.
+//! Argon2id off the executor, with bounded concurrency and bounded memory.
+//! Each hash takes ~19 MiB and a core for ~15 ms, so running them on the
+//! executor would stall every request and an unbounded number in flight
+//! would exhaust memory. Hashes run on tokio's blocking pool while holding
+//! one of a fixed number of slots (sized to the cores); each slot owns its
+//! Argon2 working memory (see `hashing_slots`), and a caller that cannot get
+//! a slot within `queue_wait` is told to come back later instead of
+//! queueing without bound.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
-use argon2::password_hash::phc::PasswordHash as Phc;
-use argon2::{
-    ARGON2ID_IDENT, Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version,
-};
+use anyhow::anyhow;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use gatehouse_application::ports::{HashError, PasswordHasher, Verified};
 use gatehouse_domain::{Password, PasswordHash};
 use rand::TryRng;
-use tokio::sync::Semaphore;
+
+use crate::hashing_slots::HashingSlots;
 
 #[derive(Debug, Clone)]
 pub struct Argon2Config {
@@ -49,15 +50,16 @@ pub struct Argon2Hasher {
 #[derive(Debug)]
 struct Inner {
     params: Params,
-    slots: Arc<Semaphore>,
-    queue_wait: Duration,
+    slots: HashingSlots,
     /// Verified against when the account does not exist, so that the
     /// response takes as long as for a wrong password.
     dummy: PasswordHash,
 }
 
 impl Argon2Hasher {
-    /// Builds the hasher and its dummy hash (one full hash, so call it at start-up).
+    /// Builds the hasher: allocates every slot's working memory and
+    /// computes the dummy hash (one full hash, so call it at start-up, off
+    /// the executor).
     ///
     /// # Errors
     /// When the parameters are outside what Argon2 accepts.
@@ -69,13 +71,23 @@ impl Argon2Hasher {
             None,
         )
         .map_err(|e| anyhow!("invalid Argon2 parameters: {e}"))?;
-        let dummy = hash_blocking(&params, "gatehouse dummy password for unknown accounts")
-            .context("computing the dummy hash")?;
+        let slots = HashingSlots::new(
+            config.max_concurrent,
+            params.block_count(),
+            config.queue_wait,
+        );
+        let dummy = {
+            let mut slot = slots.try_acquire().map_err(|e| anyhow!("{e}"))?;
+            hash_with(
+                &params,
+                slot.memory(),
+                "gatehouse dummy password for unknown accounts",
+            )?
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
-                queue_wait: config.queue_wait,
+                slots,
                 dummy,
             }),
         })
@@ -83,26 +95,14 @@ impl Argon2Hasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Params) -> anyhow::Result<T> + Send + 'static,
+        work: impl FnOnce(&Params, &mut [Block]) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, HashError> {
-        let slot = tokio::time::timeout(
-            self.inner.queue_wait,
-            Arc::clone(&self.inner.slots).acquire_owned(),
-        )
-        .await
-        .map_err(|_| HashError::Overloaded {
-            retry_after: Duration::from_secs(1),
-        })?
-        .map_err(|e| HashError::Unexpected(e.into()))?;
+        let mut slot = self.inner.slots.acquire().await?;
         let params = self.inner.params.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = work(&params);
-            drop(slot);
-            result
-        })
-        .await
-        .map_err(|e| HashError::Unexpected(e.into()))?
-        .map_err(HashError::Unexpected)
+        tokio::task::spawn_blocking(move || work(&params, slot.memory()))
+            .await
+            .map_err(|e| HashError::Unexpected(e.into()))?
+            .map_err(HashError::Unexpected)
     }
 }
 
@@ -110,14 +110,28 @@ fn argon2id(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
-fn hash_blocking(params: &Params, password: &str) -> anyhow::Result<PasswordHash> {
+/// Hashes into the slot's memory and formats the PHC string ourselves:
+/// argon2's own `hash_password` would allocate its working memory anew.
+fn hash_with(
+    params: &Params,
+    memory: &mut [Block],
+    password: &str,
+) -> anyhow::Result<PasswordHash> {
     let mut salt = [0u8; 16];
     rand::rngs::SysRng
         .try_fill_bytes(&mut salt)
         .map_err(|e| anyhow!("OS randomness unavailable: {e}"))?;
-    let phc = argon2id(params)
-        .hash_password_with_salt(password.as_bytes(), &salt)
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2id(params)
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory)
         .map_err(|e| anyhow!("argon2 hashing failed: {e}"))?;
+    let phc = Phc {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| anyhow!("argon2 parameters: {e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow!("argon2 salt: {e}"))?),
+        hash: Some(Output::new(&out).map_err(|e| anyhow!("argon2 output: {e}"))?),
+    };
     Ok(PasswordHash::new(phc.to_string()))
 }
 
@@ -130,23 +144,54 @@ fn needs_rehash(phc: &Phc, wanted: &Params) -> bool {
     phc.algorithm != ARGON2ID_IDENT || phc.version != Some(Version::V0x13.into()) || !same_params
 }
 
-fn verify_blocking(params: &Params, password: &str, stored: &PasswordHash) -> Verified {
+/// Recomputes the stored hash's output with its own algorithm, version and
+/// parameters in the slot's memory, and compares in constant time
+/// (`Output`'s equality is). A hash that needs more memory than a slot has
+/// (made with a higher cost than today's) gets a one-off allocation from
+/// argon2; it is upgraded at that login, so it happens once per account.
+fn verify_with(
+    params: &Params,
+    memory: &mut [Block],
+    password: &str,
+    stored: &PasswordHash,
+) -> Verified {
     // A hash we cannot parse (another algorithm, corruption) cannot match.
     let Ok(phc) = Phc::new(stored.as_str()) else {
         return Verified::Mismatch;
     };
-    // The hash's own parameters decide the work; `Argon2::default` reads them from it.
-    match Argon2::default().verify_password(password.as_bytes(), &phc) {
-        Ok(()) => Verified::Match {
+    let matched = recompute(&phc, memory, password).is_some_and(|ok| ok);
+    if matched {
+        Verified::Match {
             needs_rehash: needs_rehash(&phc, params),
-        },
-        Err(_) => Verified::Mismatch,
+        }
+    } else {
+        Verified::Mismatch
     }
+}
+
+fn recompute(phc: &Phc, memory: &mut [Block], password: &str) -> Option<bool> {
+    let algorithm = Algorithm::try_from(phc.algorithm.as_str()).ok()?;
+    let version = match phc.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let params = Params::try_from(phc).ok()?;
+    let (salt, expected) = (phc.salt.as_ref()?, phc.hash.as_ref()?);
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = out.get_mut(..expected.len())?;
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let computed = if params.block_count() <= memory.len() {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, memory)
+    } else {
+        argon2.hash_password_into(password.as_bytes(), salt, out)
+    };
+    computed.ok()?;
+    Some(Output::new(out).ok()? == *expected)
 }
 
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
-        self.run(move |params| hash_blocking(params, password.expose()))
+        self.run(move |params, memory| hash_with(params, memory, password.expose()))
             .await
     }
 
@@ -156,11 +201,11 @@ impl PasswordHasher for Argon2Hasher {
         hash: Option<PasswordHash>,
     ) -> Result<Verified, HashError> {
         let dummy = self.inner.dummy.clone();
-        self.run(move |params| {
+        self.run(move |params, memory| {
             Ok(match hash {
-                Some(hash) => verify_blocking(params, password.expose(), &hash),
+                Some(hash) => verify_with(params, memory, password.expose(), &hash),
                 None => {
-                    let _ = verify_blocking(params, password.expose(), &dummy);
+                    let _ = verify_with(params, memory, password.expose(), &dummy);
                     Verified::Mismatch
                 }
             })
@@ -172,6 +217,7 @@ impl PasswordHasher for Argon2Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::{PasswordHasher as _, PasswordVerifier as _};
 
     fn cheap() -> Argon2Config {
         Argon2Config {
@@ -261,6 +307,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn our_phc_strings_are_what_argon2_itself_verifies() {
+        let hasher = Argon2Hasher::new(&cheap()).unwrap();
+        let hash = hasher.hash(pw("interoperable")).await.unwrap();
+        let phc = Phc::new(hash.as_str()).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"interoperable", &phc)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"something else", &phc)
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hash_costlier_than_a_slot_still_verifies_and_asks_for_a_rehash() {
+        let params = Params::new(1024, 1, 1, None).unwrap();
+        let costly = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_with_salt(b"made with more memory", &[9u8; 16])
+            .unwrap()
+            .to_string();
+        let hasher = Argon2Hasher::new(&cheap()).unwrap();
+        assert_eq!(
+            hasher
+                .verify(
+                    pw("made with more memory"),
+                    Some(PasswordHash::new(costly.clone()))
+                )
+                .await
+                .unwrap(),
+            Verified::Match { needs_rehash: true }
+        );
+        assert_eq!(
+            hasher
+                .verify(pw("not the password"), Some(PasswordHash::new(costly)))
+                .await
+                .unwrap(),
+            Verified::Mismatch
+        );
+    }
+
+    #[tokio::test]
     async fn garbage_hash_is_a_mismatch_not_an_error() {
         let hasher = Argon2Hasher::new(&cheap()).unwrap();
         let verdict = hasher
@@ -278,10 +368,7 @@ mod tests {
         })
         .unwrap();
         // Hold the only slot, as a long-running hash would.
-        let held = Arc::clone(&hasher.inner.slots)
-            .acquire_owned()
-            .await
-            .unwrap();
+        let held = hasher.inner.slots.acquire().await.unwrap();
         let err = hasher.hash(pw("queued forever")).await.unwrap_err();
         assert!(matches!(err, HashError::Overloaded { .. }), "{err:?}");
         drop(held);

@@ -10,6 +10,7 @@
 )]
 
 mod argon2_hasher;
+mod hashing_slots;
 mod jwt_issuer;
 mod random_tokens;
 
