@@ -3,8 +3,9 @@ use std::sync::Arc;
 
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AuditLog, CreateUserError, LockedToken, NewSession, NewUser, RefreshTx, RevokeReason, Rotation,
-    SessionStore, TokenDigest, UserCredentials, UserStore,
+    AuditLog, CreateUserError, NewSession, NewUser, RefreshTx, RevokeReason, Rotation,
+    RotationAttempt, RotationOutcome, SessionStore, StoredToken, TokenDigest, UserCredentials,
+    UserStore,
 };
 use gatehouse_domain::{
     AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
@@ -41,6 +42,50 @@ struct State {
 }
 
 impl State {
+    fn stored_token(&self, digest: &TokenDigest) -> Option<StoredToken> {
+        let token = self.tokens.get(digest)?;
+        let session = self.sessions.get(&token.session_id)?;
+        let (user, _) = self.users.get(&session.user_id)?;
+        Some(StoredToken {
+            token_id: token.id,
+            session_id: token.session_id,
+            user_id: user.id,
+            email: user.email.clone(),
+            role: user.role,
+            user_disabled: user.disabled,
+            amr: session.amr.clone(),
+            sealed_successor: token.sealed_successor.clone(),
+            facts: PresentedToken {
+                expires_at: token.expires_at,
+                rotated_at: token.rotated_at,
+                successor_kept: token.sealed_successor.is_some(),
+                session_expires_at: session.expires_at,
+                session_revoked: session.revoked_at.is_some(),
+            },
+        })
+    }
+
+    fn apply(&mut self, rotation: Rotation) {
+        if let Some(token) = self.tokens.values_mut().find(|t| t.id == rotation.token_id) {
+            token.rotated_at = Some(rotation.at);
+            token.sealed_successor = rotation.sealed_successor;
+        }
+        self.tokens.insert(
+            rotation.successor.digest,
+            TokenRow {
+                id: rotation.successor.id,
+                session_id: rotation.session_id,
+                expires_at: rotation.successor.expires_at,
+                rotated_at: None,
+                sealed_successor: None,
+            },
+        );
+        if let Some(session) = self.sessions.get_mut(&rotation.session_id) {
+            session.last_used_at = rotation.at;
+        }
+        self.audit.push(rotation.audit);
+    }
+
     fn insert_session(&mut self, session: NewSession) {
         self.tokens.insert(
             session.first_token.digest,
@@ -206,6 +251,41 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn rotate_if_current(
+        &self,
+        attempt: RotationAttempt,
+    ) -> Result<RotationOutcome, PortError> {
+        let mut state = self.state.lock().await;
+        let Some(token) = state.stored_token(&attempt.digest) else {
+            return Ok(RotationOutcome::Unknown);
+        };
+        let at = attempt.at;
+        let current = token.facts.rotated_at.is_none()
+            && at < token.facts.expires_at
+            && !token.facts.session_revoked
+            && at < token.facts.session_expires_at
+            && !token.user_disabled;
+        if !current {
+            return Ok(RotationOutcome::Declined(token));
+        }
+        let mut successor = attempt.successor;
+        successor.expires_at = successor.expires_at.min(token.facts.session_expires_at);
+        let mut audit = attempt.audit;
+        audit.user_id = Some(token.user_id);
+        if let Some(detail) = audit.detail.as_object_mut() {
+            detail.insert("session_id".into(), token.session_id.to_string().into());
+        }
+        state.apply(Rotation {
+            token_id: token.token_id,
+            session_id: token.session_id,
+            at,
+            sealed_successor: attempt.sealed_successor,
+            successor,
+            audit,
+        });
+        Ok(RotationOutcome::Rotated(token))
+    }
+
     async fn begin(&self) -> Result<MemoryTx, PortError> {
         let guard = Arc::clone(&self.state).lock_owned().await;
         let work = guard.clone();
@@ -221,60 +301,12 @@ pub struct MemoryTx {
 }
 
 impl RefreshTx for MemoryTx {
-    async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<LockedToken>, PortError> {
-        let state = &self.work;
-        let Some(token) = state.tokens.get(digest) else {
-            return Ok(None);
-        };
-        let Some(session) = state.sessions.get(&token.session_id) else {
-            return Ok(None);
-        };
-        let Some((user, _)) = state.users.get(&session.user_id) else {
-            return Ok(None);
-        };
-        Ok(Some(LockedToken {
-            token_id: token.id,
-            session_id: token.session_id,
-            user_id: user.id,
-            email: user.email.clone(),
-            role: user.role,
-            user_disabled: user.disabled,
-            amr: session.amr.clone(),
-            sealed_successor: token.sealed_successor.clone(),
-            facts: PresentedToken {
-                expires_at: token.expires_at,
-                rotated_at: token.rotated_at,
-                successor_kept: token.sealed_successor.is_some(),
-                session_expires_at: session.expires_at,
-                session_revoked: session.revoked_at.is_some(),
-            },
-        }))
+    async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<StoredToken>, PortError> {
+        Ok(self.work.stored_token(digest))
     }
 
     async fn rotate(&mut self, rotation: Rotation) -> Result<(), PortError> {
-        let state = &mut self.work;
-        if let Some(token) = state
-            .tokens
-            .values_mut()
-            .find(|t| t.id == rotation.token_id)
-        {
-            token.rotated_at = Some(rotation.at);
-            token.sealed_successor = rotation.sealed_successor;
-        }
-        state.tokens.insert(
-            rotation.successor.digest,
-            TokenRow {
-                id: rotation.successor.id,
-                session_id: rotation.session_id,
-                expires_at: rotation.successor.expires_at,
-                rotated_at: None,
-                sealed_successor: None,
-            },
-        );
-        if let Some(session) = state.sessions.get_mut(&rotation.session_id) {
-            session.last_used_at = rotation.at;
-        }
-        state.audit.push(rotation.audit);
+        self.work.apply(rotation);
         Ok(())
     }
 

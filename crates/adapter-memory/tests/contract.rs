@@ -22,3 +22,8 @@ async fn sessions_rotate_and_revoke() {
 async fn dropped_units_of_work_leave_no_trace() {
     contract::dropped_units_of_work_leave_no_trace(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn rotation_in_one_step_only_takes_current_tokens() {
+    contract::rotation_in_one_step_only_takes_current_tokens(&MemoryStore::new()).await;
+}

@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bytea, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    LockedToken, NewSession, RefreshTx, RevokeReason, Rotation, SessionStore, TokenDigest,
+    NewSession, RefreshTx, RevokeReason, Rotation, RotationAttempt, RotationOutcome, SessionStore,
+    StoredToken, TokenDigest,
 };
 use gatehouse_domain::{AuditEvent, Email, PresentedToken, Role, SessionId, Timestamp, UserId};
 
@@ -49,6 +50,48 @@ impl SessionStore for PgStore {
                 .map_err(from_diesel)
         })
         .await
+    }
+
+    /// One prepared statement in autocommit: one round trip for the
+    /// common case of every refresh, and for the answer when it declines.
+    async fn rotate_if_current(
+        &self,
+        attempt: RotationAttempt,
+    ) -> Result<RotationOutcome, PortError> {
+        let audit = attempt.audit;
+        let q = Prepared(
+            diesel::sql_query(ROTATE_IF_CURRENT)
+                .bind::<Timestamptz, _>(attempt.at)
+                .bind::<Nullable<Bytea>, _>(attempt.sealed_successor)
+                .bind::<Bytea, _>(attempt.digest.0)
+                .bind::<SqlUuid, _>(attempt.successor.id)
+                .bind::<Bytea, _>(attempt.successor.digest.0)
+                .bind::<Timestamptz, _>(attempt.successor.expires_at)
+                .bind::<SqlUuid, _>(audit.id)
+                .bind::<Text, _>(audit.kind.as_str())
+                .bind::<Nullable<Text>, _>(audit.client.ip)
+                .bind::<Nullable<Text>, _>(audit.client.user_agent)
+                .bind::<Jsonb, _>(audit.detail),
+        );
+        let row: Option<AttemptRow> = bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.get_result(&mut *conn)
+                .await
+                .optional()
+                .map_err(from_diesel)
+        })
+        .await?;
+        Ok(match row {
+            None => RotationOutcome::Unknown,
+            Some(AttemptRow {
+                rotated: true,
+                token,
+            }) => RotationOutcome::Rotated(token.into_stored()?),
+            Some(AttemptRow {
+                rotated: false,
+                token,
+            }) => RotationOutcome::Declined(token.into_stored()?),
+        })
     }
 
     async fn begin(&self) -> Result<PgTx, PortError> {
@@ -105,6 +148,78 @@ struct LockedRow {
     disabled_at: Option<DateTime<Utc>>,
 }
 
+#[derive(QueryableByName)]
+struct AttemptRow {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    rotated: bool,
+    #[diesel(embed)]
+    token: LockedRow,
+}
+
+impl LockedRow {
+    fn into_stored(self) -> Result<StoredToken, PortError> {
+        let r = self;
+        Ok(StoredToken {
+            token_id: r.token_id,
+            session_id: SessionId::from_uuid(r.session_id),
+            user_id: UserId::from_uuid(r.user_id),
+            email: Email::parse(&r.email).map_err(|_| corrupt("email"))?,
+            role: Role::parse(&r.role).ok_or_else(|| corrupt("role"))?,
+            user_disabled: r.disabled_at.is_some(),
+            amr: r.amr,
+            facts: PresentedToken {
+                expires_at: r.token_expires_at,
+                rotated_at: r.rotated_at,
+                successor_kept: r.sealed_successor.is_some(),
+                session_expires_at: r.session_expires_at,
+                session_revoked: r.revoked_at.is_some(),
+            },
+            sealed_successor: r.sealed_successor,
+        })
+    }
+}
+
+/// The whole common case of a refresh in one statement. `rotated` retires
+/// the token only if it is current and its session and user are live (the
+/// conditional UPDATE locks the token row, so concurrent attempts on one
+/// token serialise and the losers see `rotated_at` set and update
+/// nothing); the successor, the session touch and the audit row hang off
+/// its RETURNING, so they happen exactly when it does. The successor's
+/// expiry is capped at the session's end here because only the row knows
+/// it. When nothing was rotated, the last branch reads the token as it
+/// stood, so the caller can decide without a second round trip. That read
+/// uses the statement's snapshot, which may predate a rotation this
+/// statement waited for; the caller re-checks under a lock whenever the
+/// read says "current".
+const ROTATE_IF_CURRENT: &str = "\
+WITH rotated AS ( \
+    UPDATE refresh_tokens t SET rotated_at = $1, sealed_successor = $2 \
+    FROM sessions s, users u \
+    WHERE t.digest = $3 AND t.rotated_at IS NULL AND t.expires_at > $1 \
+      AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $1 \
+      AND u.id = s.user_id AND u.disabled_at IS NULL \
+    RETURNING t.id AS token_id, t.session_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
+              s.expires_at AS session_expires_at, s.revoked_at, s.amr, \
+              u.id AS user_id, u.email, u.role, u.disabled_at), \
+successor AS ( \
+    INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
+    SELECT $4, session_id, $5, $1, LEAST($6, session_expires_at) FROM rotated), \
+touched AS ( \
+    UPDATE sessions SET last_used_at = $1 FROM rotated WHERE sessions.id = rotated.session_id), \
+audited AS ( \
+    INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
+    SELECT $7, $1, $8, user_id, $9, $10, $11 || jsonb_build_object('session_id', session_id::text) FROM rotated) \
+SELECT true AS rotated, token_id, session_id, token_expires_at, rotated_at, sealed_successor, \
+       session_expires_at, revoked_at, amr, user_id, email, role, disabled_at \
+FROM rotated \
+UNION ALL \
+SELECT false, t.id, t.session_id, t.expires_at, t.rotated_at, t.sealed_successor, \
+       s.expires_at, s.revoked_at, s.amr, u.id, u.email, u.role, u.disabled_at \
+FROM refresh_tokens t \
+JOIN sessions s ON s.id = t.session_id \
+JOIN users u ON u.id = s.user_id \
+WHERE t.digest = $3 AND NOT EXISTS (SELECT 1 FROM rotated)";
+
 /// Locks only the token row: that is what serialises presentations of one
 /// token. Session and user are read, not locked, so refreshes of different
 /// sessions of one user never wait on each other.
@@ -119,7 +234,7 @@ WHERE t.digest = $1 \
 FOR UPDATE OF t";
 
 impl RefreshTx for PgTx {
-    async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<LockedToken>, PortError> {
+    async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<StoredToken>, PortError> {
         let row: Option<LockedRow> = bounded(self.query_timeout, async {
             Prepared(diesel::sql_query(LOCK_TOKEN).bind::<Bytea, _>(&digest.0))
                 .get_result(&mut *self.conn)
@@ -128,26 +243,7 @@ impl RefreshTx for PgTx {
                 .map_err(from_diesel)
         })
         .await?;
-        row.map(|r| {
-            Ok(LockedToken {
-                token_id: r.token_id,
-                session_id: SessionId::from_uuid(r.session_id),
-                user_id: UserId::from_uuid(r.user_id),
-                email: Email::parse(&r.email).map_err(|_| corrupt("email"))?,
-                role: Role::parse(&r.role).ok_or_else(|| corrupt("role"))?,
-                user_disabled: r.disabled_at.is_some(),
-                amr: r.amr,
-                facts: PresentedToken {
-                    expires_at: r.token_expires_at,
-                    rotated_at: r.rotated_at,
-                    successor_kept: r.sealed_successor.is_some(),
-                    session_expires_at: r.session_expires_at,
-                    session_revoked: r.revoked_at.is_some(),
-                },
-                sealed_successor: r.sealed_successor,
-            })
-        })
-        .transpose()
+        row.map(LockedRow::into_stored).transpose()
     }
 
     /// One statement: retire the token, insert its successor, touch the

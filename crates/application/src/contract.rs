@@ -12,7 +12,7 @@ use gatehouse_domain::{
 
 use crate::ports::{
     CreateUserError, NewRefreshToken, NewSession, NewUser, RefreshTx, RevokeReason, Rotation,
-    SessionStore, TokenDigest, UserStore,
+    RotationAttempt, RotationOutcome, SessionStore, TokenDigest, UserStore,
 };
 
 fn at(secs: i64) -> Timestamp {
@@ -230,4 +230,122 @@ pub async fn dropped_units_of_work_leave_no_trace<S: UserStore + SessionStore>(s
     assert!(token.facts.rotated_at.is_none() && !token.facts.session_revoked);
     assert!(tx.lock_token(&digest(21)).await.unwrap().is_none());
     tx.commit().await.unwrap();
+}
+
+fn attempt(token: u8, successor: u8, now: i64, idle_end: i64) -> RotationAttempt {
+    RotationAttempt {
+        digest: digest(token),
+        at: at(now),
+        sealed_successor: Some(vec![token, successor]),
+        successor: NewRefreshToken {
+            id: uuid::Uuid::now_v7(),
+            digest: digest(successor),
+            issued_at: at(now),
+            expires_at: at(idle_end),
+        },
+        audit: AuditEvent::new(
+            AuditKind::TokenRefreshed,
+            at(now),
+            None,
+            &ClientInfo::default(),
+        ),
+    }
+}
+
+async fn current_token<S: SessionStore>(store: &S, token: u8) -> crate::ports::StoredToken {
+    let mut tx = store.begin().await.unwrap();
+    let stored = tx.lock_token(&digest(token)).await.unwrap().unwrap();
+    tx.commit().await.unwrap();
+    stored
+}
+
+/// `rotate_if_current` rotates a current token in one step, capping the
+/// successor's expiry at the session's end, and declines, changing
+/// nothing, for a rotated, idle-expired or revoked token; an unknown
+/// digest is `Unknown`.
+pub async fn rotation_in_one_step_only_takes_current_tokens<S: UserStore + SessionStore>(
+    store: &S,
+) {
+    let user = new_user("onestep@example.com");
+    let id = user.id;
+    let session = new_session(id, 30);
+    let session_id = session.id;
+    store
+        .create_user(user, Some(session), audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+
+    let outcome = store
+        .rotate_if_current(attempt(30, 31, 5, 105))
+        .await
+        .unwrap();
+    let RotationOutcome::Rotated(rotated) = outcome else {
+        panic!("a current token rotates: {outcome:?}");
+    };
+    assert_eq!((rotated.session_id, rotated.user_id), (session_id, id));
+    assert_eq!(rotated.amr, vec!["pwd".to_owned()]);
+    let old = current_token(store, 30).await;
+    assert_eq!(old.facts.rotated_at, Some(at(5)));
+    assert_eq!(old.sealed_successor.as_deref(), Some(&[30u8, 31][..]));
+    let new = current_token(store, 31).await;
+    assert!(new.facts.rotated_at.is_none());
+    assert_eq!(new.facts.expires_at, at(105));
+
+    // The old token again: declined, as it now stands.
+    let outcome = store
+        .rotate_if_current(attempt(30, 32, 6, 106))
+        .await
+        .unwrap();
+    let RotationOutcome::Declined(declined) = outcome else {
+        panic!("a rotated token is declined: {outcome:?}");
+    };
+    assert_eq!(declined.facts.rotated_at, Some(at(5)));
+    assert!(declined.facts.successor_kept);
+
+    // Idle-expired (the successor's idle end is 105): declined.
+    let outcome = store
+        .rotate_if_current(attempt(31, 33, 105, 205))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotationOutcome::Declined(_)),
+        "{outcome:?}"
+    );
+
+    // An idle end past the session's (1000) is capped at it.
+    let outcome = store
+        .rotate_if_current(attempt(31, 34, 50, 5000))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotationOutcome::Rotated(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(current_token(store, 34).await.facts.expires_at, at(1000));
+
+    let mut tx = store.begin().await.unwrap();
+    tx.revoke_session(session_id, at(60), RevokeReason::Logout)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let outcome = store
+        .rotate_if_current(attempt(34, 35, 61, 161))
+        .await
+        .unwrap();
+    let RotationOutcome::Declined(revoked) = outcome else {
+        panic!("a revoked session's token is declined: {outcome:?}");
+    };
+    assert!(revoked.facts.session_revoked && revoked.facts.rotated_at.is_none());
+
+    // Nothing declined left a trace.
+    for never in [32, 33, 35] {
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.lock_token(&digest(never)).await.unwrap().is_none());
+        tx.commit().await.unwrap();
+    }
+    let outcome = store
+        .rotate_if_current(attempt(99, 98, 5, 105))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RotationOutcome::Unknown), "{outcome:?}");
 }

@@ -176,4 +176,10 @@ mod shared {
         let db = TestDatabase::create().await;
         contract::dropped_units_of_work_leave_no_trace(&db.store()).await;
     }
+
+    #[tokio::test]
+    async fn rotation_in_one_step_only_takes_current_tokens() {
+        let db = TestDatabase::create().await;
+        contract::rotation_in_one_step_only_takes_current_tokens(&db.store()).await;
+    }
 }

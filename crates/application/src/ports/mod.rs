@@ -21,7 +21,8 @@ pub use opaque_tokens::{OpaqueTokens, TokenDigest};
 pub use password_hasher::{HashError, PasswordHasher, Verified};
 pub use readiness::Readiness;
 pub use session_store::{
-    LockedToken, NewRefreshToken, NewSession, RefreshTx, RevokeReason, Rotation, SessionStore,
+    NewRefreshToken, NewSession, RefreshTx, RevokeReason, Rotation, RotationAttempt,
+    RotationOutcome, SessionStore, StoredToken,
 };
 pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
 pub use user_store::{CreateUserError, NewUser, UserCredentials, UserStore};

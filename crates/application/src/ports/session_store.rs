@@ -27,10 +27,11 @@ pub struct NewSession {
     pub first_token: NewRefreshToken,
 }
 
-/// A presented refresh token with its session and user, locked for the
-/// rest of the unit of work.
+/// A presented refresh token with its session and user: locked for the rest
+/// of the unit of work when [`RefreshTx::lock_token`] read it, a plain read
+/// when [`SessionStore::rotate_if_current`] declined it.
 #[derive(Debug, Clone)]
-pub struct LockedToken {
+pub struct StoredToken {
     pub token_id: uuid::Uuid,
     pub session_id: SessionId,
     pub user_id: UserId,
@@ -52,6 +53,32 @@ pub struct Rotation {
     pub sealed_successor: Option<Vec<u8>>,
     pub successor: NewRefreshToken,
     pub audit: AuditEvent,
+}
+
+/// The common case of a refresh, asked of the store as one atomic step.
+#[derive(Debug, Clone)]
+pub struct RotationAttempt {
+    pub digest: TokenDigest,
+    pub at: Timestamp,
+    /// The successor encrypted under the presented token, to answer retries.
+    pub sealed_successor: Option<Vec<u8>>,
+    /// Its `expires_at` is the idle end; the store caps it at the session's
+    /// end, which only the store knows at this point.
+    pub successor: NewRefreshToken,
+    /// Recorded with the rotation. Its `user_id` is set, and `session_id`
+    /// added to its detail, by the store from the rotated token.
+    pub audit: AuditEvent,
+}
+
+#[derive(Debug, Clone)]
+pub enum RotationOutcome {
+    /// The token was current: it is retired and the successor is live.
+    Rotated(StoredToken),
+    /// Nothing changed. The token as it stood, read without a lock, for the
+    /// domain to decide what its presentation means.
+    Declined(StoredToken),
+    /// No token has this digest.
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +110,26 @@ pub trait SessionStore: Send + Sync {
         audit: AuditEvent,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 
+    /// Rotates in one atomic step when the token with `attempt.digest` is
+    /// its family's current token (not rotated, not idle-expired at
+    /// `attempt.at`), its session is neither revoked nor past its end, and
+    /// its user is not disabled: the token is retired keeping the sealed
+    /// successor, the successor is inserted (expiring at the earlier of its
+    /// idle end and the session's end), the session's `last_used_at` is
+    /// touched and the audit event recorded. Anything else changes nothing
+    /// and answers `Declined` or `Unknown`.
+    ///
+    /// Concurrent attempts on one token: at most one is `Rotated`. This is
+    /// the whole of a refresh in the common case, so adapters should make
+    /// it one round trip.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn rotate_if_current(
+        &self,
+        attempt: RotationAttempt,
+    ) -> impl Future<Output = Result<RotationOutcome, PortError>> + Send;
+
     /// Opens a unit of work. Dropping it without [`RefreshTx::commit`] MUST
     /// leave no trace of anything it did.
     ///
@@ -103,7 +150,7 @@ pub trait RefreshTx: Send {
     fn lock_token(
         &mut self,
         digest: &TokenDigest,
-    ) -> impl Future<Output = Result<Option<LockedToken>, PortError>> + Send;
+    ) -> impl Future<Output = Result<Option<StoredToken>, PortError>> + Send;
 
     /// Marks the token rotated, keeps the sealed successor, inserts the
     /// successor, touches the session's `last_used_at` and records the audit

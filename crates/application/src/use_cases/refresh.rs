@@ -1,15 +1,23 @@
-//! Refresh-token rotation with reuse detection. The whole decision happens
-//! inside one unit of work holding the token's row lock, so concurrent
-//! presentations of one token are serialised and the family never forks.
+//! Refresh-token rotation with reuse detection.
+//!
+//! The common case, a family's current token, is one atomic step of the
+//! store (`rotate_if_current`): one round trip. When the store declines,
+//! the domain rule decides from what it read. A retry within the grace, an
+//! expired or revoked token, or an unknown one is answered from that read
+//! alone, with no lock. Only a decision that changes state (reuse revokes
+//! the family) or a read that raced a concurrent rotation goes on to a unit
+//! of work holding the token's row lock, where the rule decides again. So
+//! concurrent presentations of one token are serialised and the family
+//! never forks.
 
-use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Presentation, SecretString};
+use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Presentation, SecretString, Timestamp};
 use tracing::instrument;
 
 use super::from_port_error;
 use super::issue::{self, TokenPair};
 use crate::ports::{
-    Clock, LockedToken, Mail, Mailer, OpaqueTokens, Ports, RefreshTx, RevokeReason, Rotation,
-    SessionStore,
+    Clock, Mail, Mailer, OpaqueTokens, Ports, RefreshTx, RevokeReason, Rotation, RotationAttempt,
+    RotationOutcome, SessionStore, StoredToken, TokenDigest,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -49,61 +57,79 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             return Err(E::Invalid);
         }
         let digest = ports.opaque().digest(presented);
+        let now = ports.clock().now();
 
+        // The store caps the successor's expiry at the session's end.
+        let (successor, record) =
+            issue::new_refresh_token(ports, now, chrono::DateTime::<chrono::Utc>::MAX_UTC)?;
+        let attempt = RotationAttempt {
+            digest: digest.clone(),
+            at: now,
+            sealed_successor: self.seal(presented, &successor)?,
+            successor: record,
+            audit: AuditEvent::new(AuditKind::TokenRefreshed, now, None, client),
+        };
+        let token = match ports.store().rotate_if_current(attempt).await? {
+            RotationOutcome::Rotated(token) => {
+                record_user(&token);
+                return self.pair(&token, now, successor);
+            }
+            RotationOutcome::Unknown => return Err(E::Invalid),
+            RotationOutcome::Declined(token) => token,
+        };
+        record_user(&token);
+        match self.classify(&token, now) {
+            Presentation::GraceReplay => self.replay(presented, &token, now),
+            Presentation::Expired | Presentation::Revoked => Err(E::Invalid),
+            // Already revoked (by an earlier reuse, or a logout): same
+            // answer, but no second alarm, and nothing to lock.
+            Presentation::Reuse if token.facts.session_revoked => Err(E::Reused),
+            // Reuse changes state; Rotate here means the read raced a
+            // concurrent rotation. Either way, decide again under the lock.
+            Presentation::Reuse | Presentation::Rotate => {
+                self.under_lock(presented, &digest, client).await
+            }
+        }
+    }
+
+    /// The slow path: the token's row locked for the whole decision.
+    async fn under_lock(
+        &self,
+        presented: &str,
+        digest: &TokenDigest,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, RotateRefreshTokenError> {
+        use RotateRefreshTokenError as E;
+        let ports = self.ports;
         let mut tx = ports.store().begin().await?;
-        let Some(token) = tx.lock_token(&digest).await? else {
+        let Some(token) = tx.lock_token(digest).await? else {
             tx.commit().await?;
             return Err(E::Invalid);
         };
-        tracing::Span::current().record("user_id", tracing::field::display(token.user_id));
         let now = ports.clock().now();
-        let decision = if token.user_disabled {
-            Presentation::Revoked
-        } else {
-            token
-                .facts
-                .classify(now, ports.policy().refresh_reuse_grace)
-        };
-
-        let refresh_token = match decision {
+        match self.classify(&token, now) {
             Presentation::Rotate => {
                 let (successor, record) =
                     issue::new_refresh_token(ports, now, token.facts.session_expires_at)?;
-                let sealed_successor = if ports.policy().refresh_reuse_grace.is_zero() {
-                    None
-                } else {
-                    Some(ports.opaque().seal(presented, &successor)?)
-                };
-                let audit =
-                    AuditEvent::new(AuditKind::TokenRefreshed, now, Some(token.user_id), client)
-                        .with_detail(
-                            serde_json::json!({ "session_id": token.session_id.to_string() }),
-                        );
                 tx.rotate(Rotation {
                     token_id: token.token_id,
                     session_id: token.session_id,
                     at: now,
-                    sealed_successor,
+                    sealed_successor: self.seal(presented, &successor)?,
                     successor: record,
-                    audit,
+                    audit: refreshed(&token, now, client),
                 })
                 .await?;
                 tx.commit().await?;
-                successor
+                self.pair(&token, now, successor)
             }
             Presentation::GraceReplay => {
-                let successor = token
-                    .sealed_successor
-                    .as_deref()
-                    .and_then(|sealed| ports.opaque().open(presented, sealed));
                 tx.commit().await?;
-                successor.ok_or(E::Invalid)?
+                self.replay(presented, &token, now)
             }
             Presentation::Reuse if token.facts.session_revoked => {
-                // Already revoked (by an earlier reuse, or a logout): same
-                // answer, but no second alarm.
                 tx.commit().await?;
-                return Err(E::Reused);
+                Err(E::Reused)
             }
             Presentation::Reuse => {
                 tx.revoke_session(token.session_id, now, RevokeReason::ReuseDetected)
@@ -119,27 +145,71 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                 tx.commit().await?;
                 tracing::warn!(session_id = %token.session_id, "refresh token reuse detected; session revoked");
                 self.alert(&token).await;
-                return Err(E::Reused);
+                Err(E::Reused)
             }
             Presentation::Expired | Presentation::Revoked => {
                 tx.commit().await?;
-                return Err(E::Invalid);
+                Err(E::Invalid)
             }
-        };
+        }
+    }
 
+    fn classify(&self, token: &StoredToken, now: Timestamp) -> Presentation {
+        if token.user_disabled {
+            Presentation::Revoked
+        } else {
+            token
+                .facts
+                .classify(now, self.ports.policy().refresh_reuse_grace)
+        }
+    }
+
+    /// With a grace of zero there are no retries to answer, so nothing is kept.
+    fn seal(
+        &self,
+        presented: &str,
+        successor: &SecretString,
+    ) -> Result<Option<Vec<u8>>, RotateRefreshTokenError> {
+        if self.ports.policy().refresh_reuse_grace.is_zero() {
+            return Ok(None);
+        }
+        Ok(Some(self.ports.opaque().seal(presented, successor)?))
+    }
+
+    /// A retry within the grace gets the successor the first request got.
+    fn replay(
+        &self,
+        presented: &str,
+        token: &StoredToken,
+        now: Timestamp,
+    ) -> Result<TokenPair, RotateRefreshTokenError> {
+        let successor = token
+            .sealed_successor
+            .as_deref()
+            .and_then(|sealed| self.ports.opaque().open(presented, sealed))
+            .ok_or(RotateRefreshTokenError::Invalid)?;
+        self.pair(token, now, successor)
+    }
+
+    fn pair(
+        &self,
+        token: &StoredToken,
+        now: Timestamp,
+        refresh_token: SecretString,
+    ) -> Result<TokenPair, RotateRefreshTokenError> {
         let access_token = issue::access_token(
-            ports,
+            self.ports,
             token.user_id,
             token.session_id,
             token.role,
             token.amr.clone(),
             now,
         )?;
-        Ok(issue::pair(ports, access_token, refresh_token))
+        Ok(issue::pair(self.ports, access_token, refresh_token))
     }
 
     /// Best effort: the revocation already committed and stands either way.
-    async fn alert(&self, token: &LockedToken) {
+    async fn alert(&self, token: &StoredToken) {
         let mail = Mail {
             to: token.email.clone(),
             subject: "Security alert: a session was ended".to_owned(),
@@ -152,4 +222,13 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             tracing::warn!(error = %error, "security alert mail not sent");
         }
     }
+}
+
+fn record_user(token: &StoredToken) {
+    tracing::Span::current().record("user_id", tracing::field::display(token.user_id));
+}
+
+fn refreshed(token: &StoredToken, now: Timestamp, client: &ClientInfo) -> AuditEvent {
+    AuditEvent::new(AuditKind::TokenRefreshed, now, Some(token.user_id), client)
+        .with_detail(serde_json::json!({ "session_id": token.session_id.to_string() }))
 }
