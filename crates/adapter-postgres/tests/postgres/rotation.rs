@@ -151,7 +151,7 @@ async fn reuse_after_grace_revokes_the_family_audits_and_alerts() {
         .await,
         1
     );
-    assert_eq!(ports.mailer.0.lock().unwrap().len(), 1);
+    assert_eq!(ports.mailer.sent().len(), 1);
 }
 
 #[tokio::test]

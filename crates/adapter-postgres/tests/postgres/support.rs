@@ -1,4 +1,3 @@
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::TimeZone;
@@ -7,41 +6,13 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use gatehouse_adapter_crypto::{Argon2Config, Argon2Hasher, JwtConfig, JwtIssuer, RandomTokens};
 use gatehouse_adapter_postgres::PgStore;
 use gatehouse_adapter_postgres::test_support::TestDatabase;
-use gatehouse_application::ports::{Clock, Mail, Mailer};
 use gatehouse_application::use_cases::{Register, RegisterCommand, Registered};
-use gatehouse_application::{Adapters, AuthPolicy, PortError};
-use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString, Timestamp};
+use gatehouse_application::{Adapters, AuthPolicy};
+use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString};
+use gatehouse_testkit::{FixedClock, RecordingMailer};
 
-#[derive(Debug, Clone)]
-pub struct TestClock(Arc<Mutex<Timestamp>>);
-
-impl TestClock {
-    pub fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) +=
-            chrono::Duration::from_std(by).unwrap();
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct TestMailer(pub Arc<Mutex<Vec<Mail>>>);
-
-impl Mailer for TestMailer {
-    async fn send(&self, mail: Mail) -> Result<(), PortError> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(mail);
-        Ok(())
-    }
-}
-
-pub type PgPorts = Adapters<PgStore, Argon2Hasher, JwtIssuer, RandomTokens, TestClock, TestMailer>;
+pub type PgPorts =
+    Adapters<PgStore, Argon2Hasher, JwtIssuer, RandomTokens, FixedClock, RecordingMailer>;
 
 pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
     let mut config = db.config();
@@ -62,10 +33,8 @@ pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
             secret: SecretString::new("test-secret-that-is-at-least-32-bytes"),
         }),
         opaque: RandomTokens,
-        clock: TestClock(Arc::new(Mutex::new(
-            chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
-        ))),
-        mailer: TestMailer::default(),
+        clock: FixedClock::at(chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()),
+        mailer: RecordingMailer::default(),
         policy,
     }
 }

@@ -2,10 +2,11 @@ use std::time::Duration;
 
 use chrono::TimeZone;
 use gatehouse_adapter_crypto::{Argon2Config, Argon2Hasher, JwtConfig, JwtIssuer, RandomTokens};
-use gatehouse_adapter_memory::{FixedClock, MemoryStore, RecordingMailer};
+use gatehouse_adapter_memory::MemoryStore;
 use gatehouse_application::use_cases::{Register, RegisterCommand, Registered};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString, Timestamp};
+use gatehouse_testkit::{FixedClock, RecordingMailer};
 
 pub type TestPorts =
     Adapters<MemoryStore, Argon2Hasher, JwtIssuer, RandomTokens, FixedClock, RecordingMailer>;

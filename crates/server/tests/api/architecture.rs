@@ -22,6 +22,7 @@ fn rules() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
     let layers = ["gatehouse-application", "gatehouse-domain"];
     vec![
         ("gatehouse-domain", vec![], all_tech.clone()),
+        ("gatehouse-testkit", layers.to_vec(), all_tech.clone()),
         ("gatehouse-application", vec!["gatehouse-domain"], all_tech),
         (
             "gatehouse-adapter-postgres",
@@ -60,6 +61,9 @@ fn violations(metadata: &Value) -> Vec<String> {
                 continue; // dev- and build-dependencies may use test helpers
             }
             let dep_name = dep["name"].as_str().unwrap_or_default();
+            if dep_name == TESTKIT {
+                continue; // reported below, for every package
+            }
             let internal = dep_name.starts_with("gatehouse-");
             if (internal && !allowed_internal.contains(&dep_name)) || forbidden.contains(&dep_name)
             {
@@ -67,8 +71,22 @@ fn violations(metadata: &Value) -> Vec<String> {
             }
         }
     }
+    // Test doubles never ship: no package may use them outside its tests.
+    for package in &packages {
+        let uses_testkit = package["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|dep| dep["name"] == TESTKIT && dep["kind"].is_null());
+        if uses_testkit {
+            let name = package["name"].as_str().unwrap_or_default();
+            found.push(format!("{name} must use {TESTKIT} only in its tests"));
+        }
+    }
     found
 }
+
+const TESTKIT: &str = "gatehouse-testkit";
 
 #[test]
 fn crates_depend_only_inwards() {
@@ -100,6 +118,8 @@ fn the_check_catches_a_forbidden_edge() {
         |name: &str, deps: Vec<Value>| serde_json::json!({ "name": name, "dependencies": deps });
     let metadata = serde_json::json!({ "packages": [
         package("gatehouse-domain", vec![]),
+        package("gatehouse-testkit", vec![dep("gatehouse-domain")]),
+        package("gatehouse-server", vec![dep("gatehouse-testkit")]),
         package("gatehouse-application", vec![dep("gatehouse-domain"), dep("tokio"), dev("gatehouse-adapter-memory")]),
         package("gatehouse-adapter-postgres", vec![dep("gatehouse-adapter-crypto")]),
         package("gatehouse-adapter-crypto", vec![]),
@@ -112,6 +132,7 @@ fn the_check_catches_a_forbidden_edge() {
             "gatehouse-application must not depend on tokio",
             "gatehouse-adapter-postgres must not depend on gatehouse-adapter-crypto",
             "gatehouse-http-actix must not depend on diesel",
+            "gatehouse-server must use gatehouse-testkit only in its tests",
         ]
     );
 }
