@@ -92,7 +92,9 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
         }
     }
 
-    /// The slow path: the token's row locked for the whole decision.
+    /// The slow path: the token's row locked for the whole decision, and
+    /// one commit point. Any error before it drops the unit of work, which
+    /// rolls back.
     async fn under_lock(
         &self,
         presented: &str,
@@ -100,17 +102,39 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
         client: &ClientInfo,
     ) -> Result<TokenPair, RotateRefreshTokenError> {
         use RotateRefreshTokenError as E;
-        let ports = self.ports;
-        let mut tx = ports.store().begin().await?;
+        let mut tx = self.ports.store().begin().await?;
+        let now = self.ports.clock().now();
+        let settled = self.settle(&mut tx, presented, digest, client, now).await?;
+        tx.commit().await?;
+        match settled {
+            Settled::Rotated(token, successor) => self.pair(&token, now, successor),
+            Settled::Replay(token) => self.replay(presented, &token, now),
+            Settled::ReuseDetected(token) => {
+                tracing::warn!(session_id = %token.session_id, "refresh token reuse detected; session revoked");
+                self.alert(&token).await;
+                Err(E::Reused)
+            }
+            Settled::Reused => Err(E::Reused),
+            Settled::Invalid => Err(E::Invalid),
+        }
+    }
+
+    /// Decides under the lock and writes what the decision needs.
+    async fn settle(
+        &self,
+        tx: &mut <P::Store as SessionStore>::Tx,
+        presented: &str,
+        digest: &TokenDigest,
+        client: &ClientInfo,
+        now: Timestamp,
+    ) -> Result<Settled, RotateRefreshTokenError> {
         let Some(token) = tx.lock_token(digest).await? else {
-            tx.commit().await?;
-            return Err(E::Invalid);
+            return Ok(Settled::Invalid);
         };
-        let now = ports.clock().now();
-        match self.classify(&token, now) {
+        Ok(match self.classify(&token, now) {
             Presentation::Rotate => {
                 let (successor, record) =
-                    issue::new_refresh_token(ports, now, token.facts.session_expires_at)?;
+                    issue::new_refresh_token(self.ports, now, token.facts.session_expires_at)?;
                 tx.rotate(Rotation {
                     token_id: token.token_id,
                     session_id: token.session_id,
@@ -120,17 +144,10 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                     audit: refreshed(&token, now, client),
                 })
                 .await?;
-                tx.commit().await?;
-                self.pair(&token, now, successor)
+                Settled::Rotated(token, successor)
             }
-            Presentation::GraceReplay => {
-                tx.commit().await?;
-                self.replay(presented, &token, now)
-            }
-            Presentation::Reuse if token.facts.session_revoked => {
-                tx.commit().await?;
-                Err(E::Reused)
-            }
+            Presentation::GraceReplay => Settled::Replay(token),
+            Presentation::Reuse if token.facts.session_revoked => Settled::Reused,
             Presentation::Reuse => {
                 tx.revoke_session(token.session_id, now, RevokeReason::ReuseDetected)
                     .await?;
@@ -142,16 +159,10 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                 )
                 .with_detail(serde_json::json!({ "session_id": token.session_id.to_string() }));
                 tx.record(audit).await?;
-                tx.commit().await?;
-                tracing::warn!(session_id = %token.session_id, "refresh token reuse detected; session revoked");
-                self.alert(&token).await;
-                Err(E::Reused)
+                Settled::ReuseDetected(token)
             }
-            Presentation::Expired | Presentation::Revoked => {
-                tx.commit().await?;
-                Err(E::Invalid)
-            }
-        }
+            Presentation::Expired | Presentation::Revoked => Settled::Invalid,
+        })
     }
 
     fn classify(&self, token: &StoredToken, now: Timestamp) -> Presentation {
@@ -222,6 +233,18 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             tracing::warn!(error = %error, "security alert mail not sent");
         }
     }
+}
+
+/// What the locked decision came to, acted on once the unit of work committed.
+#[derive(Debug)]
+enum Settled {
+    Rotated(StoredToken, SecretString),
+    Replay(StoredToken),
+    /// The family was revoked just now: raise the alarm.
+    ReuseDetected(StoredToken),
+    /// Reuse within an already revoked family: no second alarm.
+    Reused,
+    Invalid,
 }
 
 fn record_user(token: &StoredToken) {
