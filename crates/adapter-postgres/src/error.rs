@@ -31,10 +31,15 @@ pub(crate) fn from_pool(error: bb8::RunError<PoolError>) -> PortError {
     PortError::Unavailable(anyhow::anyhow!("database pool: {error}"))
 }
 
-pub(crate) fn is_unique_violation(error: &DieselError) -> bool {
+/// Whether `error` is a unique violation of exactly `constraint` (for a
+/// unique index, PostgreSQL names the index). Another unique violation in
+/// the same statement means something else went wrong, and must not be
+/// mistaken for the conflict the caller expects.
+pub(crate) fn violates_unique(error: &DieselError, constraint: &str) -> bool {
     matches!(
         error,
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(constraint)
     )
 }
 
@@ -84,9 +89,10 @@ mod tests {
             from_diesel(DieselError::NotFound),
             PortError::Unexpected(_)
         ));
-        assert!(is_unique_violation(&db_error(
-            DatabaseErrorKind::UniqueViolation,
-            "dup"
-        )));
+        // Without the constraint's name, no unique violation is taken for a known one.
+        assert!(!violates_unique(
+            &db_error(DatabaseErrorKind::UniqueViolation, "dup"),
+            "users_email_key"
+        ));
     }
 }

@@ -8,7 +8,7 @@ use gatehouse_application::ports::{
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, User, UserId};
 
 use crate::PgStore;
-use crate::error::{bounded, from_diesel, is_unique_violation};
+use crate::error::{bounded, from_diesel, violates_unique};
 use crate::prepared::Prepared;
 use crate::rows::{UserRow, audit_insert, bind_audit, bind_session, session_ctes};
 use crate::schema::users;
@@ -53,7 +53,7 @@ impl UserStore for PgStore {
         .await?;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(CreateUserError::EmailTaken),
+            Err(e) if violates_unique(&e, "users_email_key") => Err(CreateUserError::EmailTaken),
             Err(e) => Err(from_diesel(e).into()),
         }
     }

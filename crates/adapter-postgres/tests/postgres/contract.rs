@@ -1,9 +1,9 @@
 //! The store port contracts, as the in-memory adapter also honours them.
 
 use gatehouse_adapter_postgres::test_support::TestDatabase;
-use gatehouse_application::AuthPolicy;
 use gatehouse_application::ports::{AuditLog, CreateUserError, NewUser, UserStore};
 use gatehouse_application::use_cases::{Register, RegisterCommand, RegisterError};
+use gatehouse_application::{AuthPolicy, PortError};
 use gatehouse_domain::{
     AuditEvent, AuditKind, Email, Password, PasswordHash, PasswordRules, Role, UserId,
 };
@@ -115,6 +115,37 @@ async fn create_user_without_a_session_and_conflict_on_direct_insert() {
     assert_eq!(
         count(&db, "SELECT count(*) AS n FROM users WHERE role = 'admin'").await,
         1
+    );
+}
+
+#[tokio::test]
+async fn only_the_email_constraint_means_email_taken() {
+    let db = TestDatabase::create().await;
+    let ports = ports(&db, AuthPolicy::default());
+    let now = chrono::Utc::now();
+    let user = |email: &str, id: UserId| NewUser {
+        id,
+        email: Email::parse(email).unwrap(),
+        password_hash: PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA"),
+        role: Role::User,
+        created_at: now,
+    };
+    let audit = || AuditEvent::new(AuditKind::UserRegistered, now, None, &client());
+    let id = UserId::new();
+    ports
+        .store
+        .create_user(user("first@example.com", id), None, audit())
+        .await
+        .unwrap();
+    // Same primary key, another email: a unique violation, but not of the email.
+    let err = ports
+        .store
+        .create_user(user("second@example.com", id), None, audit())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CreateUserError::Port(PortError::Unexpected(_))),
+        "{err:?}"
     );
 }
 
