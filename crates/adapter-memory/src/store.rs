@@ -4,8 +4,8 @@ use std::sync::Arc;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
     AuditLog, CreateUserError, NewSession, NewUser, RefreshTx, RevokeReason, Rotation,
-    RotationAttempt, RotationOutcome, SessionStore, StoredToken, TokenDigest, UserCredentials,
-    UserStore,
+    RotationAttempt, RotationOutcome, SessionStore, SessionUser, StoredToken, TokenDigest,
+    UserCredentials, UserStore,
 };
 use gatehouse_domain::{
     AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
@@ -215,6 +215,26 @@ impl UserStore for MemoryStore {
             .users
             .get(&id)
             .map(|(u, _)| u.clone()))
+    }
+
+    async fn find_session_user(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        now: Timestamp,
+    ) -> Result<Option<SessionUser>, PortError> {
+        let state = self.state.lock().await;
+        let Some((user, _)) = state.users.get(&user_id) else {
+            return Ok(None);
+        };
+        let session_live = state
+            .sessions
+            .get(&session_id)
+            .is_some_and(|s| s.user_id == user_id && s.revoked_at.is_none() && now < s.expires_at);
+        Ok(Some(SessionUser {
+            user: user.clone(),
+            session_live,
+        }))
     }
 
     async fn replace_password_hash(

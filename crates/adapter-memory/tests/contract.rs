@@ -27,3 +27,8 @@ async fn dropped_units_of_work_leave_no_trace() {
 async fn rotation_in_one_step_only_takes_current_tokens() {
     contract::rotation_in_one_step_only_takes_current_tokens(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn session_liveness_comes_with_the_user() {
+    contract::session_liveness_comes_with_the_user(&MemoryStore::new()).await;
+}

@@ -1,19 +1,65 @@
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    CreateUserError, NewSession, NewUser, UserCredentials, UserStore,
+    CreateUserError, NewSession, NewUser, SessionUser, UserCredentials, UserStore,
 };
-use gatehouse_domain::{AuditEvent, Email, PasswordHash, User, UserId};
+use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, SessionId, Timestamp, User, UserId};
 
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, violates_unique};
 use crate::prepared::Prepared;
-use crate::rows::{UserRow, audit_insert, bind_audit, bind_session, session_ctes};
+use crate::rows::{UserRow, audit_insert, bind_audit, bind_session, corrupt, session_ctes};
 use crate::schema::users;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The hot path of every authenticated call: the user and its session's
+/// liveness in one prepared statement (the primary keys of both tables).
+const FIND_SESSION_USER: &str = "\
+SELECT u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at, \
+       (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > $3) AS session_live \
+FROM users u LEFT JOIN sessions s ON s.id = $2 AND s.user_id = u.id \
+WHERE u.id = $1";
+
+#[derive(QueryableByName)]
+struct SessionUserRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Text)]
+    role: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    email_verified_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    disabled_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    mfa_enabled: bool,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Bool)]
+    session_live: bool,
+}
+
+impl SessionUserRow {
+    fn into_session_user(self) -> Result<SessionUser, PortError> {
+        Ok(SessionUser {
+            user: User {
+                id: UserId::from_uuid(self.id),
+                email: Email::parse(&self.email).map_err(|_| corrupt("email"))?,
+                role: Role::parse(&self.role).ok_or_else(|| corrupt("role"))?,
+                email_verified: self.email_verified_at.is_some(),
+                mfa_enabled: self.mfa_enabled,
+                disabled: self.disabled_at.is_some(),
+                created_at: self.created_at,
+            },
+            session_live: self.session_live,
+        })
+    }
+}
 
 impl UserStore for PgStore {
     /// One statement (data-modifying CTEs): one round trip, atomic by itself.
@@ -90,6 +136,30 @@ impl UserStore for PgStore {
                 .optional()
                 .map_err(from_diesel)?;
             row.map(|r| r.into_user().map(|(user, _)| user)).transpose()
+        })
+        .await
+    }
+
+    async fn find_session_user(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        now: Timestamp,
+    ) -> Result<Option<SessionUser>, PortError> {
+        let q = Prepared(
+            diesel::sql_query(FIND_SESSION_USER)
+                .bind::<SqlUuid, _>(user_id.as_uuid())
+                .bind::<SqlUuid, _>(session_id.as_uuid())
+                .bind::<Timestamptz, _>(now),
+        );
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            let row: Option<SessionUserRow> = q
+                .get_result(&mut *conn)
+                .await
+                .optional()
+                .map_err(from_diesel)?;
+            row.map(SessionUserRow::into_session_user).transpose()
         })
         .await
     }

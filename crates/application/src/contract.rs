@@ -349,3 +349,66 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<S: UserStore + Sessi
         .unwrap();
     assert!(matches!(outcome, RotationOutcome::Unknown), "{outcome:?}");
 }
+
+/// `find_session_user` finds the user and tells whether the named session
+/// is its own, unrevoked and not past its end; an unknown user is `None`.
+pub async fn session_liveness_comes_with_the_user<S: UserStore + SessionStore>(store: &S) {
+    let ada = new_user("live@example.com");
+    let ada_id = ada.id;
+    let ada_session = new_session(ada_id, 40);
+    let ada_sid = ada_session.id;
+    store
+        .create_user(
+            ada,
+            Some(ada_session),
+            audit(AuditKind::UserRegistered, ada_id),
+        )
+        .await
+        .unwrap();
+    let bob = new_user("other@example.com");
+    let bob_id = bob.id;
+    let bob_session = new_session(bob_id, 41);
+    let bob_sid = bob_session.id;
+    store
+        .create_user(
+            bob,
+            Some(bob_session),
+            audit(AuditKind::UserRegistered, bob_id),
+        )
+        .await
+        .unwrap();
+
+    let found = store
+        .find_session_user(ada_id, ada_sid, at(10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.user.email.as_str(), "live@example.com");
+    assert!(found.session_live);
+    let past_end = store.find_session_user(ada_id, ada_sid, at(1000)).await;
+    assert!(
+        !past_end.unwrap().unwrap().session_live,
+        "the session ends at 1000"
+    );
+    let someone_elses = store.find_session_user(ada_id, bob_sid, at(10)).await;
+    assert!(!someone_elses.unwrap().unwrap().session_live);
+    let unknown_session = store
+        .find_session_user(ada_id, SessionId::new(), at(10))
+        .await;
+    assert!(!unknown_session.unwrap().unwrap().session_live);
+    assert!(
+        store
+            .find_session_user(UserId::new(), ada_sid, at(10))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let mut tx = store.begin().await.unwrap();
+    tx.revoke_session(ada_sid, at(20), RevokeReason::Logout)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let revoked = store.find_session_user(ada_id, ada_sid, at(21)).await;
+    assert!(!revoked.unwrap().unwrap().session_live);
+}

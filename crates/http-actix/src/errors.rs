@@ -76,6 +76,7 @@ impl From<GetCurrentUserError> for ApiError {
             // The account behind a well-signed token is gone: the token no longer means anything.
             GetCurrentUserError::NotFound => ApiError::token_invalid(),
             GetCurrentUserError::AccountDisabled => ApiError::account_disabled(),
+            GetCurrentUserError::SessionEnded => ApiError::token_revoked(),
             GetCurrentUserError::Unavailable(e) => ApiError::unavailable(&e),
             GetCurrentUserError::Unexpected(e) => ApiError::internal(&e),
         }

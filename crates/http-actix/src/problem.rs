@@ -144,6 +144,18 @@ impl ApiError {
         e
     }
 
+    /// A well-signed token whose session has ended (logout, revocation).
+    pub fn token_revoked() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "AUTH_TOKEN_REVOKED",
+            "Revoked access token",
+            "The session of this access token has ended; sign in again.",
+        );
+        e.challenge = Challenge::InvalidToken;
+        e
+    }
+
     pub fn account_disabled() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

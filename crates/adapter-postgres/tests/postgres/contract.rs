@@ -213,4 +213,10 @@ mod shared {
         let db = TestDatabase::create().await;
         contract::rotation_in_one_step_only_takes_current_tokens(&db.store()).await;
     }
+
+    #[tokio::test]
+    async fn session_liveness_comes_with_the_user() {
+        let db = TestDatabase::create().await;
+        contract::session_liveness_comes_with_the_user(&db.store()).await;
+    }
 }

@@ -25,7 +25,7 @@ pub use session_store::{
     RotationOutcome, SessionStore, StoredToken,
 };
 pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
-pub use user_store::{CreateUserError, NewUser, UserCredentials, UserStore};
+pub use user_store::{CreateUserError, NewUser, SessionUser, UserCredentials, UserStore};
 
 use crate::AuthPolicy;
 

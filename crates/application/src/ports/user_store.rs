@@ -1,6 +1,6 @@
 use std::future::Future;
 
-use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, Timestamp, User, UserId};
+use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, SessionId, Timestamp, User, UserId};
 
 use super::{NewSession, PortError};
 
@@ -17,6 +17,14 @@ pub struct NewUser {
 pub struct UserCredentials {
     pub user: User,
     pub password_hash: PasswordHash,
+}
+
+/// The account an access token names, and whether the token's session is
+/// still live.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    pub session_live: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +62,19 @@ pub trait UserStore: Send + Sync {
     /// `Unavailable` when the store cannot be reached.
     fn find_user(&self, id: UserId)
     -> impl Future<Output = Result<Option<User>, PortError>> + Send;
+
+    /// The user with this id and whether `session_id` is one of its
+    /// sessions that is neither revoked nor past its end at `now`, in one
+    /// lookup: every authenticated call pays for it.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn find_session_user(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<SessionUser>, PortError>> + Send;
 
     /// Replaces the hash only if it is still `old` (a concurrent password
     /// change wins over an opportunistic rehash). Returns whether it replaced.

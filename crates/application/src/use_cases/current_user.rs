@@ -1,11 +1,12 @@
-//! The caller's own account, read fresh from the store so that a disabled
-//! account is refused even while its access token has not expired.
+//! The caller's own account, read fresh from the store with its session in
+//! the same lookup, so that a disabled account or an ended session is
+//! refused even while the access token has not expired.
 
 use gatehouse_domain::User;
 use tracing::instrument;
 
 use super::from_port_error;
-use crate::ports::{AccessClaims, Ports, UserStore};
+use crate::ports::{AccessClaims, Clock, Ports, UserStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GetCurrentUserError {
@@ -14,6 +15,9 @@ pub enum GetCurrentUserError {
     NotFound,
     #[error("account disabled")]
     AccountDisabled,
+    /// The token's session was revoked (logout, reuse, password change) or ended.
+    #[error("session ended")]
+    SessionEnded,
     #[error("store unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
@@ -33,15 +37,19 @@ impl<'a, P: Ports> GetCurrentUser<'a, P> {
 
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn execute(&self, claims: &AccessClaims) -> Result<User, GetCurrentUserError> {
-        let user = self
+        let found = self
             .ports
             .store()
-            .find_user(claims.user_id)
+            .find_session_user(claims.user_id, claims.session_id, self.ports.clock().now())
             .await?
             .ok_or(GetCurrentUserError::NotFound)?;
-        if user.disabled {
+        // A disabled account says so first, whatever its sessions.
+        if found.user.disabled {
             return Err(GetCurrentUserError::AccountDisabled);
         }
-        Ok(user)
+        if !found.session_live {
+            return Err(GetCurrentUserError::SessionEnded);
+        }
+        Ok(found.user)
     }
 }

@@ -65,3 +65,46 @@ async fn a_token_for_a_vanished_account_is_not_found() {
         .unwrap_err();
     assert!(matches!(err, GetCurrentUserError::NotFound), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_token_of_an_ended_session_is_refused_and_disabled_comes_first() {
+    let ports = ports();
+    let registered = register(&ports).await;
+    let claims = Authenticate::new(&ports)
+        .execute(registered.tokens.access_token.expose())
+        .unwrap();
+    gatehouse_application::use_cases::Logout::new(&ports)
+        .execute(registered.tokens.refresh_token.expose(), &client())
+        .await
+        .unwrap();
+    let err = GetCurrentUser::new(&ports)
+        .execute(&claims)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GetCurrentUserError::SessionEnded), "{err:?}");
+
+    ports.store.set_disabled(registered.user.id, true).await;
+    let err = GetCurrentUser::new(&ports)
+        .execute(&claims)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GetCurrentUserError::AccountDisabled),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_session_past_its_absolute_end_is_ended() {
+    let ports = ports();
+    let registered = register(&ports).await;
+    let claims = Authenticate::new(&ports)
+        .execute(registered.tokens.access_token.expose())
+        .unwrap();
+    ports.clock.advance(ports.policy.session_max_lifetime);
+    let err = GetCurrentUser::new(&ports)
+        .execute(&claims)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GetCurrentUserError::SessionEnded), "{err:?}");
+}

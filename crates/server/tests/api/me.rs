@@ -110,3 +110,41 @@ async fn a_disabled_account_is_refused_with_a_live_token() {
     .await
     .assert_problem(403, "ACCOUNT_DISABLED");
 }
+
+#[actix_web::test]
+async fn after_logout_a_live_access_token_is_revoked() {
+    let app = spawn_app().await;
+    let registered = app.register("ada@example.com").await;
+    let access = str_of(&registered.body, "access_token");
+    let r = app
+        .post(
+            "/v1/auth/logout",
+            &serde_json::json!({ "refresh_token": str_of(&registered.body, "refresh_token") }),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 204, "{}", r.body);
+    let r = app.get("/v1/users/me", Some(access)).await;
+    r.assert_problem(401, "AUTH_TOKEN_REVOKED");
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+
+    // A disabled account is told so first.
+    app.sql("UPDATE users SET disabled_at = now()").await;
+    app.get("/v1/users/me", Some(access))
+        .await
+        .assert_problem(403, "ACCOUNT_DISABLED");
+}
+
+#[actix_web::test]
+async fn a_token_naming_another_users_session_is_revoked() {
+    let app = spawn_app().await;
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let bob_sid = claims_of(str_of(&bob.body, "access_token"))["sid"].clone();
+    let forged = with(
+        &claims_of(str_of(&ada.body, "access_token")),
+        &[("sid", bob_sid)],
+    );
+    app.get("/v1/users/me", Some(&sign(&forged, SECRET)))
+        .await
+        .assert_problem(401, "AUTH_TOKEN_REVOKED");
+}
