@@ -41,9 +41,10 @@ fmt-check:
 migrate:
     cargo run -p gatehouse-server --bin gatehouse -- migrate
 
-# Load benchmark: login and refresh throughput, /health/live latency under hashing load.
+# Gatehouse under wrk against the machine's ceilings (Argon2 rate, pgbench), side by side;
+# writes BENCHMARKS.md. Needs the local PostgreSQL, pgbench and wrk (installed if missing).
 bench:
-    cargo run --release -p gatehouse-server --example loadtest
+    python3 bench/bench.py
 
 # PostgreSQL in Docker, for machines without a local one.
 db:

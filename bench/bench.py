@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""`just bench`: Gatehouse against the machine's own ceilings, side by side.
+
+Starts the release `gatehouse serve` on a fresh database, drives it with wrk
+(a separate process), and in the same run measures what the machine allows:
+the Argon2 hash rate at the same cost with one thread per core, `pgbench -S`,
+and pgbench of refresh-token rotation as a transaction and as one statement,
+all at the same client count. Several rounds run back to back and every
+round is reported, not the best one. Then a memory phase: 10,000
+registrations and 1,000 concurrent logins, with peak and idle RSS.
+
+Writes BENCHMARKS.md at the repository root. Traffic goes to 127.0.0.1 only;
+every load step is bounded in time.
+"""
+
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import signal
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+PG = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "64"))
+HASH_CLIENTS = int(os.environ.get("BENCH_HASH_CLIENTS", "16"))
+REGISTRATIONS = int(os.environ.get("BENCH_REGISTRATIONS", "10000"))
+FLOOD = int(os.environ.get("BENCH_FLOOD_CONNECTIONS", "1000"))
+ARGON2 = (19456, 2, 1)
+PASSWORD = "correct horse battery staple"
+THREADS = 2
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def run(cmd, env=None, check=True, capture=True):
+    result = subprocess.run(
+        cmd, env={**os.environ, **(env or {})}, text=True,
+        stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None,
+    )
+    if check and result.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{result.stdout}")
+    return result.stdout or ""
+
+
+def psql(db, sql):
+    return run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", f"{PG}/{db}", "-c", sql])
+
+
+def ensure_tools():
+    if shutil.which("wrk") is None:
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            log("installing wrk (Debian package)")
+            run(["apt-get", "update", "-qq"])
+            run(["apt-get", "install", "-y", "-qq", "wrk"])
+        else:
+            raise SystemExit("wrk is required: install it (Debian/Ubuntu: apt-get install wrk)")
+    if shutil.which("pgbench") is None:
+        raise SystemExit("pgbench is required (PostgreSQL client tools)")
+
+
+def raise_fd_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
+
+
+# ---------------------------------------------------------------- service
+
+
+class Service:
+    def __init__(self, db):
+        self.db = db
+        self.port = 18000 + secrets.randbelow(2000)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="gatehouse-bench-", suffix=".log", delete=False)
+        env = {
+            "DATABASE_URL": f"{PG}/{db}",
+            "AUTH_LISTEN_ADDR": f"127.0.0.1:{self.port}",
+            "AUTH_JWT_SECRET": secrets.token_urlsafe(48),
+            "AUTH_DATA_KEY": secrets.token_urlsafe(48),
+            "AUTH_ACCESS_TOKEN_TTL_SECS": "7200",
+            "RUST_LOG": os.environ.get("RUST_LOG", "info"),
+        }
+        self.proc = subprocess.Popen(
+            [os.path.join(TARGET, "release", "gatehouse"), "serve"],
+            env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base}/health/ready", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if self.proc.poll() is not None:
+                raise SystemExit(f"gatehouse exited; see {self.log.name}")
+            time.sleep(0.2)
+        raise SystemExit(f"gatehouse did not become ready; see {self.log.name}")
+
+    def rss_kib(self, field="VmRSS"):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def post(self, path, body):
+        req = urllib.request.Request(
+            self.base + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"{}")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# ---------------------------------------------------------------- load
+
+
+def wrk(script, url, connections, seconds, env=None, threads=THREADS):
+    out = run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+         "-s", os.path.join(BENCH, "wrk", script), url],
+        env={"BENCH_THREADS": str(threads), **(env or {})},
+    )
+    match = re.search(r"WRK_RESULT (.*)", out)
+    if not match:
+        raise SystemExit(f"wrk printed no result:\n{out}")
+    fields = dict(kv.split("=") for kv in match.group(1).split())
+    return {
+        "rps": float(fields["rps"]),
+        "p50_ms": int(fields["p50_us"]) / 1000,
+        "p99_ms": int(fields["p99_us"]) / 1000,
+        "requests": int(fields["requests"]),
+        "errors": int(fields["errors"]),
+    }
+
+
+def pgbench(db, args, seconds):
+    logdir = tempfile.mkdtemp(prefix="pgbench-log-")
+    out = run(
+        ["pgbench", "-n", "-M", "prepared", "-c", str(CLIENTS), "-j", str(THREADS), "-T", str(seconds),
+         "-l", "--log-prefix", os.path.join(logdir, "tx"), *args, f"{PG}/{db}"],
+    )
+    match = re.search(r"tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)\)", out)
+    if not match:
+        raise SystemExit(f"pgbench printed no tps:\n{out}")
+    latencies = []
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name)) as f:
+            latencies.extend(int(line.split()[2]) for line in f if line.strip())
+    shutil.rmtree(logdir, ignore_errors=True)
+    latencies.sort()
+    pct = lambda p: latencies[min(len(latencies) - 1, int(len(latencies) * p))] / 1000 if latencies else 0
+    return {"rps": float(match.group(1)), "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
+
+
+def argon2_ceiling(seconds):
+    out = run([os.path.join(TARGET, "release", "examples", "argon2_ceiling"), str(seconds),
+               *map(str, ARGON2)])
+    return {"rps": float(out.split()[-1]), "p50_ms": 0, "p99_ms": 0}
+
+
+def seed_refresh_tokens(service, tag, count):
+    path = os.path.join(tempfile.gettempdir(), f"gatehouse-bench-tokens-{os.getpid()}")
+    with open(path, "w") as f:
+        for i in range(count):
+            r = service.post("/v1/auth/register",
+                             {"email": f"seed-{tag}-{i}-{os.getpid()}@example.com", "password": PASSWORD})
+            f.write(r["refresh_token"] + "\n")
+    return path
+
+
+def failed_login_timing(service, known_email, count=50):
+    """An unknown email must cost what a wrong password costs."""
+    result = {}
+    for name, email in (("wrong password", known_email), ("unknown email", f"nobody-{os.getpid()}@example.com")):
+        samples = []
+        for _ in range(count):
+            started = time.perf_counter()
+            try:
+                service.post("/v1/auth/login", {"email": email, "password": "not the password at all"})
+            except urllib.error.HTTPError as e:
+                e.read()
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        result[name] = (samples[len(samples) // 2], samples[min(len(samples) - 1, int(len(samples) * 0.99))])
+    return result
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    pg_version = run(["psql", "-X", "-At", f"{PG}/postgres", "-c", "SHOW server_version"]).strip()
+    commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], check=False).strip()
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 1048576, 1),
+        "kernel": platform.release(), "postgres": pg_version, "commit": commit,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def fmt(x):
+    return f"{x['rps']:,.0f}/s p50 {x['p50_ms']:.2f} ms p99 {x['p99_ms']:.2f} ms"
+
+
+def write_report(info, rounds, memory, timing):
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `just bench` (`bench/bench.py`); every figure below comes from one run.",
+        "Gatehouse (release build, `gatehouse serve`) and its ceilings were measured on the same machine,",
+        f"at the same client count ({CLIENTS} connections; {HASH_CLIENTS} for hashing endpoints), in rounds",
+        f"of {SECONDS} s run back to back. Every round is listed, not the best one: this machine is noisy.",
+        "",
+        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Linux {info['kernel']}",
+        f"- PostgreSQL {info['postgres']} on the same machine; load generator: wrk, a separate process",
+        f"- Argon2id m={ARGON2[0]} t={ARGON2[1]} p={ARGON2[2]}; commit {info['commit']}; {info['date']}",
+        "",
+        "## Throughput against the ceilings",
+        "",
+        "| round | endpoint | Gatehouse | ceiling | ceiling figure | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(rounds, 1):
+        pairs = [
+            ("POST /v1/auth/login", r["login"], "Argon2, 1 thread/core", r["argon2"]),
+            ("POST /v1/auth/register", r["register"], "Argon2, 1 thread/core", r["argon2"]),
+            ("GET /v1/users/me", r["me"], "pgbench -S", r["select"]),
+            ("POST /v1/auth/refresh", r["refresh"], "rotation transaction", r["rotate_tx"]),
+            ("POST /v1/auth/refresh", r["refresh"], "rotation, one statement", r["rotate_stmt"]),
+        ]
+        for name, ours, ceiling_name, ceiling in pairs:
+            ratio = ours["rps"] / ceiling["rps"] if ceiling["rps"] else 0
+            ceiling_text = f"{ceiling['rps']:,.0f}/s" if ceiling_name.startswith("Argon2") else fmt(ceiling)
+            lines.append(f"| {i} | {name} | {fmt(ours)} | {ceiling_name} | {ceiling_text} | {ratio:.2f} |")
+        lines.append(f"| {i} | GET /health/live during a login flood | {fmt(r['health'])} | | | |")
+    lines += ["", "Errors (non-2xx or socket errors) per round: " + "; ".join(
+        f"round {i}: " + ", ".join(f"{k} {r[k]['errors']}" for k in ("login", "register", "me", "refresh", "health"))
+        for i, r in enumerate(rounds, 1))]
+    lines += [
+        "",
+        "## Memory",
+        "",
+        f"Resident set of the `gatehouse` process. Peak is the kernel's high-water mark (VmHWM) over the",
+        f"whole run, including {memory['registrations']:,} registrations ({HASH_CLIENTS} connections) and a login",
+        f"flood of {FLOOD:,} concurrent connections. The bound is 64 MiB + hashing slots x m_cost.",
+        "",
+        "| figure | MiB |",
+        "|---|---|",
+        f"| idle after start-up and one hash (warm idle) | {memory['warm_idle'] / 1024:.1f} |",
+        f"| peak (VmHWM) | {memory['peak'] / 1024:.1f} |",
+        f"| bound: 64 + {memory['slots']} x {ARGON2[0] / 1024:.1f} | {64 + memory['slots'] * ARGON2[0] / 1024:.1f} |",
+        f"| idle 5 s after the load | {memory['after'] / 1024:.1f} |",
+        "",
+        f"Login flood ({FLOOD:,} connections, {SECONDS} s): {fmt(memory['flood'])}, {memory['flood']['errors']:,} errors"
+        " (503 OVERLOADED is the expected answer to a request that waits too long for a hashing slot).",
+        "",
+        "## Failed logins, one at a time",
+        "",
+        "An unknown email must cost what a wrong password costs (a dummy verification), so that timing",
+        "does not tell whether an account exists.",
+        "",
+        "| case | p50 ms | p99 ms |",
+        "|---|---|---|",
+        *(f"| {name} | {p50:.2f} | {p99:.2f} |" for name, (p50, p99) in timing.items()),
+        "",
+    ]
+    with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    # A stop (Ctrl-C, timeout) still stops the service and drops the databases.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    ensure_tools()
+    raise_fd_limit()
+    if not os.environ.get("BENCH_NO_BUILD"):
+        log("building release binaries")
+        run(["cargo", "build", "--release", "-q", "-p", "gatehouse-server", "--bin", "gatehouse"], capture=False)
+        run(["cargo", "build", "--release", "-q", "-p", "gatehouse-adapter-crypto", "--example",
+             "argon2_ceiling"], capture=False)
+
+    suffix = f"{os.getpid()}"
+    service_db, select_db, rotate_db = (f"bench_gatehouse_{suffix}", f"bench_pgbench_{suffix}",
+                                        f"bench_rotation_{suffix}")
+    info = machine()
+    service = None
+    try:
+        log("preparing databases")
+        psql("postgres", f"CREATE DATABASE {select_db}")
+        run(["pgbench", "-i", "-q", "-s", "5", f"{PG}/{select_db}"])
+        run([os.path.join(TARGET, "release", "gatehouse"), "migrate"],
+            env={"DATABASE_URL": f"{PG}/{rotate_db}", "AUTH_JWT_SECRET": secrets.token_urlsafe(48),
+                 "AUTH_DATA_KEY": secrets.token_urlsafe(48)})
+        run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", f"{PG}/{rotate_db}", "-f",
+             os.path.join(BENCH, "sql", "seed_rotation.sql")])
+
+        service = Service(service_db)
+        slots = os.cpu_count()
+        service.post("/v1/auth/register", {"email": f"bench-{suffix}@example.com", "password": PASSWORD})
+        time.sleep(2)
+        warm_idle = service.rss_kib()
+        login = service.post("/v1/auth/login", {"email": f"bench-{suffix}@example.com", "password": PASSWORD})
+        access = login["access_token"]
+
+        rounds = []
+        for i in range(1, ROUNDS + 1):
+            log(f"round {i}/{ROUNDS}")
+            r = {}
+            r["argon2"] = argon2_ceiling(SECONDS // 2)
+            r["login"] = wrk("login.lua", service.base, HASH_CLIENTS, SECONDS,
+                             {"BENCH_EMAIL": f"bench-{suffix}@example.com"})
+            r["register"] = wrk("register.lua", service.base, HASH_CLIENTS, SECONDS,
+                                {"BENCH_RUN": f"{suffix}-r{i}"})
+            r["select"] = pgbench(select_db, ["-S"], SECONDS)
+            r["me"] = wrk("me.lua", service.base, CLIENTS, SECONDS, {"BENCH_ACCESS_TOKEN": access})
+            r["rotate_tx"] = pgbench(rotate_db, ["-f", os.path.join(BENCH, "sql", "rotate_transaction.sql")],
+                                     SECONDS)
+            r["rotate_stmt"] = pgbench(rotate_db, ["-f", os.path.join(BENCH, "sql", "rotate_statement.sql")],
+                                       SECONDS)
+            tokens = seed_refresh_tokens(service, f"r{i}", CLIENTS * 2)
+            r["refresh"] = wrk("refresh.lua", service.base, CLIENTS, SECONDS, {"BENCH_TOKENS": tokens})
+            os.unlink(tokens)
+            # /health/live while logins saturate every hashing slot.
+            flood = subprocess.Popen(
+                ["wrk", "-t", "1", "-c", str(HASH_CLIENTS * 2), "-d", f"{SECONDS + 2}s",
+                 "-s", os.path.join(BENCH, "wrk", "login.lua"), service.base],
+                env={**os.environ, "BENCH_EMAIL": f"bench-{suffix}@example.com"},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1)
+            r["health"] = wrk("health.lua", service.base, 4, SECONDS - 2, threads=1)
+            flood.wait()
+            for name in ("login", "register", "me", "refresh", "health"):
+                log(f"  {name:<9} {fmt(r[name])}  errors {r[name]['errors']}")
+            for name in ("argon2", "select", "rotate_tx", "rotate_stmt"):
+                log(f"  {name:<11} {fmt(r[name])}")
+            rounds.append(r)
+
+        timing = failed_login_timing(service, f"bench-{suffix}@example.com")
+        for name, (p50, p99) in timing.items():
+            log(f"  401 login, {name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+
+        log(f"memory: {REGISTRATIONS} registrations, then {FLOOD} concurrent logins")
+        # wrk runs by time, so register in bursts sized from the last rate
+        # until the database holds enough accounts.
+        rate, burst = 50.0, 0
+        while True:
+            have = int(run(["psql", "-X", "-At", f"{PG}/{service_db}", "-c", "SELECT count(*) FROM users"]))
+            if have >= REGISTRATIONS:
+                break
+            seconds = max(2, min(60, int((REGISTRATIONS - have) / max(rate, 1.0)) + 1))
+            burst += 1
+            rate = wrk("register.lua", service.base, HASH_CLIENTS, seconds,
+                       {"BENCH_RUN": f"{suffix}-mem{burst}"})["rps"]
+        flood = wrk("login.lua", service.base, FLOOD, SECONDS, {"BENCH_EMAIL": f"bench-{suffix}@example.com"})
+        time.sleep(5)
+        memory = {
+            "registrations": have, "slots": slots, "warm_idle": warm_idle,
+            "peak": service.rss_kib("VmHWM"), "after": service.rss_kib(), "flood": flood,
+        }
+        log(f"  warm idle {warm_idle / 1024:.1f} MiB, peak {memory['peak'] / 1024:.1f} MiB, "
+            f"after {memory['after'] / 1024:.1f} MiB (bound {64 + slots * ARGON2[0] / 1024:.1f} MiB)")
+        write_report(info, rounds, memory, timing)
+        log("wrote BENCHMARKS.md")
+    finally:
+        if service:
+            service.stop()
+        for db in (service_db, select_db, rotate_db):
+            run(["psql", "-X", "-q", f"{PG}/postgres", "-c", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"],
+                check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
