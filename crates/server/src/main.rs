@@ -23,7 +23,7 @@ enum Command {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init();
+    let _log_writer = telemetry::init();
     let config = Config::from_env().context("reading configuration")?;
     match cli.command {
         Command::Serve => {
