@@ -3,9 +3,9 @@ use std::sync::Arc;
 
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AuditLog, CreateUserError, NewSession, NewUser, RefreshTx, RevokeReason, Rotation,
-    RotationAttempt, RotationOutcome, SessionStore, SessionUser, StoredToken, TokenDigest,
-    UserCredentials, UserStore,
+    AuditLog, AuditTx, CreateUserError, NewSession, NewUser, RevokeReason, Rotation,
+    RotationAttempt, RotationOutcome, SessionStore, SessionTx, SessionUser, StoredToken,
+    TokenDigest, Transactional, UnitOfWork, UserCredentials, UserStore,
 };
 use gatehouse_domain::{
     AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
@@ -262,8 +262,6 @@ impl AuditLog for MemoryStore {
 }
 
 impl SessionStore for MemoryStore {
-    type Tx = MemoryTx;
-
     async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
         let mut state = self.state.lock().await;
         state.insert_session(session);
@@ -305,6 +303,10 @@ impl SessionStore for MemoryStore {
         });
         Ok(RotationOutcome::Rotated(token))
     }
+}
+
+impl Transactional for MemoryStore {
+    type Tx = MemoryTx;
 
     async fn begin(&self) -> Result<MemoryTx, PortError> {
         let guard = Arc::clone(&self.state).lock_owned().await;
@@ -320,7 +322,7 @@ pub struct MemoryTx {
     work: State,
 }
 
-impl RefreshTx for MemoryTx {
+impl SessionTx for MemoryTx {
     async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<StoredToken>, PortError> {
         Ok(self.work.stored_token(digest))
     }
@@ -344,14 +346,22 @@ impl RefreshTx for MemoryTx {
         }
         Ok(())
     }
+}
 
+impl AuditTx for MemoryTx {
     async fn record(&mut self, event: AuditEvent) -> Result<(), PortError> {
         self.work.audit.push(event);
         Ok(())
     }
+}
 
+impl UnitOfWork for MemoryTx {
     async fn commit(mut self) -> Result<(), PortError> {
         *self.guard = std::mem::take(&mut self.work);
+        Ok(())
+    }
+
+    async fn rollback(self) -> Result<(), PortError> {
         Ok(())
     }
 }

@@ -32,3 +32,8 @@ async fn rotation_in_one_step_only_takes_current_tokens() {
 async fn session_liveness_comes_with_the_user() {
     contract::session_liveness_comes_with_the_user(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn rolled_back_units_of_work_leave_no_trace() {
+    contract::rolled_back_units_of_work_leave_no_trace(&MemoryStore::new()).await;
+}

@@ -1,8 +1,8 @@
-//! Sessions (token families) and the unit of work that rotates refresh
-//! tokens. The unit of work owns one pooled connection with an open
-//! transaction; `commit` ends it. Dropped without commit, the connection
-//! goes back to the pool with its transaction open, which diesel-async
-//! reports as broken, so bb8 closes it and PostgreSQL rolls back.
+//! Sessions (token families), and the unit of work. The unit of work owns
+//! one pooled connection with an open transaction; `commit` or `rollback`
+//! ends it. Dropped without either, the connection goes back to the pool
+//! with its transaction open, which diesel-async reports as broken, so bb8
+//! closes it and PostgreSQL rolls back.
 
 use std::time::Duration;
 
@@ -13,8 +13,8 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    NewSession, RefreshTx, RevokeReason, Rotation, RotationAttempt, RotationOutcome, SessionStore,
-    StoredToken, TokenDigest,
+    AuditTx, NewSession, RevokeReason, Rotation, RotationAttempt, RotationOutcome, SessionStore,
+    SessionTx, StoredToken, TokenDigest, Transactional, UnitOfWork,
 };
 use gatehouse_domain::{AuditEvent, Email, PresentedToken, Role, SessionId, Timestamp, UserId};
 
@@ -27,8 +27,6 @@ use crate::schema::sessions;
 type Conn = bb8::PooledConnection<'static, AsyncDieselConnectionManager<AsyncPgConnection>>;
 
 impl SessionStore for PgStore {
-    type Tx = PgTx;
-
     /// One statement (data-modifying CTEs): one round trip, atomic by itself.
     async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
         let ctes = session_ctes(1);
@@ -93,6 +91,10 @@ impl SessionStore for PgStore {
             }) => RotationOutcome::Declined(token.into_stored()?),
         })
     }
+}
+
+impl Transactional for PgStore {
+    type Tx = PgTx;
 
     async fn begin(&self) -> Result<PgTx, PortError> {
         bounded(self.query_timeout, async {
@@ -233,7 +235,7 @@ JOIN users u ON u.id = s.user_id \
 WHERE t.digest = $1 \
 FOR UPDATE OF t";
 
-impl RefreshTx for PgTx {
+impl SessionTx for PgTx {
     async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<StoredToken>, PortError> {
         let row: Option<LockedRow> = bounded(self.query_timeout, async {
             Prepared(diesel::sql_query(LOCK_TOKEN).bind::<Bytea, _>(&digest.0))
@@ -301,7 +303,9 @@ impl RefreshTx for PgTx {
         })
         .await
     }
+}
 
+impl AuditTx for PgTx {
     async fn record(&mut self, event: AuditEvent) -> Result<(), PortError> {
         bounded(
             self.query_timeout,
@@ -309,10 +313,23 @@ impl RefreshTx for PgTx {
         )
         .await
     }
+}
 
+impl UnitOfWork for PgTx {
     async fn commit(mut self) -> Result<(), PortError> {
         bounded(self.query_timeout, async {
             AnsiTransactionManager::commit_transaction(&mut *self.conn)
+                .await
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
+    /// Said explicitly, the connection goes back to the pool clean; only a
+    /// dropped unit of work costs the pool its connection.
+    async fn rollback(mut self) -> Result<(), PortError> {
+        bounded(self.query_timeout, async {
+            AnsiTransactionManager::rollback_transaction(&mut *self.conn)
                 .await
                 .map_err(from_diesel)
         })

@@ -11,8 +11,9 @@ use gatehouse_domain::{
 };
 
 use crate::ports::{
-    CreateUserError, NewRefreshToken, NewSession, NewUser, RefreshTx, RevokeReason, Rotation,
-    RotationAttempt, RotationOutcome, SessionStore, TokenDigest, UserStore,
+    AuditTx, CreateUserError, NewRefreshToken, NewSession, NewUser, RevokeReason, Rotation,
+    RotationAttempt, RotationOutcome, SessionStore, SessionTx, TokenDigest, Transactional,
+    UnitOfWork, UserStore,
 };
 
 fn at(secs: i64) -> Timestamp {
@@ -59,7 +60,9 @@ fn audit(kind: AuditKind, user_id: UserId) -> AuditEvent {
 
 /// Creating a user makes it findable by id and by any case of its email;
 /// a second user with the same email is `EmailTaken` and writes nothing.
-pub async fn users_are_created_once_and_found<S: UserStore + SessionStore>(store: &S) {
+pub async fn users_are_created_once_and_found<S: UserStore + SessionStore + Transactional>(
+    store: &S,
+) {
     let user = new_user("contract@example.com");
     let id = user.id;
     let session = new_session(id, 1);
@@ -125,7 +128,7 @@ pub async fn password_hash_replacement_is_compare_and_swap<S: UserStore>(store: 
 
 /// A started session's token can be locked and shows the right facts;
 /// rotation retires it and makes the successor the current token.
-pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore>(store: &S) {
+pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore + Transactional>(store: &S) {
     let user = new_user("rotate@example.com");
     let id = user.id;
     store
@@ -192,7 +195,9 @@ pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore>(store: &S) 
 }
 
 /// A unit of work dropped without commit leaves no trace.
-pub async fn dropped_units_of_work_leave_no_trace<S: UserStore + SessionStore>(store: &S) {
+pub async fn dropped_units_of_work_leave_no_trace<S: UserStore + SessionStore + Transactional>(
+    store: &S,
+) {
     let user = new_user("drop@example.com");
     let id = user.id;
     store
@@ -252,7 +257,10 @@ fn attempt(token: u8, successor: u8, now: i64, idle_end: i64) -> RotationAttempt
     }
 }
 
-async fn current_token<S: SessionStore>(store: &S, token: u8) -> crate::ports::StoredToken {
+async fn current_token<S: SessionStore + Transactional>(
+    store: &S,
+    token: u8,
+) -> crate::ports::StoredToken {
     let mut tx = store.begin().await.unwrap();
     let stored = tx.lock_token(&digest(token)).await.unwrap().unwrap();
     tx.commit().await.unwrap();
@@ -263,7 +271,9 @@ async fn current_token<S: SessionStore>(store: &S, token: u8) -> crate::ports::S
 /// successor's expiry at the session's end, and declines, changing
 /// nothing, for a rotated, idle-expired or revoked token; an unknown
 /// digest is `Unknown`.
-pub async fn rotation_in_one_step_only_takes_current_tokens<S: UserStore + SessionStore>(
+pub async fn rotation_in_one_step_only_takes_current_tokens<
+    S: UserStore + SessionStore + Transactional,
+>(
     store: &S,
 ) {
     let user = new_user("onestep@example.com");
@@ -352,7 +362,9 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<S: UserStore + Sessi
 
 /// `find_session_user` finds the user and tells whether the named session
 /// is its own, unrevoked and not past its end; an unknown user is `None`.
-pub async fn session_liveness_comes_with_the_user<S: UserStore + SessionStore>(store: &S) {
+pub async fn session_liveness_comes_with_the_user<S: UserStore + SessionStore + Transactional>(
+    store: &S,
+) {
     let ada = new_user("live@example.com");
     let ada_id = ada.id;
     let ada_session = new_session(ada_id, 40);
@@ -411,4 +423,37 @@ pub async fn session_liveness_comes_with_the_user<S: UserStore + SessionStore>(s
     tx.commit().await.unwrap();
     let revoked = store.find_session_user(ada_id, ada_sid, at(21)).await;
     assert!(!revoked.unwrap().unwrap().session_live);
+}
+
+/// An explicit rollback undoes every write of the unit of work and frees
+/// its locks at once: the next unit of work finds the token as it was.
+pub async fn rolled_back_units_of_work_leave_no_trace<
+    S: UserStore + SessionStore + Transactional,
+>(
+    store: &S,
+) {
+    let user = new_user("rollback@example.com");
+    let id = user.id;
+    store
+        .create_user(
+            user,
+            Some(new_session(id, 50)),
+            audit(AuditKind::UserRegistered, id),
+        )
+        .await
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let token = tx.lock_token(&digest(50)).await.unwrap().unwrap();
+    tx.revoke_session(token.session_id, at(5), RevokeReason::Logout)
+        .await
+        .unwrap();
+    tx.record(audit(AuditKind::SessionRevoked, id))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    let token = tx.lock_token(&digest(50)).await.unwrap().unwrap();
+    assert!(!token.facts.session_revoked);
+    tx.commit().await.unwrap();
 }

@@ -219,4 +219,10 @@ mod shared {
         let db = TestDatabase::create().await;
         contract::session_liveness_comes_with_the_user(&db.store()).await;
     }
+
+    #[tokio::test]
+    async fn rolled_back_units_of_work_leave_no_trace() {
+        let db = TestDatabase::create().await;
+        contract::rolled_back_units_of_work_leave_no_trace(&db.store()).await;
+    }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 use gatehouse_adapter_postgres::test_support::TestDatabase;
 use gatehouse_application::AuthPolicy;
 use gatehouse_application::ports::{
-    NewRefreshToken, OpaqueTokens, RefreshTx, RevokeReason, Rotation, SessionStore,
+    AuditTx, NewRefreshToken, OpaqueTokens, RevokeReason, Rotation, SessionTx, Transactional,
+    UnitOfWork,
 };
 use gatehouse_domain::{AuditEvent, AuditKind};
 

@@ -12,19 +12,21 @@ mod password_hasher;
 mod readiness;
 mod session_store;
 mod token_issuer;
+mod unit_of_work;
 mod user_store;
 
-pub use audit_log::AuditLog;
+pub use audit_log::{AuditLog, AuditTx};
 pub use clock::Clock;
 pub use mailer::{Mail, Mailer};
 pub use opaque_tokens::{OpaqueTokens, TokenDigest};
 pub use password_hasher::{HashError, PasswordHasher, Verified};
 pub use readiness::Readiness;
 pub use session_store::{
-    NewRefreshToken, NewSession, RefreshTx, RevokeReason, Rotation, RotationAttempt,
-    RotationOutcome, SessionStore, StoredToken,
+    NewRefreshToken, NewSession, RevokeReason, Rotation, RotationAttempt, RotationOutcome,
+    SessionStore, SessionTx, StoredToken,
 };
 pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
+pub use unit_of_work::{Transactional, UnitOfWork};
 pub use user_store::{CreateUserError, NewUser, SessionUser, UserCredentials, UserStore};
 
 use crate::AuthPolicy;
@@ -41,7 +43,7 @@ pub enum PortError {
 
 /// Everything a use case may touch, bundled so signatures stay short.
 pub trait Ports: Send + Sync + 'static {
-    type Store: UserStore + SessionStore + AuditLog + Readiness;
+    type Store: UserStore + SessionStore + AuditLog + Transactional + Readiness;
     type Hasher: PasswordHasher;
     type Tokens: TokenIssuer;
     type Opaque: OpaqueTokens;
@@ -71,7 +73,7 @@ pub struct Adapters<S, H, T, O, C, M> {
 
 impl<S, H, T, O, C, M> Ports for Adapters<S, H, T, O, C, M>
 where
-    S: UserStore + SessionStore + AuditLog + Readiness + 'static,
+    S: UserStore + SessionStore + AuditLog + Transactional + Readiness + 'static,
     H: PasswordHasher + 'static,
     T: TokenIssuer + 'static,
     O: OpaqueTokens + 'static,

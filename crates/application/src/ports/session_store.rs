@@ -28,7 +28,7 @@ pub struct NewSession {
 }
 
 /// A presented refresh token with its session and user: locked for the rest
-/// of the unit of work when [`RefreshTx::lock_token`] read it, a plain read
+/// of the unit of work when [`SessionTx::lock_token`] read it, a plain read
 /// when [`SessionStore::rotate_if_current`] declined it.
 #[derive(Debug, Clone)]
 pub struct StoredToken {
@@ -97,8 +97,6 @@ impl RevokeReason {
 }
 
 pub trait SessionStore: Send + Sync {
-    type Tx: RefreshTx;
-
     /// Creates the session with its first refresh token and the audit
     /// event, all or nothing.
     ///
@@ -129,19 +127,12 @@ pub trait SessionStore: Send + Sync {
         &self,
         attempt: RotationAttempt,
     ) -> impl Future<Output = Result<RotationOutcome, PortError>> + Send;
-
-    /// Opens a unit of work. Dropping it without [`RefreshTx::commit`] MUST
-    /// leave no trace of anything it did.
-    ///
-    /// # Errors
-    /// `Unavailable` when the store cannot be reached.
-    fn begin(&self) -> impl Future<Output = Result<Self::Tx, PortError>> + Send;
 }
 
-/// A unit of work over refresh tokens. While it holds a token's lock, no
-/// other unit of work, in this process or another, can lock the same token,
-/// which is what keeps a token family from forking.
-pub trait RefreshTx: Send {
+/// The session writes a unit of work offers. While it holds a token's lock,
+/// no other unit of work, in this process or another, can lock the same
+/// token, which is what keeps a token family from forking.
+pub trait SessionTx: Send {
     /// Finds the token with this digest and locks it and its session until
     /// the unit of work ends.
     ///
@@ -170,15 +161,4 @@ pub trait RefreshTx: Send {
         at: Timestamp,
         reason: RevokeReason,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-
-    /// Appends an audit event that commits or vanishes with the unit of work.
-    ///
-    /// # Errors
-    /// `Unavailable` when the store cannot be reached.
-    fn record(&mut self, event: AuditEvent) -> impl Future<Output = Result<(), PortError>> + Send;
-
-    /// # Errors
-    /// `Unavailable` when the commit cannot be confirmed; then nothing of
-    /// the unit of work may be assumed to have happened.
-    fn commit(self) -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -6,7 +6,9 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo};
 use tracing::instrument;
 
 use super::from_port_error;
-use crate::ports::{Clock, OpaqueTokens, Ports, RefreshTx, RevokeReason, SessionStore};
+use crate::ports::{
+    AuditTx, Clock, OpaqueTokens, Ports, RevokeReason, SessionTx, Transactional, UnitOfWork,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogoutError {

@@ -16,8 +16,8 @@ use tracing::instrument;
 use super::from_port_error;
 use super::issue::{self, TokenPair};
 use crate::ports::{
-    Clock, Mail, Mailer, OpaqueTokens, Ports, RefreshTx, RevokeReason, Rotation, RotationAttempt,
-    RotationOutcome, SessionStore, StoredToken, TokenDigest,
+    AuditTx, Clock, Mail, Mailer, OpaqueTokens, Ports, RevokeReason, Rotation, RotationAttempt,
+    RotationOutcome, SessionStore, SessionTx, StoredToken, TokenDigest, Transactional, UnitOfWork,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +122,7 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
     /// Decides under the lock and writes what the decision needs.
     async fn settle(
         &self,
-        tx: &mut <P::Store as SessionStore>::Tx,
+        tx: &mut <P::Store as Transactional>::Tx,
         presented: &str,
         digest: &TokenDigest,
         client: &ClientInfo,
