@@ -45,11 +45,20 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// For logs, which must never hold a full address: the first character
+    /// of the local part and the domain, as in `a***@example.com`.
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}***@{domain}")
+    }
 }
 
+/// Masked, so that a `{:?}` of anything holding an email logs no address.
 impl fmt::Debug for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Email({})", self.0)
+        write!(f, "Email({})", self.masked())
     }
 }
 
@@ -62,6 +71,15 @@ impl fmt::Display for Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masked_keeps_only_the_first_character_and_the_domain() {
+        let email = Email::parse("Ada.Lovelace@Example.com").unwrap();
+        assert_eq!(email.masked(), "a***@example.com");
+        assert_eq!(format!("{email:?}"), "Email(a***@example.com)");
+        let short = Email::parse("é@example.com").unwrap();
+        assert_eq!(short.masked(), "é***@example.com");
+    }
 
     #[test]
     fn trims_and_lowercases() {

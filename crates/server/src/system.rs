@@ -20,7 +20,7 @@ pub struct LogMailer;
 
 impl Mailer for LogMailer {
     async fn send(&self, mail: Mail) -> Result<(), PortError> {
-        tracing::info!(to = %mail.to, subject = %mail.subject, "mail not sent: no SMTP transport configured");
+        tracing::info!(to = %mail.to.masked(), subject = %mail.subject, "mail not sent: no SMTP transport configured");
         Ok(())
     }
 }
