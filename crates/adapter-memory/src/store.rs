@@ -4,8 +4,8 @@ use std::sync::Arc;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
     AuditLog, AuditTx, CreateUserError, NewSession, NewUser, RevokeReason, Rotation,
-    RotationAttempt, RotationOutcome, SessionStore, SessionTx, SessionUser, StoredToken,
-    TokenDigest, Transactional, UnitOfWork, UserCredentials, UserStore,
+    RotationAttempt, RotationOutcome, SessionRevocation, SessionStore, SessionTx, SessionUser,
+    SessionView, StoredToken, TokenDigest, Transactional, UnitOfWork, UserCredentials, UserStore,
 };
 use gatehouse_domain::{
     AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
@@ -15,12 +15,12 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 #[derive(Debug, Clone)]
 struct SessionRow {
     user_id: UserId,
+    created_at: Timestamp,
     expires_at: Timestamp,
     last_used_at: Timestamp,
     revoked_at: Option<Timestamp>,
     revoke_reason: Option<&'static str>,
     amr: Vec<String>,
-    #[allow(dead_code)] // kept for parity with the SQL schema; sessions listing reads it later
     client: ClientInfo,
 }
 
@@ -101,6 +101,7 @@ impl State {
             session.id,
             SessionRow {
                 user_id: session.user_id,
+                created_at: session.created_at,
                 expires_at: session.expires_at,
                 last_used_at: session.created_at,
                 revoked_at: None,
@@ -261,7 +262,93 @@ impl AuditLog for MemoryStore {
     }
 }
 
+impl State {
+    /// Ends the session if it is live; answers whether it did.
+    fn revoke(&mut self, id: SessionId, revocation: &SessionRevocation) -> bool {
+        let Some(session) = self.sessions.get_mut(&id) else {
+            return false;
+        };
+        if session.revoked_at.is_some() {
+            return false;
+        }
+        session.revoked_at = Some(revocation.at);
+        session.revoke_reason = Some(revocation.reason.as_str());
+        true
+    }
+
+    fn record_with(&mut self, audit: &AuditEvent, key: &str, value: serde_json::Value) {
+        let mut event = audit.clone();
+        if let Some(detail) = event.detail.as_object_mut() {
+            detail.insert(key.into(), value);
+        }
+        self.audit.push(event);
+    }
+}
+
 impl SessionStore for MemoryStore {
+    async fn live_sessions(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<SessionView>, PortError> {
+        let state = self.state.lock().await;
+        let mut live: Vec<SessionView> = state
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user_id == user_id && s.revoked_at.is_none() && now < s.expires_at)
+            .map(|(id, s)| SessionView {
+                id: *id,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+                expires_at: s.expires_at,
+                ip: s.client.ip.clone(),
+                user_agent: s.client.user_agent.clone(),
+            })
+            .collect();
+        live.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at).then(b.id.cmp(&a.id)));
+        Ok(live)
+    }
+
+    async fn revoke_own_session(
+        &self,
+        session_id: SessionId,
+        revocation: SessionRevocation,
+    ) -> Result<bool, PortError> {
+        let mut state = self.state.lock().await;
+        let owned = state
+            .sessions
+            .get(&session_id)
+            .is_some_and(|s| s.user_id == revocation.user_id);
+        if owned && state.revoke(session_id, &revocation) {
+            state.record_with(
+                &revocation.audit,
+                "session_id",
+                session_id.to_string().into(),
+            );
+        }
+        Ok(owned)
+    }
+
+    async fn revoke_all_sessions(&self, revocation: SessionRevocation) -> Result<u64, PortError> {
+        let mut state = self.state.lock().await;
+        let mine: Vec<SessionId> = state
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user_id == revocation.user_id)
+            .map(|(id, _)| *id)
+            .collect();
+        let ended: Vec<serde_json::Value> = mine
+            .into_iter()
+            .filter(|id| state.revoke(*id, &revocation))
+            .map(|id| id.to_string().into())
+            .collect();
+        let count = ended.len() as u64;
+        if count > 0 {
+            state.record_with(&revocation.audit, "session_ids", ended.into());
+        }
+        Ok(count)
+    }
+
     async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
         let mut state = self.state.lock().await;
         state.insert_session(session);

@@ -37,3 +37,8 @@ async fn session_liveness_comes_with_the_user() {
 async fn rolled_back_units_of_work_leave_no_trace() {
     contract::rolled_back_units_of_work_leave_no_trace(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn sessions_are_listed_and_ended_by_their_user() {
+    contract::sessions_are_listed_and_ended_by_their_user(&MemoryStore::new()).await;
+}

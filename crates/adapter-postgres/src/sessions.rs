@@ -13,8 +13,9 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AuditTx, NewSession, RevokeReason, Rotation, RotationAttempt, RotationOutcome, SessionStore,
-    SessionTx, StoredToken, TokenDigest, Transactional, UnitOfWork,
+    AuditTx, NewSession, RevokeReason, Rotation, RotationAttempt, RotationOutcome,
+    SessionRevocation, SessionStore, SessionTx, SessionView, StoredToken, TokenDigest,
+    Transactional, UnitOfWork,
 };
 use gatehouse_domain::{AuditEvent, Email, PresentedToken, Role, SessionId, Timestamp, UserId};
 
@@ -26,7 +27,142 @@ use crate::schema::sessions;
 
 type Conn = bb8::PooledConnection<'static, AsyncDieselConnectionManager<AsyncPgConnection>>;
 
+#[derive(QueryableByName)]
+struct SessionViewRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    last_used_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    expires_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    ip: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    user_agent: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
+}
+
+#[derive(QueryableByName)]
+struct Ended {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    ended: i64,
+}
+
+const LIVE_SESSIONS: &str = "\
+SELECT id, created_at, last_used_at, expires_at, ip, user_agent FROM sessions \
+WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
+ORDER BY last_used_at DESC, id DESC";
+
+/// `found` says whether the session is the user's, whatever its state, so
+/// that a repeated revocation agrees with the first; only a session that
+/// was live is ended and audited.
+const REVOKE_OWN_SESSION: &str = "\
+WITH target AS (SELECT id FROM sessions WHERE id = $1 AND user_id = $2), \
+ended AS ( \
+    UPDATE sessions SET revoked_at = $3, revoke_reason = $4 \
+    WHERE id IN (SELECT id FROM target) AND revoked_at IS NULL RETURNING id), \
+audited AS ( \
+    INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
+    SELECT $5, $3, $6, $2, $7, $8, $9 || jsonb_build_object('session_id', id::text) FROM ended) \
+SELECT EXISTS (SELECT 1 FROM target) AS found";
+
+/// One audit row names every session ended, and none is written when
+/// there was nothing to end (the HAVING over the aggregate).
+const REVOKE_ALL_SESSIONS: &str = "\
+WITH ended AS ( \
+    UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
+    WHERE user_id = $1 AND revoked_at IS NULL RETURNING id), \
+audited AS ( \
+    INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
+    SELECT $4, $2, $5, $1, $6, $7, $8 || jsonb_build_object('session_ids', jsonb_agg(id::text ORDER BY id)) \
+    FROM ended HAVING count(*) > 0) \
+SELECT count(*) AS ended FROM ended";
+
 impl SessionStore for PgStore {
+    async fn live_sessions(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<SessionView>, PortError> {
+        let q = Prepared(
+            diesel::sql_query(LIVE_SESSIONS)
+                .bind::<SqlUuid, _>(user_id.as_uuid())
+                .bind::<Timestamptz, _>(now),
+        );
+        let rows: Vec<SessionViewRow> = bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.load(&mut *conn).await.map_err(from_diesel)
+        })
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionView {
+                id: SessionId::from_uuid(r.id),
+                created_at: r.created_at,
+                last_used_at: r.last_used_at,
+                expires_at: r.expires_at,
+                ip: r.ip,
+                user_agent: r.user_agent,
+            })
+            .collect())
+    }
+
+    async fn revoke_own_session(
+        &self,
+        session_id: SessionId,
+        r: SessionRevocation,
+    ) -> Result<bool, PortError> {
+        let q = Prepared(
+            diesel::sql_query(REVOKE_OWN_SESSION)
+                .bind::<SqlUuid, _>(session_id.as_uuid())
+                .bind::<SqlUuid, _>(r.user_id.as_uuid())
+                .bind::<Timestamptz, _>(r.at)
+                .bind::<Text, _>(r.reason.as_str())
+                .bind::<SqlUuid, _>(r.audit.id)
+                .bind::<Text, _>(r.audit.kind.as_str())
+                .bind::<Nullable<Text>, _>(r.audit.client.ip)
+                .bind::<Nullable<Text>, _>(r.audit.client.user_agent)
+                .bind::<Jsonb, _>(r.audit.detail),
+        );
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.get_result::<Found>(&mut *conn)
+                .await
+                .map(|f| f.found)
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn revoke_all_sessions(&self, r: SessionRevocation) -> Result<u64, PortError> {
+        let q = Prepared(
+            diesel::sql_query(REVOKE_ALL_SESSIONS)
+                .bind::<SqlUuid, _>(r.user_id.as_uuid())
+                .bind::<Timestamptz, _>(r.at)
+                .bind::<Text, _>(r.reason.as_str())
+                .bind::<SqlUuid, _>(r.audit.id)
+                .bind::<Text, _>(r.audit.kind.as_str())
+                .bind::<Nullable<Text>, _>(r.audit.client.ip)
+                .bind::<Nullable<Text>, _>(r.audit.client.user_agent)
+                .bind::<Jsonb, _>(r.audit.detail),
+        );
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.get_result::<Ended>(&mut *conn)
+                .await
+                .map(|e| u64::try_from(e.ended).unwrap_or_default())
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
     /// One statement (data-modifying CTEs): one round trip, atomic by itself.
     async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
         let ctes = session_ctes(1);

@@ -12,8 +12,8 @@ use gatehouse_domain::{
 
 use crate::ports::{
     AuditTx, CreateUserError, NewRefreshToken, NewSession, NewUser, RevokeReason, Rotation,
-    RotationAttempt, RotationOutcome, SessionStore, SessionTx, TokenDigest, Transactional,
-    UnitOfWork, UserStore,
+    RotationAttempt, RotationOutcome, SessionRevocation, SessionStore, SessionTx, TokenDigest,
+    Transactional, UnitOfWork, UserStore,
 };
 
 fn at(secs: i64) -> Timestamp {
@@ -456,4 +456,120 @@ pub async fn rolled_back_units_of_work_leave_no_trace<
     let token = tx.lock_token(&digest(50)).await.unwrap().unwrap();
     assert!(!token.facts.session_revoked);
     tx.commit().await.unwrap();
+}
+
+fn revocation(user_id: UserId, now: i64) -> SessionRevocation {
+    SessionRevocation {
+        user_id,
+        at: at(now),
+        reason: RevokeReason::UserRevoked,
+        audit: AuditEvent::new(
+            AuditKind::SessionRevoked,
+            at(now),
+            Some(user_id),
+            &ClientInfo::default(),
+        ),
+    }
+}
+
+/// Live sessions are listed for their user only, most recently used first;
+/// a user ends only its own sessions, and ending all of them counts what
+/// was live.
+pub async fn sessions_are_listed_and_ended_by_their_user<
+    S: UserStore + SessionStore + Transactional,
+>(
+    store: &S,
+) {
+    let ada = new_user("sessions@example.com");
+    let ada_id = ada.id;
+    let older = new_session(ada_id, 60);
+    let older_id = older.id;
+    store
+        .create_user(ada, Some(older), audit(AuditKind::UserRegistered, ada_id))
+        .await
+        .unwrap();
+    let mut newer = new_session(ada_id, 61);
+    newer.created_at = at(3);
+    let newer_id = newer.id;
+    store
+        .start_session(newer, audit(AuditKind::LoginSucceeded, ada_id))
+        .await
+        .unwrap();
+    let bob = new_user("someone@example.com");
+    let bob_id = bob.id;
+    let bobs = new_session(bob_id, 62);
+    let bobs_id = bobs.id;
+    store
+        .create_user(bob, Some(bobs), audit(AuditKind::UserRegistered, bob_id))
+        .await
+        .unwrap();
+
+    let listed = store.live_sessions(ada_id, at(10)).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|s| s.id).collect();
+    assert_eq!(ids, vec![newer_id, older_id], "most recently used first");
+    assert_eq!(listed[1].created_at, at(0));
+    assert_eq!(listed[1].expires_at, at(1000));
+    assert_eq!(listed[1].ip.as_deref(), Some("192.0.2.1"));
+    assert_eq!(listed[1].user_agent.as_deref(), Some("contract"));
+    assert!(
+        store
+            .live_sessions(ada_id, at(1000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(
+        !store
+            .revoke_own_session(bobs_id, revocation(ada_id, 20))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .revoke_own_session(SessionId::new(), revocation(ada_id, 20))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.live_sessions(bob_id, at(20)).await.unwrap().len(), 1);
+    assert!(
+        store
+            .revoke_own_session(older_id, revocation(ada_id, 20))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .revoke_own_session(older_id, revocation(ada_id, 21))
+            .await
+            .unwrap()
+    );
+    let listed = store.live_sessions(ada_id, at(22)).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![newer_id]
+    );
+
+    assert_eq!(
+        store
+            .revoke_all_sessions(revocation(ada_id, 30))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .revoke_all_sessions(revocation(ada_id, 31))
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        store
+            .live_sessions(ada_id, at(32))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.live_sessions(bob_id, at(32)).await.unwrap().len(), 1);
 }

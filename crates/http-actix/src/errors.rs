@@ -1,6 +1,11 @@
 //! Each use-case error variant to its status and stable code.
 
 use actix_web::http::StatusCode;
+use gatehouse_application::PortError;
+use gatehouse_application::use_cases::sessions::{
+    ListSessionsError, RevokeAllSessionsError, RevokeSessionError,
+};
+use gatehouse_application::use_cases::signed_in::CallerError;
 use gatehouse_application::use_cases::{
     GetCurrentUserError, LoginError, LogoutError, RegisterError, RotateRefreshTokenError,
 };
@@ -70,15 +75,113 @@ impl From<LogoutError> for ApiError {
     }
 }
 
+impl From<PortError> for ApiError {
+    fn from(error: PortError) -> Self {
+        match error {
+            PortError::Unavailable(e) => ApiError::unavailable(&e),
+            PortError::Unexpected(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+/// What every call under `/v1/users/me` may answer before it does anything.
+impl From<CallerError> for ApiError {
+    fn from(error: CallerError) -> Self {
+        match error {
+            // The account behind a well-signed token is gone: the token no longer means anything.
+            CallerError::Gone => ApiError::token_invalid(),
+            CallerError::Disabled => ApiError::account_disabled(),
+            CallerError::SessionEnded => ApiError::token_revoked(),
+            CallerError::Port(e) => e.into(),
+        }
+    }
+}
+
 impl From<GetCurrentUserError> for ApiError {
     fn from(error: GetCurrentUserError) -> Self {
         match error {
-            // The account behind a well-signed token is gone: the token no longer means anything.
-            GetCurrentUserError::NotFound => ApiError::token_invalid(),
-            GetCurrentUserError::AccountDisabled => ApiError::account_disabled(),
-            GetCurrentUserError::SessionEnded => ApiError::token_revoked(),
-            GetCurrentUserError::Unavailable(e) => ApiError::unavailable(&e),
-            GetCurrentUserError::Unexpected(e) => ApiError::internal(&e),
+            GetCurrentUserError::Caller(e) => e.into(),
         }
+    }
+}
+
+impl From<ListSessionsError> for ApiError {
+    fn from(error: ListSessionsError) -> Self {
+        match error {
+            ListSessionsError::Caller(e) => e.into(),
+            ListSessionsError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<RevokeSessionError> for ApiError {
+    fn from(error: RevokeSessionError) -> Self {
+        match error {
+            RevokeSessionError::NotFound => ApiError::not_found(),
+            RevokeSessionError::Caller(e) => e.into(),
+            RevokeSessionError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<RevokeAllSessionsError> for ApiError {
+    fn from(error: RevokeAllSessionsError) -> Self {
+        match error {
+            RevokeAllSessionsError::Caller(e) => e.into(),
+            RevokeAllSessionsError::Port(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+
+    use super::*;
+
+    fn status_and_code(error: impl Into<ApiError>) -> (u16, &'static str) {
+        let error = error.into();
+        (error.status_code().as_u16(), error.code())
+    }
+
+    #[test]
+    fn callers_are_refused_with_the_contracts_codes() {
+        assert_eq!(
+            status_and_code(CallerError::SessionEnded),
+            (401, "AUTH_TOKEN_REVOKED")
+        );
+        assert_eq!(
+            status_and_code(CallerError::Disabled),
+            (403, "ACCOUNT_DISABLED")
+        );
+        assert_eq!(
+            status_and_code(CallerError::Gone),
+            (401, "AUTH_TOKEN_INVALID")
+        );
+        assert_eq!(
+            status_and_code(CallerError::Port(PortError::Unavailable(anyhow::anyhow!(
+                "down"
+            )))),
+            (503, "SERVICE_UNAVAILABLE")
+        );
+    }
+
+    #[test]
+    fn another_users_session_is_not_found() {
+        assert_eq!(
+            status_and_code(RevokeSessionError::NotFound),
+            (404, "NOT_FOUND")
+        );
+    }
+
+    #[test]
+    fn a_revoked_token_is_challenged_like_an_invalid_one() {
+        let response = ApiError::from(CallerError::SessionEnded).error_response();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(challenge.starts_with("Bearer"), "{challenge}");
     }
 }

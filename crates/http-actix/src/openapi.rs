@@ -8,7 +8,8 @@ use crate::dto::{
     HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse,
     UserResponse,
 };
-use crate::handlers::{auth, health, users};
+use crate::handlers::sessions::{SessionResponse, SessionsResponse};
+use crate::handlers::{auth, health, sessions, users};
 use crate::problem::{FieldError, Problem};
 
 struct BearerScheme;
@@ -31,16 +32,18 @@ impl Modify for BearerScheme {
     paths(
         auth::register, auth::login, auth::refresh, auth::logout,
         users::me,
+        sessions::list, sessions::revoke, sessions::revoke_all,
         health::live, health::ready,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
-        HealthResponse, Problem, FieldError,
+        SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
     )),
     modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Sign-up, sign-in and the token lifecycle"),
         (name = "users", description = "The caller's own account"),
+        (name = "sessions", description = "The caller's sessions (refresh-token families): list, end one, end all"),
         (name = "health", description = "Probes for orchestrators"),
     ),
 )]

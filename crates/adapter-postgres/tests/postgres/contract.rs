@@ -225,4 +225,10 @@ mod shared {
         let db = TestDatabase::create().await;
         contract::rolled_back_units_of_work_leave_no_trace(&db.store()).await;
     }
+
+    #[tokio::test]
+    async fn sessions_are_listed_and_ended_by_their_user() {
+        let db = TestDatabase::create().await;
+        contract::sessions_are_listed_and_ended_by_their_user(&db.store()).await;
+    }
 }

@@ -23,7 +23,7 @@ pub use password_hasher::{HashError, PasswordHasher, Verified};
 pub use readiness::Readiness;
 pub use session_store::{
     NewRefreshToken, NewSession, RevokeReason, Rotation, RotationAttempt, RotationOutcome,
-    SessionStore, SessionTx, StoredToken,
+    SessionRevocation, SessionStore, SessionTx, SessionView, StoredToken,
 };
 pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
 pub use unit_of_work::{Transactional, UnitOfWork};

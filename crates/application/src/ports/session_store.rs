@@ -85,6 +85,8 @@ pub enum RotationOutcome {
 pub enum RevokeReason {
     Logout,
     ReuseDetected,
+    /// The user ended it from the sessions list.
+    UserRevoked,
 }
 
 impl RevokeReason {
@@ -92,11 +94,69 @@ impl RevokeReason {
         match self {
             RevokeReason::Logout => "logout",
             RevokeReason::ReuseDetected => "reuse_detected",
+            RevokeReason::UserRevoked => "user_revoked",
         }
     }
 }
 
+/// A live session, as its user sees it in the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    pub id: SessionId,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Ending sessions of one user, with the audit event that says so.
+#[derive(Debug, Clone)]
+pub struct SessionRevocation {
+    pub user_id: UserId,
+    pub at: Timestamp,
+    pub reason: RevokeReason,
+    /// Recorded when something ended, with what ended added to its detail
+    /// by the store (`session_id`, or `session_ids` for all of them).
+    pub audit: AuditEvent,
+}
+
 pub trait SessionStore: Send + Sync {
+    /// The user's sessions that are neither revoked nor past their end at
+    /// `now`, most recently used first.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn live_sessions(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<SessionView>, PortError>> + Send;
+
+    /// Ends `session_id` if it belongs to `revocation.user_id`, in one
+    /// atomic step with its audit event. Answers whether the session is the
+    /// user's (already ended ones included, so a repeated call agrees);
+    /// another user's or an unknown session is `false` and changes nothing.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn revoke_own_session(
+        &self,
+        session_id: SessionId,
+        revocation: SessionRevocation,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Ends every unrevoked session of the user, in one atomic step with one
+    /// audit event naming them all (none when there were none). Answers
+    /// how many it ended.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn revoke_all_sessions(
+        &self,
+        revocation: SessionRevocation,
+    ) -> impl Future<Output = Result<u64, PortError>> + Send;
+
     /// Creates the session with its first refresh token and the audit
     /// event, all or nothing.
     ///

@@ -8,6 +8,8 @@ mod login;
 mod logout;
 mod refresh;
 mod register;
+pub mod sessions;
+pub mod signed_in;
 
 pub use authenticate::Authenticate;
 pub use current_user::{GetCurrentUser, GetCurrentUserError};

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use gatehouse_application::ports::AccessTokenError;
+use gatehouse_application::use_cases::signed_in::CallerError;
 use gatehouse_application::use_cases::{Authenticate, GetCurrentUser, GetCurrentUserError};
 
 use crate::support::*;
@@ -46,7 +47,7 @@ async fn a_disabled_account_is_refused_even_with_a_live_token() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, GetCurrentUserError::AccountDisabled),
+        matches!(err, GetCurrentUserError::Caller(CallerError::Disabled)),
         "{err:?}"
     );
 }
@@ -63,7 +64,10 @@ async fn a_token_for_a_vanished_account_is_not_found() {
         .execute(&claims)
         .await
         .unwrap_err();
-    assert!(matches!(err, GetCurrentUserError::NotFound), "{err:?}");
+    assert!(
+        matches!(err, GetCurrentUserError::Caller(CallerError::Gone)),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +85,10 @@ async fn a_token_of_an_ended_session_is_refused_and_disabled_comes_first() {
         .execute(&claims)
         .await
         .unwrap_err();
-    assert!(matches!(err, GetCurrentUserError::SessionEnded), "{err:?}");
+    assert!(
+        matches!(err, GetCurrentUserError::Caller(CallerError::SessionEnded)),
+        "{err:?}"
+    );
 
     ports.store.set_disabled(registered.user.id, true).await;
     let err = GetCurrentUser::new(&ports)
@@ -89,7 +96,7 @@ async fn a_token_of_an_ended_session_is_refused_and_disabled_comes_first() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, GetCurrentUserError::AccountDisabled),
+        matches!(err, GetCurrentUserError::Caller(CallerError::Disabled)),
         "{err:?}"
     );
 }
@@ -106,5 +113,8 @@ async fn a_session_past_its_absolute_end_is_ended() {
         .execute(&claims)
         .await
         .unwrap_err();
-    assert!(matches!(err, GetCurrentUserError::SessionEnded), "{err:?}");
+    assert!(
+        matches!(err, GetCurrentUserError::Caller(CallerError::SessionEnded)),
+        "{err:?}"
+    );
 }

@@ -6,4 +6,5 @@ mod login;
 mod logout;
 mod refresh;
 mod register;
+mod sessions;
 mod support;

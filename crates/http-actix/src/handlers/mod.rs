@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod sessions;
 pub mod users;
 
 use actix_web::HttpResponse;

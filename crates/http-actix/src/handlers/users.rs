@@ -13,7 +13,7 @@ use crate::problem::{ApiError, Problem};
     get, path = "/v1/users/me", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = UserResponse),
-        (status = 401, description = "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID` or `AUTH_TOKEN_EXPIRED`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED` (the token's session has ended)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
     )
 )]

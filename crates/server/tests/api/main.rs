@@ -7,4 +7,5 @@ mod binary;
 mod framework;
 mod me;
 mod refresh;
+mod sessions;
 mod support;

@@ -156,6 +156,18 @@ impl TestApp {
         read(request.send().await.unwrap()).await
     }
 
+    pub async fn delete(&self, path: &str, bearer: &str) -> Response {
+        read(
+            self.client
+                .delete(self.url(path))
+                .insert_header(("authorization", format!("Bearer {bearer}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn get_with_header(&self, path: &str, name: &str, value: &str) -> Response {
         read(
             self.client

@@ -1,0 +1,127 @@
+//! `/v1/users/me/sessions`: the caller's live sessions, and ending one or
+//! all of them.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use gatehouse_application::Ports;
+use gatehouse_application::use_cases::sessions::{
+    ListSessions, ListedSession, RevokeAllSessions, RevokeSession,
+};
+use gatehouse_domain::SessionId;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::bearer::Bearer;
+use crate::client::client_info;
+use crate::dto::rfc3339;
+use crate::problem::{ApiError, Problem};
+
+/// Mounts the area's routes.
+pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/v1/users/me/sessions")
+                .route(web::get().to(list::<P>))
+                .route(web::delete().to(revoke_all::<P>)),
+        )
+        .service(web::resource("/v1/users/me/sessions/{id}").route(web::delete().to(revoke::<P>)));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    pub id: uuid::Uuid,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub last_used_at: String,
+    /// The session's absolute end, however often it is refreshed.
+    pub expires_at: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the access token making the call.
+    pub current: bool,
+}
+
+impl From<ListedSession> for SessionResponse {
+    fn from(listed: ListedSession) -> Self {
+        let s = listed.session;
+        Self {
+            id: s.id.as_uuid(),
+            created_at: rfc3339(s.created_at),
+            last_used_at: rfc3339(s.last_used_at),
+            expires_at: rfc3339(s.expires_at),
+            ip: s.ip,
+            user_agent: s.user_agent,
+            current: listed.current,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionsResponse {
+    pub items: Vec<SessionResponse>,
+}
+
+/// The caller's live sessions, most recently used first.
+#[utoipa::path(
+    get, path = "/v1/users/me/sessions", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Live sessions", body = SessionsResponse),
+        (status = 401, description = "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let sessions = ListSessions::new(&**ports).execute(&claims).await?;
+    Ok(HttpResponse::Ok().json(SessionsResponse {
+        items: sessions.into_iter().map(SessionResponse::from).collect(),
+    }))
+}
+
+/// Ends one of the caller's sessions (the current one too, if named).
+#[utoipa::path(
+    delete, path = "/v1/users/me/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Ended (or already ended)"),
+        (status = 401, description = "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`: no such session of the caller's (another user's answers the same)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+    id: web::Path<String>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    // A malformed id names no session: the same 404 as an unknown one.
+    let session_id = uuid::Uuid::parse_str(&id)
+        .map(SessionId::from_uuid)
+        .map_err(|_| ApiError::not_found())?;
+    RevokeSession::new(&**ports)
+        .execute(&claims, session_id, &client_info(&request))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ends every session of the caller, the current one included.
+#[utoipa::path(
+    delete, path = "/v1/users/me/sessions", tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session ended"),
+        (status = 401, description = "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke_all<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    RevokeAllSessions::new(&**ports)
+        .execute(&claims, &client_info(&request))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
