@@ -49,7 +49,9 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         .jwt_secret
         .clone()
         .unwrap_or_else(|| SecretString::new(""));
-    let store = PgStore::connect(&pg_config(config, config.database_max_connections));
+    // Requests use the workers' own pools (`for_worker`); this one is for
+    // work outside requests, so one connection is its whole budget.
+    let store = PgStore::connect(&pg_config(config, 1));
     Ok(Adapters {
         store,
         hasher,
@@ -94,13 +96,17 @@ fn worker_count() -> usize {
 /// CPU of `/v1/users/me` went to context switches). Everything else, the
 /// hasher's slots above all, stays shared by the whole process.
 fn for_worker(base: &GatehousePorts, config: &Config, workers: usize) -> GatehousePorts {
-    let share = config
-        .database_max_connections
-        .div_ceil(u32::try_from(workers).unwrap_or(u32::MAX).max(1));
     Adapters {
-        store: PgStore::connect(&pg_config(config, share)),
+        store: PgStore::connect(&pg_config(config, worker_share(config, workers))),
         ..base.clone()
     }
+}
+
+/// Each worker's part of `DATABASE_MAX_CONNECTIONS`, rounded down so that
+/// the workers together never open more (but at least one each).
+fn worker_share(config: &Config, workers: usize) -> u32 {
+    let workers = u32::try_from(workers).unwrap_or(u32::MAX).max(1);
+    (config.database_max_connections / workers).max(1)
 }
 
 /// A bound, not yet running, HTTP server.
@@ -152,5 +158,26 @@ impl Application {
     /// Serves until a stop signal (SIGTERM, SIGINT) or `handle().stop()`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(max: &str) -> Config {
+        Config::from_source(|name| (name == "DATABASE_MAX_CONNECTIONS").then(|| max.to_owned()))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_workers_together_never_exceed_the_connection_budget() {
+        for (max, workers, share) in [("16", 2, 8), ("16", 3, 5), ("16", 64, 1), ("1", 4, 1)] {
+            assert_eq!(
+                worker_share(&config(max), workers),
+                share,
+                "{max} over {workers}"
+            );
+        }
     }
 }
