@@ -45,6 +45,14 @@ async fn current_tokens(db: &TestDatabase) -> i64 {
     .await
 }
 
+async fn refreshed_events(db: &TestDatabase) -> i64 {
+    count(
+        db,
+        "SELECT count(*) AS n FROM audit_events WHERE kind = 'token.refreshed'",
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_zero_grace_exactly_one_of_many_concurrent_presentations_wins() {
     let db = TestDatabase::create().await;
@@ -77,6 +85,11 @@ async fn with_zero_grace_exactly_one_of_many_concurrent_presentations_wins() {
         2
     );
     assert!(current_tokens(&db).await <= 1);
+    assert_eq!(
+        refreshed_events(&db).await,
+        1,
+        "one rotation, one audit row"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -101,6 +114,8 @@ async fn within_grace_every_concurrent_presentation_gets_the_identical_successor
         2
     );
     assert_eq!(current_tokens(&db).await, 1);
+    // Replays write nothing: one rotation, one audit row, one touch.
+    assert_eq!(refreshed_events(&db).await, 1);
     // The successor is the family's live token.
     let successor = successors.into_iter().next().unwrap();
     RotateRefreshToken::new(&*ports)
@@ -175,4 +190,87 @@ async fn the_database_refuses_a_second_current_token_in_a_family() {
         result.is_err(),
         "a forked family must be rejected by the schema"
     );
+}
+
+/// The one-statement fast path that waits on a concurrent rotation reads
+/// the token as it stood when the statement began: "current". The use case
+/// must not trust that read, and decides again under the lock, where the
+/// token is rotated and the answer is the first rotation's successor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_path_that_waited_on_a_rotation_replays_its_successor() {
+    use gatehouse_application::ports::{
+        Clock, NewRefreshToken, OpaqueTokens, Rotation, SessionTx, Transactional, UnitOfWork,
+    };
+    use gatehouse_domain::{AuditEvent, AuditKind};
+
+    let db = TestDatabase::create().await;
+    let ports = Arc::new(ports(&db, AuthPolicy::default()));
+    let presented = register(&ports, "waiter@example.com")
+        .await
+        .tokens
+        .refresh_token
+        .expose()
+        .to_owned();
+
+    // Another request holds the token's lock, mid-rotation.
+    let mut holder = ports.store.begin().await.unwrap();
+    let token = holder
+        .lock_token(&ports.opaque.digest(&presented))
+        .await
+        .unwrap()
+        .unwrap();
+    let waiter = {
+        let (ports, presented) = (Arc::clone(&ports), presented.clone());
+        tokio::spawn(async move {
+            RotateRefreshToken::new(&*ports)
+                .execute(&presented, &client())
+                .await
+        })
+    };
+    // Until the waiter's statement is blocked on that lock (bounded).
+    let mut waited = 0;
+    while count(
+        &db,
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    )
+    .await
+        == 0
+    {
+        waited += 1;
+        assert!(waited < 500, "the fast path never waited on the lock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let now = ports.clock.now();
+    let successor = ports.opaque.generate().unwrap();
+    holder
+        .rotate(Rotation {
+            token_id: token.token_id,
+            session_id: token.session_id,
+            at: now,
+            sealed_successor: Some(ports.opaque.seal(&presented, &successor).unwrap()),
+            successor: NewRefreshToken {
+                id: uuid::Uuid::now_v7(),
+                digest: ports.opaque.digest(successor.expose()),
+                issued_at: now,
+                expires_at: token.facts.expires_at,
+            },
+            audit: AuditEvent::new(
+                AuditKind::TokenRefreshed,
+                now,
+                Some(token.user_id),
+                &client(),
+            ),
+        })
+        .await
+        .unwrap();
+    holder.commit().await.unwrap();
+
+    let answer = waiter.await.unwrap().unwrap();
+    assert_eq!(answer.refresh_token.expose(), successor.expose());
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM refresh_tokens").await,
+        2
+    );
+    assert_eq!(refreshed_events(&db).await, 1);
 }
