@@ -3,9 +3,10 @@ use std::sync::Arc;
 
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AuditLog, AuditTx, CreateUserError, NewSession, NewUser, RevokeReason, Rotation,
-    RotationAttempt, RotationOutcome, SessionRevocation, SessionStore, SessionTx, SessionUser,
-    SessionView, StoredToken, TokenDigest, Transactional, UnitOfWork, UserCredentials, UserStore,
+    AuditLog, AuditTx, CreateUserError, NewSession, NewUser, PasswordChange, RevokeReason,
+    Rotation, RotationAttempt, RotationOutcome, SessionRevocation, SessionStore, SessionTx,
+    SessionUser, SessionView, StoredToken, TokenDigest, Transactional, UnitOfWork, UserCredentials,
+    UserStore,
 };
 use gatehouse_domain::{
     AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
@@ -236,6 +237,32 @@ impl UserStore for MemoryStore {
             user: user.clone(),
             session_live,
         }))
+    }
+
+    async fn change_password(&self, change: PasswordChange) -> Result<bool, PortError> {
+        let mut state = self.state.lock().await;
+        match state.users.get_mut(&change.user_id) {
+            Some((_, hash)) if *hash == change.old_hash => *hash = change.new_hash,
+            _ => return Ok(false),
+        }
+        let revocation = SessionRevocation {
+            user_id: change.user_id,
+            at: change.at,
+            reason: change.reason,
+            audit: change.audit.clone(),
+        };
+        let others: Vec<SessionId> = state
+            .sessions
+            .iter()
+            .filter(|(id, s)| s.user_id == change.user_id && Some(**id) != change.keep_session)
+            .map(|(id, _)| *id)
+            .collect();
+        let ended = others
+            .into_iter()
+            .filter(|id| state.revoke(*id, &revocation))
+            .count();
+        state.record_with(&change.audit, "sessions_ended", ended.into());
+        Ok(true)
     }
 
     async fn replace_password_hash(

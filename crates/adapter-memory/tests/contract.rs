@@ -42,3 +42,8 @@ async fn rolled_back_units_of_work_leave_no_trace() {
 async fn sessions_are_listed_and_ended_by_their_user() {
     contract::sessions_are_listed_and_ended_by_their_user(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn a_password_change_swaps_the_hash_and_ends_other_sessions() {
+    contract::a_password_change_swaps_the_hash_and_ends_other_sessions(&MemoryStore::new()).await;
+}

@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    CreateUserError, NewSession, NewUser, SessionUser, UserCredentials, UserStore,
+    CreateUserError, NewSession, NewUser, PasswordChange, SessionUser, UserCredentials, UserStore,
 };
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, SessionId, Timestamp, User, UserId};
 
@@ -23,6 +23,27 @@ SELECT u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled,
        (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > $3) AS session_live \
 FROM users u LEFT JOIN sessions s ON s.id = $2 AND s.user_id = u.id \
 WHERE u.id = $1";
+
+const CHANGE_PASSWORD: &str = "\
+WITH changed AS ( \
+    UPDATE users SET password_hash = $3, updated_at = $4 \
+    WHERE id = $1 AND password_hash = $2 RETURNING id), \
+ended AS ( \
+    UPDATE sessions SET revoked_at = $4, revoke_reason = $5 \
+    WHERE user_id IN (SELECT id FROM changed) AND revoked_at IS NULL \
+      AND id IS DISTINCT FROM $6 RETURNING id), \
+audited AS ( \
+    INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
+    SELECT $7, $4, $8, id, $9, $10, \
+           $11 || jsonb_build_object('sessions_ended', (SELECT count(*) FROM ended)) \
+    FROM changed) \
+SELECT EXISTS (SELECT 1 FROM changed) AS changed";
+
+#[derive(QueryableByName)]
+struct Changed {
+    #[diesel(sql_type = Bool)]
+    changed: bool,
+}
 
 #[derive(QueryableByName)]
 struct SessionUserRow {
@@ -160,6 +181,35 @@ impl UserStore for PgStore {
                 .optional()
                 .map_err(from_diesel)?;
             row.map(SessionUserRow::into_session_user).transpose()
+        })
+        .await
+    }
+
+    /// One statement: the compare-and-swap of the hash, the other sessions'
+    /// end and the audit row all hang off the swap, so they happen exactly
+    /// when it does.
+    async fn change_password(&self, change: PasswordChange) -> Result<bool, PortError> {
+        let audit = change.audit;
+        let q = Prepared(
+            diesel::sql_query(CHANGE_PASSWORD)
+                .bind::<SqlUuid, _>(change.user_id.as_uuid())
+                .bind::<Text, _>(change.old_hash.as_str().to_owned())
+                .bind::<Text, _>(change.new_hash.as_str().to_owned())
+                .bind::<Timestamptz, _>(change.at)
+                .bind::<Text, _>(change.reason.as_str())
+                .bind::<Nullable<SqlUuid>, _>(change.keep_session.map(|s| s.as_uuid()))
+                .bind::<SqlUuid, _>(audit.id)
+                .bind::<Text, _>(audit.kind.as_str())
+                .bind::<Nullable<Text>, _>(audit.client.ip)
+                .bind::<Nullable<Text>, _>(audit.client.user_agent)
+                .bind::<Jsonb, _>(audit.detail),
+        );
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.get_result::<Changed>(&mut *conn)
+                .await
+                .map(|c| c.changed)
+                .map_err(from_diesel)
         })
         .await
     }

@@ -11,9 +11,9 @@ use gatehouse_domain::{
 };
 
 use crate::ports::{
-    AuditTx, CreateUserError, NewRefreshToken, NewSession, NewUser, RevokeReason, Rotation,
-    RotationAttempt, RotationOutcome, SessionRevocation, SessionStore, SessionTx, TokenDigest,
-    Transactional, UnitOfWork, UserStore,
+    AuditTx, CreateUserError, NewRefreshToken, NewSession, NewUser, PasswordChange, RevokeReason,
+    Rotation, RotationAttempt, RotationOutcome, SessionRevocation, SessionStore, SessionTx,
+    TokenDigest, Transactional, UnitOfWork, UserStore,
 };
 
 fn at(secs: i64) -> Timestamp {
@@ -572,4 +572,63 @@ pub async fn sessions_are_listed_and_ended_by_their_user<
             .is_empty()
     );
     assert_eq!(store.live_sessions(bob_id, at(32)).await.unwrap().len(), 1);
+}
+
+/// A password change swaps the hash only if it is still the verified one,
+/// and ends every other session of the user with it, keeping one.
+pub async fn a_password_change_swaps_the_hash_and_ends_other_sessions<
+    S: UserStore + SessionStore + Transactional,
+>(
+    store: &S,
+) {
+    let user = new_user("change@example.com");
+    let (id, old) = (user.id, user.password_hash.clone());
+    let kept = new_session(id, 70);
+    let kept_id = kept.id;
+    store
+        .create_user(user, Some(kept), audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    store
+        .start_session(new_session(id, 71), audit(AuditKind::LoginSucceeded, id))
+        .await
+        .unwrap();
+    let bob = new_user("bystander@example.com");
+    let bob_id = bob.id;
+    store
+        .create_user(
+            bob,
+            Some(new_session(bob_id, 72)),
+            audit(AuditKind::UserRegistered, bob_id),
+        )
+        .await
+        .unwrap();
+    let new = PasswordHash::new("$argon2id$v=19$m=128,t=1,p=1$c2FsdHNhbHQ$Y2hhbmdlZA");
+    let change = |old_hash: &PasswordHash| PasswordChange {
+        user_id: id,
+        old_hash: old_hash.clone(),
+        new_hash: new.clone(),
+        keep_session: Some(kept_id),
+        at: at(10),
+        reason: RevokeReason::PasswordChanged,
+        audit: audit(AuditKind::PasswordChanged, id),
+    };
+
+    assert!(
+        !store.change_password(change(&new)).await.unwrap(),
+        "stale hash"
+    );
+    assert_eq!(store.live_sessions(id, at(11)).await.unwrap().len(), 2);
+    assert!(store.change_password(change(&old)).await.unwrap());
+    let stored = store
+        .find_credentials(&Email::parse("change@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.password_hash, new);
+    let live = store.live_sessions(id, at(11)).await.unwrap();
+    assert_eq!(live.iter().map(|s| s.id).collect::<Vec<_>>(), vec![kept_id]);
+    assert_eq!(store.live_sessions(bob_id, at(11)).await.unwrap().len(), 1);
+    // The old hash no longer matches: a second change with it is refused.
+    assert!(!store.change_password(change(&old)).await.unwrap());
 }

@@ -119,6 +119,12 @@ impl FieldErrors {
     }
 }
 
+/// One field's domain error, for errors found past the body (in a use case).
+pub fn field_error(field: &str, issue: impl Into<FieldIssue>) -> FieldError {
+    let issue = issue.into();
+    FieldError::new(field, issue.code, issue.message)
+}
+
 /// A domain parse error as a field error's code and message.
 #[derive(Debug)]
 pub struct FieldIssue {

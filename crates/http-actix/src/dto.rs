@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 /// Passwords are checked by the domain (8 to 128 code points); this only
 /// caps the work an oversized value could cause.
-const MAX_RAW_PASSWORD: usize = 1024;
+pub(crate) const MAX_RAW_PASSWORD: usize = 1024;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct RegisterBody {

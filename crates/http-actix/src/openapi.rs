@@ -8,8 +8,9 @@ use crate::dto::{
     HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse,
     UserResponse,
 };
+use crate::handlers::password::ChangePasswordBody;
 use crate::handlers::sessions::{SessionResponse, SessionsResponse};
-use crate::handlers::{auth, health, sessions, users};
+use crate::handlers::{auth, health, password, sessions, users};
 use crate::problem::{FieldError, Problem};
 
 struct BearerScheme;
@@ -31,13 +32,13 @@ impl Modify for BearerScheme {
     ),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout,
-        users::me,
+        users::me, password::change,
         sessions::list, sessions::revoke, sessions::revoke_all,
         health::live, health::ready,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
-        SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
+        ChangePasswordBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
     )),
     modifiers(&BearerScheme),
     tags(

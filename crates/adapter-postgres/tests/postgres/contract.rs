@@ -231,4 +231,10 @@ mod shared {
         let db = TestDatabase::create().await;
         contract::sessions_are_listed_and_ended_by_their_user(&db.store()).await;
     }
+
+    #[tokio::test]
+    async fn a_password_change_swaps_the_hash_and_ends_other_sessions() {
+        let db = TestDatabase::create().await;
+        contract::a_password_change_swaps_the_hash_and_ends_other_sessions(&db.store()).await;
+    }
 }

@@ -27,7 +27,9 @@ pub use session_store::{
 };
 pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
 pub use unit_of_work::{Transactional, UnitOfWork};
-pub use user_store::{CreateUserError, NewUser, SessionUser, UserCredentials, UserStore};
+pub use user_store::{
+    CreateUserError, NewUser, PasswordChange, SessionUser, UserCredentials, UserStore,
+};
 
 use crate::AuthPolicy;
 

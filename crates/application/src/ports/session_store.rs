@@ -87,6 +87,8 @@ pub enum RevokeReason {
     ReuseDetected,
     /// The user ended it from the sessions list.
     UserRevoked,
+    /// The password changed: every other session of the user ends.
+    PasswordChanged,
 }
 
 impl RevokeReason {
@@ -95,6 +97,7 @@ impl RevokeReason {
             RevokeReason::Logout => "logout",
             RevokeReason::ReuseDetected => "reuse_detected",
             RevokeReason::UserRevoked => "user_revoked",
+            RevokeReason::PasswordChanged => "password_changed",
         }
     }
 }

@@ -2,7 +2,7 @@ use std::future::Future;
 
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, SessionId, Timestamp, User, UserId};
 
-use super::{NewSession, PortError};
+use super::{NewSession, PortError, RevokeReason};
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -25,6 +25,22 @@ pub struct UserCredentials {
 pub struct SessionUser {
     pub user: User,
     pub session_live: bool,
+}
+
+/// A new password hash, and the sessions that end with the old password.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    pub user_id: UserId,
+    /// The hash the caller verified against: the change happens only if it
+    /// is still the stored one.
+    pub old_hash: PasswordHash,
+    pub new_hash: PasswordHash,
+    /// The one session that stays (the caller's own), if any.
+    pub keep_session: Option<SessionId>,
+    pub at: Timestamp,
+    pub reason: RevokeReason,
+    /// Recorded with the change; the store adds `sessions_ended` to its detail.
+    pub audit: AuditEvent,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +91,19 @@ pub trait UserStore: Send + Sync {
         session_id: SessionId,
         now: Timestamp,
     ) -> impl Future<Output = Result<Option<SessionUser>, PortError>> + Send;
+
+    /// Replaces the user's hash if it is still `change.old_hash`, and in the
+    /// same atomic step ends every unrevoked session of the user but
+    /// `change.keep_session` and records the audit event. Answers `false`,
+    /// changing nothing, when the hash changed meanwhile (a concurrent
+    /// change won).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn change_password(
+        &self,
+        change: PasswordChange,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
 
     /// Replaces the hash only if it is still `old` (a concurrent password
     /// change wins over an opportunistic rehash). Returns whether it replaced.

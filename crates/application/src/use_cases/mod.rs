@@ -6,6 +6,7 @@ mod current_user;
 mod issue;
 mod login;
 mod logout;
+pub mod password;
 mod refresh;
 mod register;
 pub mod sessions;

@@ -4,6 +4,7 @@
 mod current_user;
 mod login;
 mod logout;
+mod password;
 mod refresh;
 mod register;
 mod sessions;

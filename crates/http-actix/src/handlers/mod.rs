@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod password;
 pub mod sessions;
 pub mod users;
 

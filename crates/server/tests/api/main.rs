@@ -6,6 +6,7 @@ mod auth;
 mod binary;
 mod framework;
 mod me;
+mod password;
 mod refresh;
 mod sessions;
 mod support;

@@ -156,6 +156,18 @@ impl TestApp {
         read(request.send().await.unwrap()).await
     }
 
+    pub async fn put(&self, path: &str, bearer: &str, body: &Value) -> Response {
+        read(
+            self.client
+                .put(self.url(path))
+                .insert_header(("authorization", format!("Bearer {bearer}")))
+                .send_json(body)
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str, bearer: &str) -> Response {
         read(
             self.client
