@@ -111,7 +111,7 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             Settled::Replay(token) => self.replay(presented, &token, now),
             Settled::ReuseDetected(token) => {
                 tracing::warn!(session_id = %token.session_id, "refresh token reuse detected; session revoked");
-                self.alert(&token).await;
+                self.alert(&token, now, client).await;
                 Err(E::Reused)
             }
             Settled::Reused => Err(E::Reused),
@@ -220,14 +220,11 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
     }
 
     /// Best effort: the revocation already committed and stands either way.
-    async fn alert(&self, token: &StoredToken) {
+    async fn alert(&self, token: &StoredToken, now: Timestamp, client: &ClientInfo) {
         let mail = Mail {
             to: token.email.clone(),
-            subject: "Security alert: a session was ended".to_owned(),
-            body: SecretString::new(
-                "A sign-in token of your account was used twice, which can mean it was copied. \
-                 We ended that session; sign in again. If this keeps happening, change your password.",
-            ),
+            subject: "Security alert: a sign-in of your account was ended".to_owned(),
+            body: SecretString::new(reuse_alert_text(now, client)),
         };
         if let Err(error) = self.ports.mailer().send(mail).await {
             tracing::warn!(error = %error, "security alert mail not sent");
@@ -245,6 +242,23 @@ enum Settled {
     /// Reuse within an already revoked family: no second alarm.
     Reused,
     Invalid,
+}
+
+/// Says when and from where, and what was done. The ip and user agent are
+/// the request that presented the old token: possibly the attacker's.
+fn reuse_alert_text(now: Timestamp, client: &ClientInfo) -> String {
+    format!(
+        "A sign-in token of your account was used again after it had been replaced, \
+         which can mean it was copied.\n\n\
+         When: {}\n\
+         From IP address: {}\n\
+         Browser or app: {}\n\n\
+         We ended every session of that sign-in. Sign in again on your devices. \
+         If you do not recognise this, change your password.\n",
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        client.ip.as_deref().unwrap_or("unknown"),
+        client.user_agent.as_deref().unwrap_or("unknown"),
+    )
 }
 
 fn record_user(token: &StoredToken) {

@@ -108,6 +108,21 @@ async fn reuse_after_grace_revokes_the_whole_family_and_alerts() {
     let mails = ports.mailer.sent();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to.as_str(), EMAIL);
+    // When, from where, and what was done.
+    let body = mails[0].body.expose();
+    let when = ports
+        .clock
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(body.contains(&when), "{body}");
+    assert!(
+        body.contains("203.0.113.7") && body.contains("test-agent/1.0"),
+        "{body}"
+    );
+    assert!(
+        body.contains("ended every session of that sign-in"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
