@@ -1,4 +1,5 @@
-//! Units of work, for use cases that decide between statements (DESIGN §5).
+//! Units of work, for use cases that decide between statements (see
+//! docs/architecture.md, "Writes").
 //!
 //! A use case opens one with [`Transactional::begin`], writes through the
 //! area traits the unit of work implements ([`super::SessionTx`],

@@ -1,4 +1,4 @@
-//! The dependency direction of DESIGN.md §1, checked over `cargo metadata`:
+//! The dependency direction of docs/architecture.md ("Layers"), checked over `cargo metadata`:
 //! a forbidden edge (say, `application` depending on `tokio`) fails the build's tests.
 
 use std::process::Command;
