@@ -317,33 +317,43 @@ impl LockedRow {
     }
 }
 
-/// The whole common case of a refresh in one statement. `rotated` retires
-/// the token only if it is current and its session and user are live (the
-/// conditional UPDATE locks the token row, so concurrent attempts on one
-/// token serialise and the losers see `rotated_at` set and update
-/// nothing); the successor, the session touch and the audit row hang off
-/// its RETURNING, so they happen exactly when it does. The successor's
-/// expiry is capped at the session's end here because only the row knows
-/// it. When nothing was rotated, the last branch reads the token as it
-/// stood, so the caller can decide without a second round trip. That read
-/// uses the statement's snapshot, which may predate a rotation this
-/// statement waited for; the caller re-checks under a lock whenever the
-/// read says "current".
+/// The whole common case of a refresh in one statement.
+///
+/// Lock order: every write to a token family takes its session's row lock
+/// first, then a token's (here, in `lock_token`, and in every statement that
+/// ends sessions, which touch no token). A logout or revocation that
+/// committed while this statement waited is therefore seen: `live` waits
+/// for the session's lock and re-checks the session's row as it now is, so a
+/// revoked session rotates nothing.
+///
+/// `rotated` then retires the token only if it is still unrotated: it
+/// re-checks the token's row as it now is, so of concurrent attempts on one
+/// token exactly one rotates. The successor, the audit row and the answer
+/// hang off `rotated`. The successor's expiry is capped at the session's end
+/// here because only the row knows it.
+///
+/// When nothing was rotated, the last branch reads the token as it stood
+/// when the statement began, so the caller can decide without a second
+/// round trip; a read that says "current" may predate a rotation this
+/// statement waited for, and the caller then decides again under the lock.
 const ROTATE_IF_CURRENT: &str = "\
-WITH rotated AS ( \
-    UPDATE refresh_tokens t SET rotated_at = $1, sealed_successor = $2 \
-    FROM sessions s, users u \
+WITH live AS ( \
+    UPDATE sessions s SET last_used_at = $1 \
+    FROM refresh_tokens t, users u \
     WHERE t.digest = $3 AND t.rotated_at IS NULL AND t.expires_at > $1 \
       AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $1 \
       AND u.id = s.user_id AND u.disabled_at IS NULL \
-    RETURNING t.id AS token_id, t.session_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
-              s.expires_at AS session_expires_at, s.revoked_at, s.amr, \
-              u.id AS user_id, u.email, u.role, u.disabled_at), \
+    RETURNING t.id AS token_id, s.id AS session_id, s.expires_at AS session_expires_at, \
+              s.revoked_at, s.amr, u.id AS user_id, u.email, u.role, u.disabled_at), \
+rotated AS ( \
+    UPDATE refresh_tokens t SET rotated_at = $1, sealed_successor = $2 \
+    FROM live WHERE t.id = live.token_id AND t.rotated_at IS NULL \
+    RETURNING t.id AS token_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
+              live.session_id, live.session_expires_at, live.revoked_at, live.amr, \
+              live.user_id, live.email, live.role, live.disabled_at), \
 successor AS ( \
     INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
     SELECT $4, session_id, $5, $1, LEAST($6, session_expires_at) FROM rotated), \
-touched AS ( \
-    UPDATE sessions SET last_used_at = $1 FROM rotated WHERE sessions.id = rotated.session_id), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $7, $1, $8, user_id, $9, $10, $11 || jsonb_build_object('session_id', session_id::text) FROM rotated) \
@@ -358,9 +368,24 @@ JOIN sessions s ON s.id = t.session_id \
 JOIN users u ON u.id = s.user_id \
 WHERE t.digest = $3 AND NOT EXISTS (SELECT 1 FROM rotated)";
 
-/// Locks only the token row: that is what serialises presentations of one
-/// token. Session and user are read, not locked, so refreshes of different
-/// sessions of one user never wait on each other.
+/// The session of the token with this digest, locked first (see the lock
+/// order above). Its own statement: a statement that waited for a lock
+/// still reads other rows as they were when it began.
+const LOCK_SESSION_OF_TOKEN: &str = "\
+SELECT s.id FROM sessions s \
+WHERE s.id = (SELECT session_id FROM refresh_tokens WHERE digest = $1) \
+FOR UPDATE";
+
+#[derive(QueryableByName)]
+struct LockedSession {
+    #[diesel(sql_type = SqlUuid)]
+    #[allow(dead_code)] // only its presence matters
+    id: uuid::Uuid,
+}
+
+/// Read in a fresh statement once the session is locked, so it sees every
+/// write to the family that committed before. The token's own lock is
+/// taken too (after the session's, in the lock order).
 const LOCK_TOKEN: &str = "\
 SELECT t.id AS token_id, t.session_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
        s.expires_at AS session_expires_at, s.revoked_at, s.amr, \
@@ -374,6 +399,15 @@ FOR UPDATE OF t";
 impl SessionTx for PgTx {
     async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<StoredToken>, PortError> {
         let row: Option<LockedRow> = bounded(self.query_timeout, async {
+            let session: Option<LockedSession> =
+                Prepared(diesel::sql_query(LOCK_SESSION_OF_TOKEN).bind::<Bytea, _>(&digest.0))
+                    .get_result(&mut *self.conn)
+                    .await
+                    .optional()
+                    .map_err(from_diesel)?;
+            if session.is_none() {
+                return Ok(None);
+            }
             Prepared(diesel::sql_query(LOCK_TOKEN).bind::<Bytea, _>(&digest.0))
                 .get_result(&mut *self.conn)
                 .await

@@ -274,3 +274,104 @@ async fn a_fast_path_that_waited_on_a_rotation_replays_its_successor() {
     );
     assert_eq!(refreshed_events(&db).await, 1);
 }
+
+/// A refresh that waits on a logout of its session must not win once the
+/// logout commits: no successor, no 200 with tokens of a dead session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_waiting_on_a_logout_loses_to_it() {
+    use gatehouse_application::ports::{
+        Clock, OpaqueTokens, RevokeReason, SessionTx, Transactional, UnitOfWork,
+    };
+
+    let db = TestDatabase::create().await;
+    let ports = Arc::new(ports(&db, AuthPolicy::default()));
+    let presented = register(&ports, "leaving@example.com")
+        .await
+        .tokens
+        .refresh_token
+        .expose()
+        .to_owned();
+
+    // A logout of this session, mid-way: locked and revoked, not committed.
+    let mut logout = ports.store.begin().await.unwrap();
+    let token = logout
+        .lock_token(&ports.opaque.digest(&presented))
+        .await
+        .unwrap()
+        .unwrap();
+    logout
+        .revoke_session(token.session_id, ports.clock.now(), RevokeReason::Logout)
+        .await
+        .unwrap();
+    let refresh = {
+        let (ports, presented) = (Arc::clone(&ports), presented.clone());
+        tokio::spawn(async move {
+            RotateRefreshToken::new(&*ports)
+                .execute(&presented, &client())
+                .await
+        })
+    };
+    let mut waited = 0;
+    while count(
+        &db,
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    )
+    .await
+        == 0
+    {
+        waited += 1;
+        assert!(waited < 500, "the refresh never waited on the logout");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    logout.commit().await.unwrap();
+
+    let answer = refresh.await.unwrap();
+    assert!(
+        matches!(answer, Err(RotateRefreshTokenError::Invalid)),
+        "{:?}",
+        answer.map(|_| "a token pair")
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM refresh_tokens").await,
+        1
+    );
+    assert_eq!(refreshed_events(&db).await, 0);
+}
+
+/// Many concurrent presentations of a reused token raise one alarm: the
+/// locked path reads the session after taking its lock, so every one after
+/// the first sees the family already revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reuse_raises_one_alarm() {
+    let db = TestDatabase::create().await;
+    let ports = Arc::new(ports(&db, AuthPolicy::default()));
+    let first = register(&ports, "copied@example.com")
+        .await
+        .tokens
+        .refresh_token
+        .expose()
+        .to_owned();
+    RotateRefreshToken::new(&*ports)
+        .execute(&first, &client())
+        .await
+        .unwrap();
+    ports.clock.advance(Duration::from_secs(11));
+
+    let results = present_concurrently(Arc::clone(&ports), first).await;
+    for result in &results {
+        assert!(
+            matches!(result, Err(RotateRefreshTokenError::Reused)),
+            "{:?}",
+            result.as_ref().map(|_| "a token pair")
+        );
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM audit_events WHERE kind = 'refresh.reuse_detected'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(ports.mailer.sent().len(), 1);
+}

@@ -196,10 +196,10 @@ pub trait SessionStore: Send + Sync {
 /// no other unit of work, in this process or another, can lock the same
 /// token, which is what keeps a token family from forking.
 pub trait SessionTx: Send {
-    /// Finds the token with this digest and locks its row until the unit of
-    /// work ends; its session and user are read, not locked. (A logout
-    /// racing a refresh of the same session is therefore ordered only by
-    /// the token's lock; see the hardening issue.)
+    /// Finds the token with this digest and locks its session and the
+    /// token until the unit of work ends, and reads them after the locks
+    /// are held: every change to the family that committed before is seen,
+    /// and none can commit until this unit of work ends.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
