@@ -74,11 +74,16 @@ audited AS ( \
 SELECT EXISTS (SELECT 1 FROM target) AS found";
 
 /// One audit row names every session ended, and none is written when
-/// there was nothing to end (the HAVING over the aggregate).
+/// there was nothing to end (the HAVING over the aggregate). The sessions
+/// are locked in id order first, so that two statements ending several
+/// sessions of one user cannot lock them in opposite orders and deadlock.
 const REVOKE_ALL_SESSIONS: &str = "\
-WITH ended AS ( \
+WITH locked AS ( \
+    SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
+    ORDER BY id FOR NO KEY UPDATE), \
+ended AS ( \
     UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
-    WHERE user_id = $1 AND revoked_at IS NULL RETURNING id), \
+    WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL RETURNING id), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $4, $2, $5, $1, $6, $7, $8 || jsonb_build_object('session_ids', jsonb_agg(id::text ORDER BY id)) \
@@ -374,7 +379,7 @@ WHERE t.digest = $3 AND NOT EXISTS (SELECT 1 FROM rotated)";
 const LOCK_SESSION_OF_TOKEN: &str = "\
 SELECT s.id FROM sessions s \
 WHERE s.id = (SELECT session_id FROM refresh_tokens WHERE digest = $1) \
-FOR UPDATE";
+FOR NO KEY UPDATE";
 
 #[derive(QueryableByName)]
 struct LockedSession {

@@ -28,10 +28,13 @@ const CHANGE_PASSWORD: &str = "\
 WITH changed AS ( \
     UPDATE users SET password_hash = $3, updated_at = $4 \
     WHERE id = $1 AND password_hash = $2 RETURNING id), \
+others AS ( \
+    SELECT s.id FROM sessions s JOIN changed c ON s.user_id = c.id \
+    WHERE s.revoked_at IS NULL AND s.id IS DISTINCT FROM $6 \
+    ORDER BY s.id FOR NO KEY UPDATE OF s), \
 ended AS ( \
     UPDATE sessions SET revoked_at = $4, revoke_reason = $5 \
-    WHERE user_id IN (SELECT id FROM changed) AND revoked_at IS NULL \
-      AND id IS DISTINCT FROM $6 RETURNING id), \
+    WHERE id IN (SELECT id FROM others) AND revoked_at IS NULL RETURNING id), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $7, $4, $8, id, $9, $10, \
@@ -187,7 +190,8 @@ impl UserStore for PgStore {
 
     /// One statement: the compare-and-swap of the hash, the other sessions'
     /// end and the audit row all hang off the swap, so they happen exactly
-    /// when it does.
+    /// when it does. The sessions are locked in id order, as everywhere
+    /// several are ended at once.
     async fn change_password(&self, change: PasswordChange) -> Result<bool, PortError> {
         let audit = change.audit;
         let q = Prepared(

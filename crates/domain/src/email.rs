@@ -47,10 +47,15 @@ impl Email {
     }
 
     /// For logs, which must never hold a full address: the first character
-    /// of the local part and the domain, as in `a***@example.com`.
+    /// of the local part and the domain, as in `a***@example.com`. A local
+    /// part of one or two characters is masked whole.
     pub fn masked(&self) -> String {
         let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
-        let first: String = local.chars().take(1).collect();
+        let first: String = if local.chars().count() > 2 {
+            local.chars().take(1).collect()
+        } else {
+            String::new()
+        };
         format!("{first}***@{domain}")
     }
 }
@@ -78,7 +83,9 @@ mod tests {
         assert_eq!(email.masked(), "a***@example.com");
         assert_eq!(format!("{email:?}"), "Email(a***@example.com)");
         let short = Email::parse("é@example.com").unwrap();
-        assert_eq!(short.masked(), "é***@example.com");
+        assert_eq!(short.masked(), "***@example.com");
+        let three = Email::parse("bob@example.com").unwrap();
+        assert_eq!(three.masked(), "b***@example.com");
     }
 
     #[test]

@@ -103,7 +103,8 @@ fn for_worker(base: &GatehousePorts, config: &Config, workers: usize) -> Gatehou
 }
 
 /// Each worker's part of `DATABASE_MAX_CONNECTIONS`, rounded down so that
-/// the workers together never open more (but at least one each).
+/// the workers together open no more, except that each gets at least one
+/// (a budget below the worker count is exceeded to that extent).
 fn worker_share(config: &Config, workers: usize) -> u32 {
     let workers = u32::try_from(workers).unwrap_or(u32::MAX).max(1);
     (config.database_max_connections / workers).max(1)
@@ -171,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn the_workers_together_never_exceed_the_connection_budget() {
+    fn the_workers_share_the_budget_and_each_gets_at_least_one() {
         for (max, workers, share) in [("16", 2, 8), ("16", 3, 5), ("16", 64, 1), ("1", 4, 1)] {
             assert_eq!(
                 worker_share(&config(max), workers),

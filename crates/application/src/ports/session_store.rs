@@ -177,8 +177,10 @@ pub trait SessionStore: Send + Sync {
     /// its user is not disabled: the token is retired keeping the sealed
     /// successor, the successor is inserted (expiring at the earlier of its
     /// idle end and the session's end), the session's `last_used_at` is
-    /// touched and the audit event recorded. Anything else changes nothing
-    /// and answers `Declined` or `Unknown`.
+    /// touched and the audit event recorded. Anything else answers
+    /// `Declined` or `Unknown` and changes nothing, except that the
+    /// session's `last_used_at` may be touched when the token was current
+    /// as the attempt began (a concurrent rotation won).
     ///
     /// Concurrent attempts on one token: at most one is `Rotated`. This is
     /// the whole of a refresh in the common case, so adapters should make

@@ -94,6 +94,10 @@ async fn ending_every_session_signs_out_everywhere() {
     app.get("/v1/users/me/sessions", Some(access))
         .await
         .assert_problem(401, "AUTH_TOKEN_REVOKED");
+    // The caller is checked first, even for an id that names nothing.
+    app.delete("/v1/users/me/sessions/not-a-uuid", access)
+        .await
+        .assert_problem(401, "AUTH_TOKEN_REVOKED");
 }
 
 #[actix_web::test]
