@@ -30,9 +30,20 @@ pub(crate) fn corrupt(what: &str) -> PortError {
     PortError::Unexpected(anyhow::anyhow!("stored {what} is not valid"))
 }
 
-impl UserRow {
-    pub fn into_user(self) -> Result<(User, PasswordHash), PortError> {
-        let user = User {
+/// A user's columns, as every query that loads a user reads them.
+pub(crate) struct UserColumns {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub mfa_enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserColumns {
+    pub fn into_user(self) -> Result<User, PortError> {
+        Ok(User {
             id: UserId::from_uuid(self.id),
             email: Email::parse(&self.email).map_err(|_| corrupt("email"))?,
             role: Role::parse(&self.role).ok_or_else(|| corrupt("role"))?,
@@ -40,7 +51,22 @@ impl UserRow {
             mfa_enabled: self.mfa_enabled,
             disabled: self.disabled_at.is_some(),
             created_at: self.created_at,
-        };
+        })
+    }
+}
+
+impl UserRow {
+    pub fn into_user(self) -> Result<(User, PasswordHash), PortError> {
+        let user = UserColumns {
+            id: self.id,
+            email: self.email,
+            role: self.role,
+            email_verified_at: self.email_verified_at,
+            disabled_at: self.disabled_at,
+            mfa_enabled: self.mfa_enabled,
+            created_at: self.created_at,
+        }
+        .into_user()?;
         Ok((user, PasswordHash::new(self.password_hash)))
     }
 }

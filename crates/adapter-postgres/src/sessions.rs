@@ -22,7 +22,7 @@ use gatehouse_domain::{AuditEvent, Email, PresentedToken, Role, SessionId, Times
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, from_pool};
 use crate::prepared::Prepared;
-use crate::rows::{audit_insert, bind_audit, bind_session, corrupt, session_ctes};
+use crate::rows::{Statement, audit_insert, bind_audit, bind_session, corrupt, session_ctes};
 use crate::schema::sessions;
 
 type Conn = bb8::PooledConnection<'static, AsyncDieselConnectionManager<AsyncPgConnection>>;
@@ -53,6 +53,20 @@ struct Found {
 struct Ended {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     ended: i64,
+}
+
+/// The eight placeholders that follow a revocation statement's own:
+/// user, time, reason, then the audit event's id, kind, ip, user agent and
+/// detail.
+fn bind_revocation(q: Statement, r: SessionRevocation) -> Statement {
+    q.bind::<SqlUuid, _>(r.user_id.as_uuid())
+        .bind::<Timestamptz, _>(r.at)
+        .bind::<Text, _>(r.reason.as_str())
+        .bind::<SqlUuid, _>(r.audit.id)
+        .bind::<Text, _>(r.audit.kind.as_str())
+        .bind::<Nullable<Text>, _>(r.audit.client.ip)
+        .bind::<Nullable<Text>, _>(r.audit.client.user_agent)
+        .bind::<Jsonb, _>(r.audit.detail)
 }
 
 const LIVE_SESSIONS: &str = "\
@@ -124,18 +138,12 @@ impl SessionStore for PgStore {
         session_id: SessionId,
         r: SessionRevocation,
     ) -> Result<bool, PortError> {
-        let q = Prepared(
+        let q = Prepared(bind_revocation(
             diesel::sql_query(REVOKE_OWN_SESSION)
-                .bind::<SqlUuid, _>(session_id.as_uuid())
-                .bind::<SqlUuid, _>(r.user_id.as_uuid())
-                .bind::<Timestamptz, _>(r.at)
-                .bind::<Text, _>(r.reason.as_str())
-                .bind::<SqlUuid, _>(r.audit.id)
-                .bind::<Text, _>(r.audit.kind.as_str())
-                .bind::<Nullable<Text>, _>(r.audit.client.ip)
-                .bind::<Nullable<Text>, _>(r.audit.client.user_agent)
-                .bind::<Jsonb, _>(r.audit.detail),
-        );
+                .into_boxed()
+                .bind::<SqlUuid, _>(session_id.as_uuid()),
+            r,
+        ));
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             q.get_result::<Found>(&mut *conn)
@@ -147,17 +155,10 @@ impl SessionStore for PgStore {
     }
 
     async fn revoke_all_sessions(&self, r: SessionRevocation) -> Result<u64, PortError> {
-        let q = Prepared(
-            diesel::sql_query(REVOKE_ALL_SESSIONS)
-                .bind::<SqlUuid, _>(r.user_id.as_uuid())
-                .bind::<Timestamptz, _>(r.at)
-                .bind::<Text, _>(r.reason.as_str())
-                .bind::<SqlUuid, _>(r.audit.id)
-                .bind::<Text, _>(r.audit.kind.as_str())
-                .bind::<Nullable<Text>, _>(r.audit.client.ip)
-                .bind::<Nullable<Text>, _>(r.audit.client.user_agent)
-                .bind::<Jsonb, _>(r.audit.detail),
-        );
+        let q = Prepared(bind_revocation(
+            diesel::sql_query(REVOKE_ALL_SESSIONS).into_boxed(),
+            r,
+        ));
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             q.get_result::<Ended>(&mut *conn)

@@ -6,12 +6,12 @@ use gatehouse_application::PortError;
 use gatehouse_application::ports::{
     CreateUserError, NewSession, NewUser, PasswordChange, SessionUser, UserCredentials, UserStore,
 };
-use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, SessionId, Timestamp, User, UserId};
+use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, User, UserId};
 
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, violates_unique};
 use crate::prepared::Prepared;
-use crate::rows::{UserRow, audit_insert, bind_audit, bind_session, corrupt, session_ctes};
+use crate::rows::{UserColumns, UserRow, audit_insert, bind_audit, bind_session, session_ctes};
 use crate::schema::users;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -70,16 +70,18 @@ struct SessionUserRow {
 
 impl SessionUserRow {
     fn into_session_user(self) -> Result<SessionUser, PortError> {
+        let user = UserColumns {
+            id: self.id,
+            email: self.email,
+            role: self.role,
+            email_verified_at: self.email_verified_at,
+            disabled_at: self.disabled_at,
+            mfa_enabled: self.mfa_enabled,
+            created_at: self.created_at,
+        }
+        .into_user()?;
         Ok(SessionUser {
-            user: User {
-                id: UserId::from_uuid(self.id),
-                email: Email::parse(&self.email).map_err(|_| corrupt("email"))?,
-                role: Role::parse(&self.role).ok_or_else(|| corrupt("role"))?,
-                email_verified: self.email_verified_at.is_some(),
-                mfa_enabled: self.mfa_enabled,
-                disabled: self.disabled_at.is_some(),
-                created_at: self.created_at,
-            },
+            user,
             session_live: self.session_live,
         })
     }

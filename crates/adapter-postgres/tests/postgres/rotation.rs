@@ -45,6 +45,24 @@ async fn current_tokens(db: &TestDatabase) -> i64 {
     .await
 }
 
+/// Polls (bounded, about 5 s) until a statement on this test's database
+/// waits for a row lock: the point a race test needs before it lets the
+/// lock holder commit.
+async fn until_a_statement_waits_on_a_lock(db: &TestDatabase) {
+    for _ in 0..500 {
+        let waiting = count(
+            db,
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+        )
+        .await;
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no statement ever waited on the lock");
+}
+
 async fn refreshed_events(db: &TestDatabase) -> i64 {
     count(
         db,
@@ -227,19 +245,8 @@ async fn a_fast_path_that_waited_on_a_rotation_replays_its_successor() {
                 .await
         })
     };
-    // Until the waiter's statement is blocked on that lock (bounded).
-    let mut waited = 0;
-    while count(
-        &db,
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-    )
-    .await
-        == 0
-    {
-        waited += 1;
-        assert!(waited < 500, "the fast path never waited on the lock");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Until the waiter's statement is blocked on that lock.
+    until_a_statement_waits_on_a_lock(&db).await;
 
     let now = ports.clock.now();
     let successor = ports.opaque.generate().unwrap();
@@ -311,18 +318,7 @@ async fn a_refresh_waiting_on_a_logout_loses_to_it() {
                 .await
         })
     };
-    let mut waited = 0;
-    while count(
-        &db,
-        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
-    )
-    .await
-        == 0
-    {
-        waited += 1;
-        assert!(waited < 500, "the refresh never waited on the logout");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_a_statement_waits_on_a_lock(&db).await;
     logout.commit().await.unwrap();
 
     let answer = refresh.await.unwrap();
