@@ -300,7 +300,17 @@ impl State {
         }
         session.revoked_at = Some(revocation.at);
         session.revoke_reason = Some(revocation.reason.as_str());
+        self.erase_kept_successors(id);
         true
+    }
+
+    /// A revoked family answers no replay: its kept successors go.
+    fn erase_kept_successors(&mut self, session_id: SessionId) {
+        for token in self.tokens.values_mut() {
+            if token.session_id == session_id {
+                token.sealed_successor = None;
+            }
+        }
     }
 
     fn record_with(&mut self, audit: &AuditEvent, key: &str, value: serde_json::Value) {
@@ -457,6 +467,7 @@ impl SessionTx for MemoryTx {
         {
             session.revoked_at = Some(at);
             session.revoke_reason = Some(reason.as_str());
+            self.work.erase_kept_successors(session_id);
         }
         Ok(())
     }

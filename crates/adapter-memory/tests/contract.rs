@@ -47,3 +47,8 @@ async fn sessions_are_listed_and_ended_by_their_user() {
 async fn a_password_change_swaps_the_hash_and_ends_other_sessions() {
     contract::a_password_change_swaps_the_hash_and_ends_other_sessions(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn ending_a_session_erases_its_kept_successors() {
+    contract::ending_a_session_erases_its_kept_successors(&MemoryStore::new()).await;
+}

@@ -23,7 +23,6 @@ use crate::PgStore;
 use crate::error::{bounded, from_diesel, from_pool};
 use crate::prepared::Prepared;
 use crate::rows::{Statement, audit_insert, bind_audit, bind_session, corrupt, session_ctes};
-use crate::schema::sessions;
 
 type Conn = bb8::PooledConnection<'static, AsyncDieselConnectionManager<AsyncPgConnection>>;
 
@@ -76,12 +75,18 @@ ORDER BY last_used_at DESC, id DESC";
 
 /// `found` says whether the session is the user's, whatever its state, so
 /// that a repeated revocation agrees with the first; only a session that
-/// was live is ended and audited.
+/// was live is ended and audited. Every statement that ends a session also
+/// erases the successors its tokens kept for grace replays (`erased`): a
+/// revoked family answers no replay, and an old token plus a copy of the
+/// database must not lead anywhere.
 const REVOKE_OWN_SESSION: &str = "\
 WITH target AS (SELECT id FROM sessions WHERE id = $1 AND user_id = $2), \
 ended AS ( \
     UPDATE sessions SET revoked_at = $3, revoke_reason = $4 \
     WHERE id IN (SELECT id FROM target) AND revoked_at IS NULL RETURNING id), \
+erased AS ( \
+    UPDATE refresh_tokens SET sealed_successor = NULL \
+    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $5, $3, $6, $2, $7, $8, $9 || jsonb_build_object('session_id', id::text) FROM ended) \
@@ -98,6 +103,9 @@ WITH locked AS ( \
 ended AS ( \
     UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
     WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL RETURNING id), \
+erased AS ( \
+    UPDATE refresh_tokens SET sealed_successor = NULL \
+    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $4, $2, $5, $1, $6, $7, $8 || jsonb_build_object('session_ids', jsonb_agg(id::text ORDER BY id)) \
@@ -374,6 +382,14 @@ JOIN sessions s ON s.id = t.session_id \
 JOIN users u ON u.id = s.user_id \
 WHERE t.digest = $3 AND NOT EXISTS (SELECT 1 FROM rotated)";
 
+/// Ends one session inside a unit of work, erasing its kept successors.
+const REVOKE_SESSION: &str = "\
+WITH ended AS ( \
+    UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
+    WHERE id = $1 AND revoked_at IS NULL RETURNING id) \
+UPDATE refresh_tokens SET sealed_successor = NULL \
+WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL";
+
 /// The session of the token with this digest, locked first (see the lock
 /// order above). Its own statement: a statement that waited for a lock
 /// still reads other rows as they were when it began.
@@ -462,20 +478,17 @@ impl SessionTx for PgTx {
         at: Timestamp,
         reason: RevokeReason,
     ) -> Result<(), PortError> {
+        let q = Prepared(
+            diesel::sql_query(REVOKE_SESSION)
+                .bind::<SqlUuid, _>(session_id.as_uuid())
+                .bind::<Timestamptz, _>(at)
+                .bind::<Text, _>(reason.as_str()),
+        );
         bounded(self.query_timeout, async {
-            diesel::update(
-                sessions::table
-                    .filter(sessions::id.eq(session_id.as_uuid()))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set((
-                sessions::revoked_at.eq(at),
-                sessions::revoke_reason.eq(reason.as_str()),
-            ))
-            .execute(&mut *self.conn)
-            .await
-            .map(|_| ())
-            .map_err(from_diesel)
+            q.execute(&mut *self.conn)
+                .await
+                .map(|_| ())
+                .map_err(from_diesel)
         })
         .await
     }

@@ -35,6 +35,9 @@ others AS ( \
 ended AS ( \
     UPDATE sessions SET revoked_at = $4, revoke_reason = $5 \
     WHERE id IN (SELECT id FROM others) AND revoked_at IS NULL RETURNING id), \
+erased AS ( \
+    UPDATE refresh_tokens SET sealed_successor = NULL \
+    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $7, $4, $8, id, $9, $10, \

@@ -632,3 +632,87 @@ pub async fn a_password_change_swaps_the_hash_and_ends_other_sessions<
     // The old hash no longer matches: a second change with it is refused.
     assert!(!store.change_password(change(&old)).await.unwrap());
 }
+
+/// Whatever ends a session erases the successors its tokens kept for
+/// grace replays: a logout or reuse (in a unit of work), ending one
+/// session, ending all, and a password change for the other sessions.
+pub async fn ending_a_session_erases_its_kept_successors<
+    S: UserStore + SessionStore + Transactional,
+>(
+    store: &S,
+) {
+    let user = new_user("erase@example.com");
+    let (id, hash) = (user.id, user.password_hash.clone());
+    let kept = new_session(id, 80);
+    let kept_id = kept.id;
+    store
+        .create_user(user, Some(kept), audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    // Four more sessions, each with a rotated token that keeps its successor.
+    let mut rotated = Vec::new();
+    for n in 0..4u8 {
+        let session = new_session(id, 90 + n * 2);
+        let session_id = session.id;
+        store
+            .start_session(session, audit(AuditKind::LoginSucceeded, id))
+            .await
+            .unwrap();
+        let outcome = store
+            .rotate_if_current(attempt(90 + n * 2, 91 + n * 2, 5, 105))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, RotationOutcome::Rotated(_)),
+            "{outcome:?}"
+        );
+        rotated.push((session_id, 90 + n * 2));
+    }
+    let kept_successor = |token: u8| async move {
+        let mut tx = store.begin().await.unwrap();
+        let stored = tx.lock_token(&digest(token)).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        stored.sealed_successor.is_some()
+    };
+    for (_, token) in &rotated {
+        assert!(kept_successor(*token).await);
+    }
+
+    let (logged_out, by_user, by_password, by_all) =
+        (rotated[0], rotated[1], rotated[2], rotated[3]);
+    let mut tx = store.begin().await.unwrap();
+    tx.revoke_session(logged_out.0, at(6), RevokeReason::Logout)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(!kept_successor(logged_out.1).await, "logout");
+
+    assert!(
+        store
+            .revoke_own_session(by_user.0, revocation(id, 7))
+            .await
+            .unwrap()
+    );
+    assert!(!kept_successor(by_user.1).await, "ending one session");
+    assert!(kept_successor(by_password.1).await, "untouched so far");
+
+    let changed = store
+        .change_password(PasswordChange {
+            user_id: id,
+            old_hash: hash.clone(),
+            new_hash: PasswordHash::new("$argon2id$v=19$m=128,t=1,p=1$c2FsdHNhbHQ$ZXJhc2Vk"),
+            keep_session: Some(kept_id),
+            at: at(8),
+            reason: RevokeReason::PasswordChanged,
+            audit: audit(AuditKind::PasswordChanged, id),
+        })
+        .await
+        .unwrap();
+    assert!(changed);
+    assert!(!kept_successor(by_password.1).await, "a password change");
+    assert!(!kept_successor(by_all.1).await, "also ended by the change");
+    assert_eq!(
+        store.revoke_all_sessions(revocation(id, 9)).await.unwrap(),
+        1
+    );
+}

@@ -237,4 +237,10 @@ mod shared {
         let db = TestDatabase::create().await;
         contract::a_password_change_swaps_the_hash_and_ends_other_sessions(&db.store()).await;
     }
+
+    #[tokio::test]
+    async fn ending_a_session_erases_its_kept_successors() {
+        let db = TestDatabase::create().await;
+        contract::ending_a_session_erases_its_kept_successors(&db.store()).await;
+    }
 }

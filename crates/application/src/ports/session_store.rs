@@ -218,7 +218,9 @@ pub trait SessionTx: Send {
     /// `Unavailable` when the store cannot be reached.
     fn rotate(&mut self, rotation: Rotation) -> impl Future<Output = Result<(), PortError>> + Send;
 
-    /// Ends the session: every token of the family stops working.
+    /// Ends the session: every token of the family stops working, and the
+    /// successors its tokens kept for grace replays are erased (as by every
+    /// method that ends sessions: a revoked family answers no replay).
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
