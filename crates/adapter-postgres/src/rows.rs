@@ -30,14 +30,23 @@ pub(crate) fn corrupt(what: &str) -> PortError {
     PortError::Unexpected(anyhow::anyhow!("stored {what} is not valid"))
 }
 
-/// A user's columns, as every query that loads a user reads them.
+/// A user's columns, as every query that loads a user reads them: embedded
+/// by raw-SQL rows, built from `UserRow` by the query builder's.
+#[derive(QueryableByName)]
 pub(crate) struct UserColumns {
+    #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
+    #[diesel(sql_type = Text)]
     pub email: String,
+    #[diesel(sql_type = Text)]
     pub role: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub email_verified_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub disabled_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
     pub mfa_enabled: bool,
+    #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
 }
 

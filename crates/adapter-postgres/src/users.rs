@@ -1,4 +1,3 @@
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
@@ -53,38 +52,16 @@ struct Changed {
 
 #[derive(QueryableByName)]
 struct SessionUserRow {
-    #[diesel(sql_type = SqlUuid)]
-    id: uuid::Uuid,
-    #[diesel(sql_type = Text)]
-    email: String,
-    #[diesel(sql_type = Text)]
-    role: String,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    email_verified_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    disabled_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Bool)]
-    mfa_enabled: bool,
-    #[diesel(sql_type = Timestamptz)]
-    created_at: DateTime<Utc>,
+    #[diesel(embed)]
+    user: UserColumns,
     #[diesel(sql_type = Bool)]
     session_live: bool,
 }
 
 impl SessionUserRow {
     fn into_session_user(self) -> Result<SessionUser, PortError> {
-        let user = UserColumns {
-            id: self.id,
-            email: self.email,
-            role: self.role,
-            email_verified_at: self.email_verified_at,
-            disabled_at: self.disabled_at,
-            mfa_enabled: self.mfa_enabled,
-            created_at: self.created_at,
-        }
-        .into_user()?;
         Ok(SessionUser {
-            user,
+            user: self.user.into_user()?,
             session_live: self.session_live,
         })
     }
