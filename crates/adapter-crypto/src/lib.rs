@@ -1,6 +1,7 @@
 //! The crypto adapters: Argon2id password hashing off the async executor,
-//! JWT access tokens, and random opaque tokens with their digests and the
-//! sealed successors that answer refresh retries. Only this crate knows
+//! JWT access tokens, random opaque tokens with their digests and the
+//! sealed successors that answer refresh retries, and encryption at rest
+//! under the operator's data key. Only this crate knows
 //! argon2, jsonwebtoken, rand and the RustCrypto primitives.
 
 // Security code fails with an error, never a crash (tests may still unwrap).
@@ -10,10 +11,12 @@
 )]
 
 mod argon2_hasher;
+mod data_cipher;
 mod hashing_slots;
 mod jwt_issuer;
 mod random_tokens;
 
 pub use argon2_hasher::{Argon2Config, Argon2Hasher};
+pub use data_cipher::DataKeyCipher;
 pub use jwt_issuer::{JwtConfig, JwtIssuer};
 pub use random_tokens::RandomTokens;

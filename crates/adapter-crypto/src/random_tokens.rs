@@ -20,13 +20,15 @@ use sha2::{Digest, Sha256};
 
 const TOKEN_BYTES: usize = 64;
 const TOKEN_CHARS: usize = 86;
+const ACCOUNT_TOKEN_BYTES: usize = 32;
+const ACCOUNT_TOKEN_CHARS: usize = 43;
 const NONCE_BYTES: usize = 12;
 const SEAL_INFO: &[u8] = b"gatehouse/v1/refresh-successor";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RandomTokens;
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], PortError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], PortError> {
     let mut bytes = [0u8; N];
     rand::rngs::SysRng
         .try_fill_bytes(&mut bytes)
@@ -42,6 +44,12 @@ fn cipher_for(key_token: &str) -> ChaCha20Poly1305 {
     ChaCha20Poly1305::new(&Key::from(key))
 }
 
+fn is_base64url(token: &str) -> bool {
+    token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl OpaqueTokens for RandomTokens {
     fn generate(&self) -> Result<SecretString, PortError> {
         Ok(SecretString::new(
@@ -50,10 +58,17 @@ impl OpaqueTokens for RandomTokens {
     }
 
     fn is_well_formed(&self, token: &str) -> bool {
-        token.len() == TOKEN_CHARS
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        token.len() == TOKEN_CHARS && is_base64url(token)
+    }
+
+    fn generate_account_token(&self) -> Result<SecretString, PortError> {
+        Ok(SecretString::new(
+            URL_SAFE_NO_PAD.encode(random_bytes::<ACCOUNT_TOKEN_BYTES>()?),
+        ))
+    }
+
+    fn is_account_token(&self, token: &str) -> bool {
+        token.len() == ACCOUNT_TOKEN_CHARS && is_base64url(token)
     }
 
     fn digest(&self, token: &str) -> TokenDigest {
@@ -94,6 +109,18 @@ mod tests {
         assert!(t.is_well_formed(a.expose()));
         assert_ne!(a, b);
         assert_eq!(URL_SAFE_NO_PAD.decode(a.expose()).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn account_tokens_are_32_bytes_in_43_chars() {
+        let t = RandomTokens;
+        let a = t.generate_account_token().unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(a.expose()).unwrap().len(), 32);
+        assert!(t.is_account_token(a.expose()));
+        assert!(!t.is_well_formed(a.expose()));
+        assert!(!t.is_account_token(t.generate().unwrap().expose()));
+        assert!(!t.is_account_token(&"é".repeat(21)));
+        assert_ne!(a, t.generate_account_token().unwrap());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! lock meanwhile, so concurrent units of work are serialised. The clock and
 //! mail doubles live in `gatehouse-testkit`.
 
+mod account_tokens;
+mod outbox;
 mod store;
 
+pub use outbox::QueuedMail;
 pub use store::{MemoryStore, MemoryTx};

@@ -3,15 +3,18 @@ use std::sync::Arc;
 
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AuditLog, AuditTx, CreateUserError, NewSession, NewUser, PasswordChange, RevokeReason,
-    Rotation, RotationAttempt, RotationOutcome, SessionRevocation, SessionStore, SessionTx,
-    SessionUser, SessionView, StoredToken, TokenDigest, Transactional, UnitOfWork, UserCredentials,
-    UserStore,
+    AuditLog, AuditTx, CreateUserError, NewSession, NewUser, OutboxTx, OutgoingMail,
+    PasswordChange, RevokeReason, Rotation, RotationAttempt, RotationOutcome, SessionRevocation,
+    SessionStore, SessionTx, SessionUser, SessionView, StoredToken, TokenDigest, Transactional,
+    UnitOfWork, UserCredentials, UserStore,
 };
 use gatehouse_domain::{
     AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::account_tokens::AccountTokenRow;
+use crate::outbox::OutboxRow;
 
 #[derive(Debug, Clone)]
 struct SessionRow {
@@ -35,11 +38,13 @@ struct TokenRow {
 }
 
 #[derive(Debug, Clone, Default)]
-struct State {
-    users: HashMap<UserId, (User, PasswordHash)>,
+pub(crate) struct State {
+    pub(crate) users: HashMap<UserId, (User, PasswordHash)>,
     sessions: HashMap<SessionId, SessionRow>,
     tokens: HashMap<TokenDigest, TokenRow>,
-    audit: Vec<AuditEvent>,
+    pub(crate) audit: Vec<AuditEvent>,
+    pub(crate) account_tokens: HashMap<TokenDigest, AccountTokenRow>,
+    pub(crate) outbox: Vec<OutboxRow>,
 }
 
 impl State {
@@ -116,7 +121,7 @@ impl State {
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    state: Arc<Mutex<State>>,
+    pub(crate) state: Arc<Mutex<State>>,
 }
 
 impl MemoryStore {
@@ -193,6 +198,9 @@ impl UserStore for MemoryStore {
         if let Some(session) = session {
             state.insert_session(session);
         }
+        if let Some(token) = user.verification {
+            state.insert_account_token(user.id, token);
+        }
         state.audit.push(audit);
         Ok(())
     }
@@ -262,6 +270,7 @@ impl UserStore for MemoryStore {
             .filter(|id| state.revoke(*id, &revocation))
             .count();
         state.record_with(&change.audit, "sessions_ended", ended.into());
+        state.enqueue(change.notice);
         Ok(true)
     }
 
@@ -291,7 +300,7 @@ impl AuditLog for MemoryStore {
 
 impl State {
     /// Ends the session if it is live; answers whether it did.
-    fn revoke(&mut self, id: SessionId, revocation: &SessionRevocation) -> bool {
+    pub(crate) fn revoke(&mut self, id: SessionId, revocation: &SessionRevocation) -> bool {
         let Some(session) = self.sessions.get_mut(&id) else {
             return false;
         };
@@ -304,6 +313,17 @@ impl State {
         true
     }
 
+    pub(crate) fn sessions_of(&self, user_id: UserId) -> Vec<SessionId> {
+        let mut ids: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user_id == user_id)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// A revoked family answers no replay: its kept successors go.
     fn erase_kept_successors(&mut self, session_id: SessionId) {
         for token in self.tokens.values_mut() {
@@ -313,7 +333,7 @@ impl State {
         }
     }
 
-    fn record_with(&mut self, audit: &AuditEvent, key: &str, value: serde_json::Value) {
+    pub(crate) fn record_with(&mut self, audit: &AuditEvent, key: &str, value: serde_json::Value) {
         let mut event = audit.clone();
         if let Some(detail) = event.detail.as_object_mut() {
             detail.insert(key.into(), value);
@@ -476,6 +496,13 @@ impl SessionTx for MemoryTx {
 impl AuditTx for MemoryTx {
     async fn record(&mut self, event: AuditEvent) -> Result<(), PortError> {
         self.work.audit.push(event);
+        Ok(())
+    }
+}
+
+impl OutboxTx for MemoryTx {
+    async fn enqueue(&mut self, mail: OutgoingMail) -> Result<(), PortError> {
+        self.work.enqueue(mail);
         Ok(())
     }
 }

@@ -52,3 +52,18 @@ async fn a_password_change_swaps_the_hash_and_ends_other_sessions() {
 async fn ending_a_session_erases_its_kept_successors() {
     contract::ending_a_session_erases_its_kept_successors(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn the_outbox_claims_leases_and_settles() {
+    contract::mail::the_outbox_claims_leases_and_settles(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn reset_tokens_work_once() {
+    contract::mail::reset_tokens_work_once(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn verification_tokens_work_once() {
+    contract::mail::verification_tokens_work_once(&MemoryStore::new()).await;
+}

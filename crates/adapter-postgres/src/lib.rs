@@ -1,11 +1,13 @@
 //! The PostgreSQL adapter: diesel-async over a bb8 pool. It implements the
-//! store ports (`UserStore`, `SessionStore` with its unit of work, and
-//! `AuditLog`), creates the database if it is missing and applies the
+//! store ports (`UserStore`, `SessionStore` with its unit of work,
+//! `AccountTokenStore`, `MailOutbox` and `AuditLog`), creates the database if it is missing and applies the
 //! embedded migrations. No diesel or bb8 type leaves this crate.
 
+mod account_tokens;
 mod audit;
 mod database;
 mod error;
+mod outbox;
 mod prepared;
 mod rows;
 mod schema;

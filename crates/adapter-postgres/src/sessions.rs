@@ -262,8 +262,8 @@ impl Transactional for PgStore {
 }
 
 pub struct PgTx {
-    conn: Conn,
-    query_timeout: Duration,
+    pub(crate) conn: Conn,
+    pub(crate) query_timeout: Duration,
 }
 
 impl std::fmt::Debug for PgTx {

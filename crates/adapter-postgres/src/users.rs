@@ -8,7 +8,9 @@ use gatehouse_application::ports::{
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, User, UserId};
 
 use crate::PgStore;
+use crate::account_tokens::{bind_mailed_token, mailed_token_ctes};
 use crate::error::{bounded, from_diesel, violates_unique};
+use crate::outbox::bind_mail;
 use crate::prepared::Prepared;
 use crate::rows::{UserColumns, UserRow, audit_insert, bind_audit, bind_session, session_ctes};
 use crate::schema::users;
@@ -41,7 +43,10 @@ audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $7, $4, $8, id, $9, $10, \
            $11 || jsonb_build_object('sessions_ended', (SELECT count(*) FROM ended)) \
-    FROM changed) \
+    FROM changed), \
+notice AS ( \
+    INSERT INTO mail_outbox (id, recipient, subject, sealed_body, queued_at, next_attempt_at) \
+    SELECT $12, $13, $14, $15, $16, $16 FROM changed) \
 SELECT EXISTS (SELECT 1 FROM changed) AS changed";
 
 #[derive(QueryableByName)]
@@ -77,15 +82,20 @@ impl UserStore for PgStore {
     ) -> Result<(), CreateUserError> {
         let user_cte = "WITH new_user AS (INSERT INTO users (id, email, password_hash, role, created_at, updated_at) \
                         VALUES ($1, $2, $3, $4, $5, $5)), ";
-        let (sql, audit_from) = match session {
+        let (mut sql, mut next) = match session {
             Some(_) => (format!("{user_cte}{}", session_ctes(6)), 17),
             None => (user_cte.to_owned(), 6),
         };
+        if user.verification.is_some() {
+            sql.push_str("target AS (SELECT $1 AS id), ");
+            sql.push_str(&mailed_token_ctes(next));
+            next += 9;
+        }
         // The trailing ", " of the last CTE is trimmed before the final INSERT.
         let sql = format!(
             "{} {}",
             sql.trim_end().trim_end_matches(','),
-            audit_insert(audit_from)
+            audit_insert(next)
         );
         let mut q = diesel::sql_query(sql)
             .into_boxed()
@@ -96,6 +106,9 @@ impl UserStore for PgStore {
             .bind::<Timestamptz, _>(user.created_at);
         if let Some(session) = session {
             q = bind_session(q, session);
+        }
+        if let Some(token) = user.verification {
+            q = bind_mailed_token(q, token);
         }
         q = bind_audit(q, audit);
         let result = bounded(self.query_timeout, async {
@@ -176,20 +189,20 @@ impl UserStore for PgStore {
     /// several are ended at once.
     async fn change_password(&self, change: PasswordChange) -> Result<bool, PortError> {
         let audit = change.audit;
-        let q = Prepared(
-            diesel::sql_query(CHANGE_PASSWORD)
-                .bind::<SqlUuid, _>(change.user_id.as_uuid())
-                .bind::<Text, _>(change.old_hash.as_str().to_owned())
-                .bind::<Text, _>(change.new_hash.as_str().to_owned())
-                .bind::<Timestamptz, _>(change.at)
-                .bind::<Text, _>(change.reason.as_str())
-                .bind::<Nullable<SqlUuid>, _>(change.keep_session.map(|s| s.as_uuid()))
-                .bind::<SqlUuid, _>(audit.id)
-                .bind::<Text, _>(audit.kind.as_str())
-                .bind::<Nullable<Text>, _>(audit.client.ip)
-                .bind::<Nullable<Text>, _>(audit.client.user_agent)
-                .bind::<Jsonb, _>(audit.detail),
-        );
+        let q = diesel::sql_query(CHANGE_PASSWORD)
+            .into_boxed()
+            .bind::<SqlUuid, _>(change.user_id.as_uuid())
+            .bind::<Text, _>(change.old_hash.as_str().to_owned())
+            .bind::<Text, _>(change.new_hash.as_str().to_owned())
+            .bind::<Timestamptz, _>(change.at)
+            .bind::<Text, _>(change.reason.as_str())
+            .bind::<Nullable<SqlUuid>, _>(change.keep_session.map(|s| s.as_uuid()))
+            .bind::<SqlUuid, _>(audit.id)
+            .bind::<Text, _>(audit.kind.as_str())
+            .bind::<Nullable<Text>, _>(audit.client.ip)
+            .bind::<Nullable<Text>, _>(audit.client.user_agent)
+            .bind::<Jsonb, _>(audit.detail);
+        let q = Prepared(bind_mail(q, change.notice));
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             q.get_result::<Changed>(&mut *conn)

@@ -1,4 +1,5 @@
-//! The knobs of the token lifecycle, given by the operator's configuration.
+//! The knobs of the token lifecycle and of mail, given by the operator's
+//! configuration.
 
 use std::time::Duration;
 
@@ -13,6 +14,12 @@ pub struct AuthPolicy {
     /// same successor (retries, parallel tabs). Zero is strict.
     pub refresh_reuse_grace: Duration,
     pub password_rules: PasswordRules,
+    /// Refuse login (and sign nobody in at registration) until the email
+    /// is verified.
+    pub require_verified_email: bool,
+    /// The base of the links in mails, without a trailing slash.
+    pub public_url: String,
+    pub mail_delivery: DeliveryPolicy,
 }
 
 impl Default for AuthPolicy {
@@ -23,6 +30,62 @@ impl Default for AuthPolicy {
             session_max_lifetime: Duration::from_secs(2_592_000),
             refresh_reuse_grace: Duration::from_secs(10),
             password_rules: PasswordRules::default(),
+            require_verified_email: false,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            mail_delivery: DeliveryPolicy::default(),
         }
+    }
+}
+
+/// How the outbox sender retries.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryPolicy {
+    /// Mails claimed per pass.
+    pub batch: u32,
+    /// How long a claimed mail is held for one attempt; past it, another
+    /// sender may take it (the first one died). Longer than a batch of
+    /// SMTP timeouts.
+    pub lease: Duration,
+    /// The wait after the first failure; it doubles with each further one.
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// A mail still failing this long after it was queued is given up.
+    pub give_up_after: Duration,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            batch: 10,
+            lease: Duration::from_secs(300),
+            first_retry: Duration::from_secs(5),
+            max_retry: Duration::from_secs(1_800),
+            give_up_after: Duration::from_secs(24 * 3_600),
+        }
+    }
+}
+
+impl DeliveryPolicy {
+    /// The wait before the next attempt, after `attempts` failed ones.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(30);
+        self.first_retry
+            .saturating_mul(1u32 << doublings)
+            .min(self.max_retry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let p = DeliveryPolicy::default();
+        assert_eq!(p.backoff(1), Duration::from_secs(5));
+        assert_eq!(p.backoff(2), Duration::from_secs(10));
+        assert_eq!(p.backoff(4), Duration::from_secs(40));
+        assert_eq!(p.backoff(20), Duration::from_secs(1_800));
+        assert_eq!(p.backoff(u32::MAX), Duration::from_secs(1_800));
     }
 }

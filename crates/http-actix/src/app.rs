@@ -13,7 +13,7 @@ use gatehouse_application::use_cases::Authenticate;
 
 use crate::bearer::Verifier;
 use crate::body::{MAX_BODY_BYTES, json_config};
-use crate::handlers::{auth, health, password, sessions, users};
+use crate::handlers::{auth, email, health, password, sessions, users};
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::request_log::log_request;
 
@@ -75,6 +75,7 @@ pub fn build_app<P: Ports>(
         .service(web::resource("/v1/users/me").route(web::get().to(users::me::<P>)))
         .configure(sessions::configure::<P>)
         .configure(password::configure::<P>)
+        .configure(email::configure::<P>)
         .service(web::resource("/health/live").route(web::get().to(health::live)))
         .service(web::resource("/health/ready").route(web::get().to(health::ready::<P>)))
         .service(web::resource("/openapi.json").route(web::get().to(move || {

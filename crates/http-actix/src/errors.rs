@@ -38,6 +38,12 @@ impl From<LoginError> for ApiError {
                 "The email or password is not correct.",
             ),
             LoginError::AccountDisabled => ApiError::account_disabled(),
+            LoginError::EmailNotVerified => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "EMAIL_NOT_VERIFIED",
+                "Email not verified",
+                "Confirm your email address with the link we mailed you, then sign in.",
+            ),
             LoginError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             LoginError::Unavailable(e) => ApiError::unavailable(&e),
             LoginError::Unexpected(e) => ApiError::internal(&e),
@@ -163,6 +169,14 @@ mod tests {
                 "down"
             )))),
             (503, "SERVICE_UNAVAILABLE")
+        );
+    }
+
+    #[test]
+    fn an_unverified_email_is_forbidden() {
+        assert_eq!(
+            status_and_code(LoginError::EmailNotVerified),
+            (403, "EMAIL_NOT_VERIFIED")
         );
     }
 

@@ -8,9 +8,10 @@ use crate::dto::{
     HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse,
     UserResponse,
 };
-use crate::handlers::password::ChangePasswordBody;
+use crate::handlers::email::VerifyEmailBody;
+use crate::handlers::password::{ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody};
 use crate::handlers::sessions::{SessionResponse, SessionsResponse};
-use crate::handlers::{auth, health, password, sessions, users};
+use crate::handlers::{auth, email, health, password, sessions, users};
 use crate::problem::{FieldError, Problem};
 
 struct BearerScheme;
@@ -28,17 +29,18 @@ impl Modify for BearerScheme {
 #[openapi(
     info(
         title = "Gatehouse",
-        description = "Authentication service: accounts, rotating refresh tokens, sessions. Every error is RFC 9457 `application/problem+json` with a stable `code`.",
+        description = "Authentication service: accounts, rotating refresh tokens, sessions, password reset and email verification by mail. Every error is RFC 9457 `application/problem+json` with a stable `code`.",
     ),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout,
-        users::me, password::change,
+        password::forgot, password::reset, email::verify,
+        users::me, password::change, email::resend,
         sessions::list, sessions::revoke, sessions::revoke_all,
         health::live, health::ready,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
-        ChangePasswordBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
+        ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
     )),
     modifiers(&BearerScheme),
     tags(

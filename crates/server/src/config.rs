@@ -3,6 +3,7 @@
 //! on. Secrets are wrapped so that no `{:?}` prints them.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -41,6 +42,16 @@ pub struct Config {
     pub argon2_max_concurrent: usize,
     pub argon2_queue_wait: Duration,
     pub public_url: String,
+    pub require_verified_email: bool,
+    /// Holds the SMTP password when there is one.
+    pub smtp_url: Option<SecretString>,
+    pub smtp_timeout: Duration,
+    pub mail_from: String,
+    pub mail_dir: PathBuf,
+    /// The wait after a failed send; it doubles with each further failure.
+    pub mail_retry_base: Duration,
+    /// How often the sender looks for due mail when the outbox is idle.
+    pub mail_poll: Duration,
 }
 
 /// Reads variables through `get`, so tests can pass a map instead of the
@@ -67,6 +78,17 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
                 .trim()
                 .parse()
                 .map_err(|_| anyhow::anyhow!("{name} must be a whole number, got {raw:?}")),
+        }
+    }
+
+    fn flag(&self, name: &str) -> anyhow::Result<bool> {
+        match self.0(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("" | "false" | "0" | "no" | "off") => Ok(false),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some(other) => bail!("{name} must be true or false, got {other:?}"),
         }
     }
 
@@ -120,6 +142,13 @@ impl Config {
             argon2_max_concurrent: s.number("AUTH_ARGON2_MAX_CONCURRENT", cores)?,
             argon2_queue_wait: s.millis("AUTH_ARGON2_QUEUE_WAIT_MS", 3_000)?,
             public_url: s.string("AUTH_PUBLIC_URL", "http://127.0.0.1:8080"),
+            require_verified_email: s.flag("AUTH_REQUIRE_VERIFIED_EMAIL")?,
+            smtp_url: s.secret("AUTH_SMTP_URL"),
+            smtp_timeout: s.seconds("AUTH_SMTP_TIMEOUT_SECS", 10)?,
+            mail_from: s.string("AUTH_MAIL_FROM", "gatehouse@localhost"),
+            mail_dir: PathBuf::from(s.string("AUTH_MAIL_DIR", "./mail")),
+            mail_retry_base: s.millis("AUTH_MAIL_RETRY_BASE_MS", 5_000)?,
+            mail_poll: s.millis("AUTH_MAIL_POLL_MS", 1_000)?,
         };
         config.check_ranges()?;
         Ok(config)
@@ -144,6 +173,22 @@ impl Config {
         if self.argon2_max_concurrent == 0 {
             bail!("AUTH_ARGON2_MAX_CONCURRENT must be at least 1");
         }
+        for (name, value) in [
+            ("AUTH_SMTP_TIMEOUT_SECS", self.smtp_timeout),
+            ("AUTH_MAIL_RETRY_BASE_MS", self.mail_retry_base),
+            ("AUTH_MAIL_POLL_MS", self.mail_poll),
+        ] {
+            if value.is_zero() {
+                bail!("{name} must be greater than 0");
+            }
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            bail!(
+                "AUTH_PUBLIC_URL must start with http:// or https://, got {:?}",
+                self.public_url
+            );
+        }
+        crate::mail::parse_from(&self.mail_from)?;
         if self.database_max_connections == 0 {
             bail!("DATABASE_MAX_CONNECTIONS must be at least 1");
         }
@@ -225,6 +270,17 @@ mod tests {
             (c.jwt_issuer.as_str(), c.jwt_audience.as_str()),
             ("gatehouse", "gatehouse")
         );
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(!c.require_verified_email);
+        assert!(c.smtp_url.is_none());
+        assert_eq!(c.mail_from, "gatehouse@localhost");
+        assert_eq!(c.mail_dir, PathBuf::from("./mail"));
+    }
+
+    #[test]
+    fn the_smtp_password_never_prints() {
+        let c = config(&[("AUTH_SMTP_URL", "smtp://user:hunter2@mail:587")]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 
     #[test]
@@ -269,6 +325,9 @@ mod tests {
             ("AUTH_LISTEN_ADDR", "not an address"),
             ("AUTH_PASSWORD_MIN_LENGTH", "3"),
             ("AUTH_JWT_ALGORITHM", "none"),
+            ("AUTH_REQUIRE_VERIFIED_EMAIL", "maybe"),
+            ("AUTH_PUBLIC_URL", "example.com"),
+            ("AUTH_MAIL_FROM", "not an address"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert!(err.to_string().contains(name), "{name}: {err}");

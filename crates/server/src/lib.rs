@@ -2,6 +2,7 @@
 //! them into the HTTP application, and runs the command line.
 
 pub mod config;
+pub mod mail;
 pub mod startup;
 mod system;
 pub mod telemetry;

@@ -6,16 +6,27 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use anyhow::Context;
-use gatehouse_adapter_crypto::{Argon2Config, Argon2Hasher, JwtConfig, JwtIssuer, RandomTokens};
+use gatehouse_adapter_crypto::{
+    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens,
+};
 use gatehouse_adapter_postgres::{PgConfig, PgStore, ensure_database, run_migrations};
+use gatehouse_application::policy::DeliveryPolicy;
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{PasswordRules, SecretString};
 
 use crate::config::Config;
-use crate::system::{LogMailer, SystemClock};
+use crate::mail::{EmlFiles, MailCounters, MailTransport, SenderHandle, SmtpMailer, spawn_sender};
+use crate::system::SystemClock;
 
-pub type GatehousePorts =
-    Adapters<PgStore, Argon2Hasher, JwtIssuer, RandomTokens, SystemClock, LogMailer>;
+pub type GatehousePorts = Adapters<
+    PgStore,
+    Argon2Hasher,
+    JwtIssuer,
+    RandomTokens,
+    SystemClock,
+    MailTransport,
+    DataKeyCipher,
+>;
 
 /// Creates the database if missing and applies pending migrations.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
@@ -50,8 +61,13 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         .clone()
         .unwrap_or_else(|| SecretString::new(""));
     // Requests use the workers' own pools (`for_worker`); this one is for
-    // work outside requests, so one connection is its whole budget.
+    // work outside requests (the mail sender), so one connection is its
+    // whole budget.
     let store = PgStore::connect(&pg_config(config, 1));
+    let data_key = config
+        .data_key
+        .clone()
+        .unwrap_or_else(|| SecretString::new(""));
     Ok(Adapters {
         store,
         hasher,
@@ -62,7 +78,8 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         }),
         opaque: RandomTokens,
         clock: SystemClock,
-        mailer: LogMailer,
+        mailer: mail_transport(config)?,
+        cipher: DataKeyCipher::new(&data_key),
         policy: AuthPolicy {
             access_token_ttl: config.access_token_ttl,
             refresh_token_idle_ttl: config.refresh_token_ttl,
@@ -71,7 +88,30 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
             password_rules: PasswordRules {
                 min_length: config.password_min_length,
             },
+            require_verified_email: config.require_verified_email,
+            public_url: config.public_url.trim_end_matches('/').to_owned(),
+            mail_delivery: DeliveryPolicy {
+                first_retry: config.mail_retry_base,
+                // A batch of attempts that all time out must end within the lease.
+                lease: DeliveryPolicy::default().lease.max(
+                    config
+                        .smtp_timeout
+                        .saturating_mul(4 * DeliveryPolicy::default().batch),
+                ),
+                ..DeliveryPolicy::default()
+            },
         },
+    })
+}
+
+fn mail_transport(config: &Config) -> anyhow::Result<MailTransport> {
+    let from = crate::mail::parse_from(&config.mail_from)?;
+    Ok(match &config.smtp_url {
+        Some(url) => MailTransport::Smtp(SmtpMailer::new(url, from, config.smtp_timeout)?),
+        None => {
+            tracing::info!(dir = %config.mail_dir.display(), "no AUTH_SMTP_URL: mails are written as .eml files");
+            MailTransport::Files(EmlFiles::new(config.mail_dir.clone(), from))
+        }
     })
 }
 
@@ -110,10 +150,12 @@ fn worker_share(config: &Config, workers: usize) -> u32 {
     (config.database_max_connections / workers).max(1)
 }
 
-/// A bound, not yet running, HTTP server.
+/// A bound, not yet running, HTTP server, and the mail sender beside it.
 pub struct Application {
     port: u16,
     server: Server,
+    mail_sender: SenderHandle,
+    mail_counters: Arc<MailCounters>,
 }
 
 impl std::fmt::Debug for Application {
@@ -135,6 +177,8 @@ impl Application {
             .with_context(|| format!("binding AUTH_LISTEN_ADDR {}", config.listen_addr))?;
         let port = listener.local_addr()?.port();
         let workers = worker_count();
+        let mail_counters = Arc::new(MailCounters::default());
+        let mail_sender = spawn_sender(base.clone(), Arc::clone(&mail_counters), config.mail_poll);
         let config = config.clone();
         let server = HttpServer::new(move || {
             let ports = web::Data::new(for_worker(&base, &config, workers));
@@ -145,7 +189,12 @@ impl Application {
         // In-flight requests get this long to finish after SIGTERM/SIGINT.
         .shutdown_timeout(30)
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            mail_sender,
+            mail_counters,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -156,9 +205,19 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until a stop signal (SIGTERM, SIGINT) or `handle().stop()`.
+    /// Mails sent and given up so far by this instance.
+    pub fn mail_counters(&self) -> Arc<MailCounters> {
+        Arc::clone(&self.mail_counters)
+    }
+
+    /// Serves until a stop signal (SIGTERM, SIGINT) or `handle().stop()`,
+    /// then lets the mail sender finish the pass it is in.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.mail_sender
+            .stop(std::time::Duration::from_secs(30))
+            .await;
+        served
     }
 }
 

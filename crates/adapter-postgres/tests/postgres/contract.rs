@@ -98,6 +98,7 @@ async fn create_user_without_a_session_and_conflict_on_direct_insert() {
         password_hash: PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA"),
         role: Role::Admin,
         created_at: now,
+        verification: None,
     };
     let audit = || AuditEvent::new(AuditKind::UserRegistered, now, None, &client());
     ports
@@ -129,6 +130,7 @@ async fn only_the_email_constraint_means_email_taken() {
         password_hash: PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA"),
         role: Role::User,
         created_at: now,
+        verification: None,
     };
     let audit = || AuditEvent::new(AuditKind::UserRegistered, now, None, &client());
     let id = UserId::new();
@@ -242,5 +244,23 @@ mod shared {
     async fn ending_a_session_erases_its_kept_successors() {
         let db = TestDatabase::create().await;
         contract::ending_a_session_erases_its_kept_successors(&db.store()).await;
+    }
+
+    #[tokio::test]
+    async fn the_outbox_claims_leases_and_settles() {
+        let db = TestDatabase::create().await;
+        contract::mail::the_outbox_claims_leases_and_settles(&db.store()).await;
+    }
+
+    #[tokio::test]
+    async fn reset_tokens_work_once() {
+        let db = TestDatabase::create().await;
+        contract::mail::reset_tokens_work_once(&db.store()).await;
+    }
+
+    #[tokio::test]
+    async fn verification_tokens_work_once() {
+        let db = TestDatabase::create().await;
+        contract::mail::verification_tokens_work_once(&db.store()).await;
     }
 }

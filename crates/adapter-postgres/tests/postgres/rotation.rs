@@ -184,7 +184,11 @@ async fn reuse_after_grace_revokes_the_family_audits_and_alerts() {
         .await,
         1
     );
-    assert_eq!(ports.mailer.sent().len(), 1);
+    assert_eq!(
+        alerts_queued(&db).await,
+        1,
+        "one alert, queued with the revocation"
+    );
 }
 
 #[tokio::test]
@@ -369,5 +373,17 @@ async fn concurrent_reuse_raises_one_alarm() {
         .await,
         1
     );
-    assert_eq!(ports.mailer.sent().len(), 1);
+    assert_eq!(
+        alerts_queued(&db).await,
+        1,
+        "one alert, queued with the revocation"
+    );
+}
+
+async fn alerts_queued(db: &TestDatabase) -> i64 {
+    count(
+        db,
+        "SELECT count(*) AS n FROM mail_outbox WHERE subject LIKE 'Security alert%'",
+    )
+    .await
 }

@@ -3,16 +3,25 @@ use std::time::Duration;
 use chrono::TimeZone;
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use gatehouse_adapter_crypto::{Argon2Config, Argon2Hasher, JwtConfig, JwtIssuer, RandomTokens};
+use gatehouse_adapter_crypto::{
+    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens,
+};
 use gatehouse_adapter_postgres::PgStore;
 use gatehouse_adapter_postgres::test_support::TestDatabase;
-use gatehouse_application::use_cases::{Register, RegisterCommand, Registered};
+use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString};
 use gatehouse_testkit::{FixedClock, RecordingMailer};
 
-pub type PgPorts =
-    Adapters<PgStore, Argon2Hasher, JwtIssuer, RandomTokens, FixedClock, RecordingMailer>;
+pub type PgPorts = Adapters<
+    PgStore,
+    Argon2Hasher,
+    JwtIssuer,
+    RandomTokens,
+    FixedClock,
+    RecordingMailer,
+    DataKeyCipher,
+>;
 
 pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
     let mut config = db.config();
@@ -35,15 +44,18 @@ pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
         opaque: RandomTokens,
         clock: FixedClock::at(chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()),
         mailer: RecordingMailer::default(),
+        cipher: DataKeyCipher::new(&SecretString::new(DATA_KEY)),
         policy,
     }
 }
+
+pub const DATA_KEY: &str = "test-data-key-that-is-at-least-32-bytes";
 
 pub fn client() -> ClientInfo {
     ClientInfo::new(Some("198.51.100.4".into()), Some("pg-tests"))
 }
 
-pub async fn register(ports: &PgPorts, email: &str) -> Registered {
+pub async fn register(ports: &PgPorts, email: &str) -> SignedUp {
     Register::new(ports)
         .execute(RegisterCommand {
             email: Email::parse(email).unwrap(),
@@ -56,7 +68,18 @@ pub async fn register(ports: &PgPorts, email: &str) -> Registered {
             client: client(),
         })
         .await
+        .map(|r| SignedUp {
+            user: r.user,
+            tokens: r.tokens.expect("signed in at registration"),
+        })
         .unwrap()
+}
+
+/// A registration that signed the user in, as the default policy does.
+#[derive(Debug)]
+pub struct SignedUp {
+    pub user: gatehouse_domain::User,
+    pub tokens: TokenPair,
 }
 
 #[derive(diesel::QueryableByName)]

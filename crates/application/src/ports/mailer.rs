@@ -13,11 +13,14 @@ pub struct Mail {
     pub body: SecretString,
 }
 
+/// The transport that delivers mail (SMTP, or files for development).
+/// Only the outbox sender calls it: use cases queue mail instead, so that
+/// no request waits for it.
 pub trait Mailer: Send + Sync {
-    /// Hands the mail to the transport.
+    /// Delivers the mail now.
     ///
     /// # Errors
-    /// `Unavailable` when the transport refuses or cannot be reached; use
-    /// cases log it and go on, since a lost mail must not undo a revocation.
+    /// `Unavailable` when the transport refuses or cannot be reached; the
+    /// sender tries again later.
     fn send(&self, mail: Mail) -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -4,8 +4,11 @@
 //! Methods return `impl Future + Send` rather than using `async fn` so that
 //! generic services stay `Send` inside multi-threaded runtimes.
 
+mod account_tokens;
 mod audit_log;
 mod clock;
+mod data_cipher;
+mod mail_outbox;
 mod mailer;
 mod opaque_tokens;
 mod password_hasher;
@@ -15,8 +18,14 @@ mod token_issuer;
 mod unit_of_work;
 mod user_store;
 
+pub use account_tokens::{
+    AccountTokenStore, EmailVerification, MailedToken, PasswordReset, ResetRequest, Throttle,
+    TokenPurpose, VerificationRequest,
+};
 pub use audit_log::{AuditLog, AuditTx};
 pub use clock::Clock;
+pub use data_cipher::DataCipher;
+pub use mail_outbox::{ClaimedMail, DeliveryOutcome, MailOutbox, OutboxTx, OutgoingMail};
 pub use mailer::{Mail, Mailer};
 pub use opaque_tokens::{OpaqueTokens, TokenDigest};
 pub use password_hasher::{HashError, PasswordHasher, Verified};
@@ -45,12 +54,19 @@ pub enum PortError {
 
 /// Everything a use case may touch, bundled so signatures stay short.
 pub trait Ports: Send + Sync + 'static {
-    type Store: UserStore + SessionStore + AuditLog + Transactional + Readiness;
+    type Store: UserStore
+        + SessionStore
+        + AccountTokenStore
+        + MailOutbox
+        + AuditLog
+        + Transactional
+        + Readiness;
     type Hasher: PasswordHasher;
     type Tokens: TokenIssuer;
     type Opaque: OpaqueTokens;
     type Clock: Clock;
     type Mailer: Mailer;
+    type Cipher: DataCipher;
 
     fn store(&self) -> &Self::Store;
     fn hasher(&self) -> &Self::Hasher;
@@ -58,29 +74,39 @@ pub trait Ports: Send + Sync + 'static {
     fn opaque(&self) -> &Self::Opaque;
     fn clock(&self) -> &Self::Clock;
     fn mailer(&self) -> &Self::Mailer;
+    fn cipher(&self) -> &Self::Cipher;
     fn policy(&self) -> &AuthPolicy;
 }
 
 /// The usual way to bundle concrete adapters into [`Ports`].
 #[derive(Debug, Clone)]
-pub struct Adapters<S, H, T, O, C, M> {
+pub struct Adapters<S, H, T, O, C, M, D> {
     pub store: S,
     pub hasher: H,
     pub tokens: T,
     pub opaque: O,
     pub clock: C,
     pub mailer: M,
+    pub cipher: D,
     pub policy: AuthPolicy,
 }
 
-impl<S, H, T, O, C, M> Ports for Adapters<S, H, T, O, C, M>
+impl<S, H, T, O, C, M, D> Ports for Adapters<S, H, T, O, C, M, D>
 where
-    S: UserStore + SessionStore + AuditLog + Transactional + Readiness + 'static,
+    S: UserStore
+        + SessionStore
+        + AccountTokenStore
+        + MailOutbox
+        + AuditLog
+        + Transactional
+        + Readiness
+        + 'static,
     H: PasswordHasher + 'static,
     T: TokenIssuer + 'static,
     O: OpaqueTokens + 'static,
     C: Clock + 'static,
     M: Mailer + 'static,
+    D: DataCipher + 'static,
 {
     type Store = S;
     type Hasher = H;
@@ -88,6 +114,7 @@ where
     type Opaque = O;
     type Clock = C;
     type Mailer = M;
+    type Cipher = D;
 
     fn store(&self) -> &S {
         &self.store
@@ -106,6 +133,9 @@ where
     }
     fn mailer(&self) -> &M {
         &self.mailer
+    }
+    fn cipher(&self) -> &D {
+        &self.cipher
     }
     fn policy(&self) -> &AuthPolicy {
         &self.policy

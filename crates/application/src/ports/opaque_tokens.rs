@@ -3,7 +3,7 @@ use gatehouse_domain::SecretString;
 use super::PortError;
 
 /// The stored form of an opaque token: a digest, from which the token
-/// cannot be recovered. Tokens carry 512 bits of entropy, so a fast hash is
+/// cannot be recovered. Tokens carry 256 or 512 bits of entropy, so a fast hash is
 /// enough; no salt or stretching is needed.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenDigest(pub Vec<u8>);
@@ -14,7 +14,8 @@ impl std::fmt::Debug for TokenDigest {
     }
 }
 
-/// Random bearer secrets (refresh, reset, verification tokens).
+/// Random bearer secrets: refresh tokens, and the account tokens of reset
+/// and verification links.
 pub trait OpaqueTokens: Send + Sync {
     /// A new token from the OS CSPRNG.
     ///
@@ -25,6 +26,16 @@ pub trait OpaqueTokens: Send + Sync {
     /// Whether `token` has the shape `generate` produces; anything else is
     /// refused before the store is asked.
     fn is_well_formed(&self, token: &str) -> bool;
+
+    /// A shorter token for links in mails (reset, verification): 32 bytes
+    /// from the OS CSPRNG, still far beyond guessing.
+    ///
+    /// # Errors
+    /// `Unexpected` when the OS cannot supply randomness.
+    fn generate_account_token(&self) -> Result<SecretString, PortError>;
+
+    /// Whether `token` has the shape `generate_account_token` produces.
+    fn is_account_token(&self, token: &str) -> bool;
 
     fn digest(&self, token: &str) -> TokenDigest;
 

@@ -89,6 +89,8 @@ pub enum RevokeReason {
     UserRevoked,
     /// The password changed: every other session of the user ends.
     PasswordChanged,
+    /// The password was reset with a mailed link: every session ends.
+    PasswordReset,
 }
 
 impl RevokeReason {
@@ -98,6 +100,7 @@ impl RevokeReason {
             RevokeReason::ReuseDetected => "reuse_detected",
             RevokeReason::UserRevoked => "user_revoked",
             RevokeReason::PasswordChanged => "password_changed",
+            RevokeReason::PasswordReset => "password_reset",
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! A use case opens one with [`Transactional::begin`], writes through the
 //! area traits the unit of work implements ([`super::SessionTx`],
-//! [`super::AuditTx`], ...), and ends it in one place: `commit`, or
+//! [`super::AuditTx`], [`super::OutboxTx`]), and ends it in one place: `commit`, or
 //! `rollback` when it decides against its writes. An error that returns
 //! early drops the unit of work, which also rolls back, so a failed use
 //! case never leaves half its writes behind. Never hold one across an
@@ -11,7 +11,7 @@
 
 use std::future::Future;
 
-use super::{AuditTx, PortError, SessionTx};
+use super::{AuditTx, OutboxTx, PortError, SessionTx};
 
 pub trait UnitOfWork: Send {
     /// # Errors
@@ -30,7 +30,7 @@ pub trait UnitOfWork: Send {
 
 /// A store that opens units of work spanning its areas.
 pub trait Transactional: Send + Sync {
-    type Tx: UnitOfWork + SessionTx + AuditTx;
+    type Tx: UnitOfWork + SessionTx + AuditTx + OutboxTx;
 
     /// # Errors
     /// `Unavailable` when the store cannot be reached.

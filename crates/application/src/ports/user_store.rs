@@ -2,7 +2,7 @@ use std::future::Future;
 
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, SessionId, Timestamp, User, UserId};
 
-use super::{NewSession, PortError, RevokeReason};
+use super::{MailedToken, NewSession, OutgoingMail, PortError, RevokeReason};
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -11,6 +11,8 @@ pub struct NewUser {
     pub password_hash: PasswordHash,
     pub role: Role,
     pub created_at: Timestamp,
+    /// The verification link to mail, stored and queued with the user.
+    pub verification: Option<MailedToken>,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub struct PasswordChange {
     pub reason: RevokeReason,
     /// Recorded with the change; the store adds `sessions_ended` to its detail.
     pub audit: AuditEvent,
+    /// Queued with the change: the notice that the password changed.
+    pub notice: OutgoingMail,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +56,8 @@ pub enum CreateUserError {
 }
 
 pub trait UserStore: Send + Sync {
-    /// Creates the user, its first session when given, and the audit event,
-    /// all or nothing.
+    /// Creates the user, its first session when given, its verification
+    /// token and mail when given, and the audit event, all or nothing.
     ///
     /// # Errors
     /// `EmailTaken` when a user with the same (normalised) email exists;
@@ -94,7 +98,8 @@ pub trait UserStore: Send + Sync {
 
     /// Replaces the user's hash if it is still `change.old_hash`, and in the
     /// same atomic step ends every unrevoked session of the user but
-    /// `change.keep_session` and records the audit event. Answers `false`,
+    /// `change.keep_session`, records the audit event and queues the
+    /// notice. Answers `false`,
     /// changing nothing, when the hash changed meanwhile (a concurrent
     /// change won).
     ///

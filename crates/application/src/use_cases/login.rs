@@ -23,6 +23,10 @@ pub enum LoginError {
     InvalidCredentials,
     #[error("account disabled")]
     AccountDisabled,
+    /// Only when the policy requires it, and only after the password
+    /// matched: a stranger learns nothing from it.
+    #[error("email not verified")]
+    EmailNotVerified,
     #[error("password hashing saturated")]
     Overloaded { retry_after: Duration },
     #[error("store unavailable")]
@@ -76,6 +80,9 @@ impl<'a, P: Ports> Login<'a, P> {
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         if user.disabled {
             return Err(LoginError::AccountDisabled);
+        }
+        if ports.policy().require_verified_email && !user.email_verified {
+            return Err(LoginError::EmailNotVerified);
         }
         if needs_rehash {
             self.upgrade_hash(&credentials.password_hash, command.password, user.id)

@@ -3,9 +3,11 @@
 
 mod authenticate;
 mod current_user;
+pub mod email;
 mod issue;
 mod login;
 mod logout;
+pub mod mail;
 pub mod password;
 mod refresh;
 mod register;

@@ -15,8 +15,9 @@ use tracing::instrument;
 
 use super::from_port_error;
 use super::issue::{self, TokenPair};
+use super::mail::{letters, outgoing};
 use crate::ports::{
-    AuditTx, Clock, Mail, Mailer, OpaqueTokens, Ports, RevokeReason, Rotation, RotationAttempt,
+    AuditTx, Clock, OpaqueTokens, OutboxTx, Ports, RevokeReason, Rotation, RotationAttempt,
     RotationOutcome, SessionStore, SessionTx, StoredToken, TokenDigest, Transactional, UnitOfWork,
 };
 
@@ -111,7 +112,6 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             Settled::Replay(token) => self.replay(presented, &token, now),
             Settled::ReuseDetected(token) => {
                 tracing::warn!(session_id = %token.session_id, "refresh token reuse detected; session revoked");
-                self.alert(&token, now, client).await;
                 Err(E::Reused)
             }
             Settled::Reused => Err(E::Reused),
@@ -159,6 +159,15 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                 )
                 .with_detail(serde_json::json!({ "session_id": token.session_id.to_string() }));
                 tx.record(audit).await?;
+                // Queued in the same unit of work: the alert exists exactly
+                // when the revocation does.
+                tx.enqueue(outgoing(
+                    self.ports,
+                    &token.email,
+                    letters::reuse_alert(now, client),
+                    now,
+                )?)
+                .await?;
                 Settled::ReuseDetected(token)
             }
             Presentation::Expired | Presentation::Revoked => Settled::Invalid,
@@ -218,18 +227,6 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
         )?;
         Ok(issue::pair(self.ports, access_token, refresh_token))
     }
-
-    /// Best effort: the revocation already committed and stands either way.
-    async fn alert(&self, token: &StoredToken, now: Timestamp, client: &ClientInfo) {
-        let mail = Mail {
-            to: token.email.clone(),
-            subject: "Security alert: a sign-in of your account was ended".to_owned(),
-            body: SecretString::new(reuse_alert_text(now, client)),
-        };
-        if let Err(error) = self.ports.mailer().send(mail).await {
-            tracing::warn!(error = %error, "security alert mail not sent");
-        }
-    }
 }
 
 /// What the locked decision came to, acted on once the unit of work committed.
@@ -242,23 +239,6 @@ enum Settled {
     /// Reuse within an already revoked family: no second alarm.
     Reused,
     Invalid,
-}
-
-/// Says when and from where, and what was done. The ip and user agent are
-/// the request that presented the old token: possibly the attacker's.
-fn reuse_alert_text(now: Timestamp, client: &ClientInfo) -> String {
-    format!(
-        "A sign-in token of your account was used again after it had been replaced, \
-         which can mean it was copied.\n\n\
-         When: {}\n\
-         From IP address: {}\n\
-         Browser or app: {}\n\n\
-         We ended every session of that sign-in. Sign in again on your devices. \
-         If you do not recognise this, change your password.\n",
-        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        client.ip.as_deref().unwrap_or("unknown"),
-        client.user_agent.as_deref().unwrap_or("unknown"),
-    )
 }
 
 fn record_user(token: &StoredToken) {

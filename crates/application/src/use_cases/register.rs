@@ -1,5 +1,6 @@
-//! Creating an account: always role `user`, and a first session so the
-//! client is signed in at once.
+//! Creating an account: always role `user`, a verification mail queued
+//! with it, and a first session so the client is signed in at once (none
+//! when a verified email is required before signing in).
 
 use std::time::Duration;
 
@@ -7,8 +8,11 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, Password, Role,
 use tracing::instrument;
 
 use super::issue::{self, TokenPair};
+use super::mail::mailed_token;
 use super::{from_hash_error, from_port_error};
-use crate::ports::{Clock, CreateUserError, NewUser, PasswordHasher, Ports, UserStore};
+use crate::ports::{
+    Clock, CreateUserError, NewUser, PasswordHasher, Ports, TokenPurpose, UserStore,
+};
 
 #[derive(Debug)]
 pub struct RegisterCommand {
@@ -21,7 +25,8 @@ pub struct RegisterCommand {
 #[derive(Debug)]
 pub struct Registered {
     pub user: User,
-    pub tokens: TokenPair,
+    /// `None` when the policy requires a verified email first.
+    pub tokens: Option<TokenPair>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,9 +70,17 @@ impl<'a, P: Ports> Register<'a, P> {
         };
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         let amr = vec!["pwd".to_owned()];
-        let (session, refresh_token) =
-            issue::new_session(ports, user.id, amr.clone(), &command.client, now)?;
-        let session_id = session.id;
+        let session = if ports.policy().require_verified_email {
+            None
+        } else {
+            Some(issue::new_session(
+                ports,
+                user.id,
+                amr.clone(),
+                &command.client,
+                now,
+            )?)
+        };
         let audit = AuditEvent::new(
             AuditKind::UserRegistered,
             now,
@@ -80,19 +93,31 @@ impl<'a, P: Ports> Register<'a, P> {
             password_hash,
             role: user.role,
             created_at: now,
+            verification: Some(mailed_token(
+                ports,
+                TokenPurpose::EmailVerification,
+                &user.email,
+                now,
+            )?),
         };
+        let session_id = session.as_ref().map(|(s, _)| s.id);
+        let (session, refresh_token) = session.unzip();
         ports
             .store()
-            .create_user(new_user, Some(session), audit)
+            .create_user(new_user, session, audit)
             .await
             .map_err(|e| match e {
                 CreateUserError::EmailTaken => RegisterError::EmailTaken,
                 CreateUserError::Port(e) => e.into(),
             })?;
-        let access_token = issue::access_token(ports, user.id, session_id, user.role, amr, now)?;
-        Ok(Registered {
-            user,
-            tokens: issue::pair(ports, access_token, refresh_token),
-        })
+        let tokens = match (session_id, refresh_token) {
+            (Some(session_id), Some(refresh_token)) => {
+                let access_token =
+                    issue::access_token(ports, user.id, session_id, user.role, amr, now)?;
+                Some(issue::pair(ports, access_token, refresh_token))
+            }
+            _ => None,
+        };
+        Ok(Registered { user, tokens })
     }
 }

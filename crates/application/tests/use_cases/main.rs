@@ -2,9 +2,12 @@
 //! success path and each error variant. One test binary (link time).
 
 mod current_user;
+mod email_verification;
 mod login;
 mod logout;
+mod mail;
 mod password;
+mod password_reset;
 mod refresh;
 mod register;
 mod sessions;

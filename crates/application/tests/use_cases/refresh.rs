@@ -105,7 +105,7 @@ async fn reuse_after_grace_revokes_the_whole_family_and_alerts() {
         .collect();
     assert_eq!(reuse.len(), 1);
     assert_eq!(reuse[0].user_id, Some(registered.user.id));
-    let mails = ports.mailer.sent();
+    let mails = mails_about(&ports, "Security alert").await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to.as_str(), EMAIL);
     // When, from where, and what was done.
@@ -250,5 +250,5 @@ async fn a_second_late_presentation_is_still_reuse_but_alarms_once() {
         .filter(|e| e.kind == AuditKind::RefreshReuseDetected)
         .count();
     assert_eq!(alarms, 1);
-    assert_eq!(ports.mailer.sent().len(), 1);
+    assert_eq!(mails_about(&ports, "Security alert").await.len(), 1);
 }

@@ -121,7 +121,8 @@ async fn another_users_session_or_an_unknown_one_is_not_found() {
         })
         .await
         .unwrap()
-        .tokens;
+        .tokens
+        .unwrap();
     let (ada, bob) = (claims(&ports, &ada), claims(&ports, &bob));
     for target in [bob.session_id, SessionId::new()] {
         let err = RevokeSession::new(&ports)

@@ -1,15 +1,24 @@
 use std::time::Duration;
 
 use chrono::TimeZone;
-use gatehouse_adapter_crypto::{Argon2Config, Argon2Hasher, JwtConfig, JwtIssuer, RandomTokens};
+use gatehouse_adapter_crypto::{
+    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens,
+};
 use gatehouse_adapter_memory::MemoryStore;
-use gatehouse_application::use_cases::{Register, RegisterCommand, Registered};
+use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString, Timestamp};
 use gatehouse_testkit::{FixedClock, RecordingMailer};
 
-pub type TestPorts =
-    Adapters<MemoryStore, Argon2Hasher, JwtIssuer, RandomTokens, FixedClock, RecordingMailer>;
+pub type TestPorts = Adapters<
+    MemoryStore,
+    Argon2Hasher,
+    JwtIssuer,
+    RandomTokens,
+    FixedClock,
+    RecordingMailer,
+    DataKeyCipher,
+>;
 
 pub fn start() -> Timestamp {
     chrono::Utc
@@ -40,6 +49,7 @@ pub fn ports_with(policy: AuthPolicy) -> TestPorts {
         opaque: RandomTokens,
         clock: FixedClock::at(start()),
         mailer: RecordingMailer::default(),
+        cipher: DataKeyCipher::new(&SecretString::new(DATA_KEY)),
         policy,
     }
 }
@@ -50,6 +60,8 @@ pub fn ports() -> TestPorts {
 
 pub const EMAIL: &str = "ada@example.com";
 pub const PASSWORD: &str = "analytical engine 1843";
+
+pub const DATA_KEY: &str = "test-data-key-that-is-at-least-32-bytes";
 
 pub fn client() -> ClientInfo {
     ClientInfo::new(Some("203.0.113.7".into()), Some("test-agent/1.0"))
@@ -63,7 +75,7 @@ pub fn password(raw: &str) -> Password {
     Password::new(raw, &PasswordRules::default(), None).unwrap()
 }
 
-pub async fn register(ports: &TestPorts) -> Registered {
+pub async fn register(ports: &TestPorts) -> SignedUp {
     Register::new(ports)
         .execute(RegisterCommand {
             email: email(EMAIL),
@@ -71,5 +83,90 @@ pub async fn register(ports: &TestPorts) -> Registered {
             client: client(),
         })
         .await
+        .map(|r| SignedUp {
+            user: r.user,
+            tokens: r.tokens.expect("signed in at registration"),
+        })
         .unwrap()
+}
+
+/// A registration that signed the user in, as the default policy does.
+#[derive(Debug)]
+pub struct SignedUp {
+    pub user: gatehouse_domain::User,
+    pub tokens: TokenPair,
+}
+
+/// Every mail in the outbox, its body opened with the data key (empty once
+/// sent or given up, when the store erased it).
+pub async fn queued(ports: &TestPorts) -> Vec<gatehouse_application::ports::Mail> {
+    use gatehouse_application::ports::{DataCipher, Mail};
+    ports
+        .store
+        .outbox()
+        .await
+        .into_iter()
+        .map(|q| {
+            let body = if q.body_erased {
+                String::new()
+            } else {
+                let plain = ports
+                    .cipher
+                    .open(q.mail.id.as_bytes(), &q.mail.sealed_body)
+                    .unwrap();
+                String::from_utf8(plain).unwrap()
+            };
+            Mail {
+                to: q.mail.to,
+                subject: q.mail.subject,
+                body: SecretString::new(body),
+            }
+        })
+        .collect()
+}
+
+/// The queued mails whose subject contains `about`.
+pub async fn mails_about(
+    ports: &TestPorts,
+    about: &str,
+) -> Vec<gatehouse_application::ports::Mail> {
+    queued(ports)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.contains(about))
+        .collect()
+}
+
+/// The token of the link in a mail.
+pub fn link_token(mail: &gatehouse_application::ports::Mail) -> String {
+    let body = mail.body.expose();
+    let start = body.find("?token=").expect("a link") + "?token=".len();
+    body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+pub trait ClockNow {
+    fn clock_now(&self) -> Timestamp;
+}
+
+impl ClockNow for TestPorts {
+    fn clock_now(&self) -> Timestamp {
+        gatehouse_application::ports::Clock::now(&self.clock)
+    }
+}
+
+#[allow(async_fn_in_trait)]
+pub trait FindUserNow {
+    async fn find_user_now(&self, id: gatehouse_domain::UserId) -> gatehouse_domain::User;
+}
+
+impl FindUserNow for MemoryStore {
+    async fn find_user_now(&self, id: gatehouse_domain::UserId) -> gatehouse_domain::User {
+        gatehouse_application::ports::UserStore::find_user(self, id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
 }

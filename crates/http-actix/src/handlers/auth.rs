@@ -13,7 +13,9 @@ use crate::client::client_info;
 use crate::dto::{LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse};
 use crate::problem::{ApiError, Problem};
 
-/// Create an account (role `user`) and sign it in.
+/// Create an account (role `user`), mail it a verification link, and sign it
+/// in (unless a verified email is required first: then the answer holds the
+/// user only).
 #[utoipa::path(
     post, path = "/v1/auth/register", tag = "auth", request_body = RegisterBody,
     responses(
@@ -47,7 +49,7 @@ pub async fn register<P: Ports>(
         .await?;
     let response = RegisterResponse {
         user: registered.user.into(),
-        tokens: Some(registered.tokens.into()),
+        tokens: registered.tokens.map(Into::into),
     };
     Ok(no_store(HttpResponse::Created().json(response)))
 }
@@ -58,7 +60,7 @@ pub async fn register<P: Ports>(
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`ACCOUNT_DISABLED`, or `EMAIL_NOT_VERIFIED` when a verified email is required (only ever after the password matched)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`OVERLOADED`", body = Problem, content_type = "application/problem+json"),
     )

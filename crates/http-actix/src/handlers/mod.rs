@@ -2,6 +2,7 @@
 //! values, runs one use case and maps its errors.
 
 pub mod auth;
+pub mod email;
 pub mod health;
 pub mod password;
 pub mod sessions;

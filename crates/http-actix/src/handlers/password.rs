@@ -1,13 +1,16 @@
-//! `PUT /v1/users/me/password`: a signed-in user changes their password.
+//! The password area: `PUT /v1/users/me/password` (a signed-in user
+//! changes their password), and `POST /v1/auth/password/forgot` and
+//! `/reset` (a reset link by mail, and a new password with it).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use garde::Validate;
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::password::{
-    ChangePassword, ChangePasswordCommand, ChangePasswordError,
+    ChangePassword, ChangePasswordCommand, ChangePasswordError, RequestPasswordReset,
+    RequestPasswordResetError, ResetPassword, ResetPasswordCommand, ResetPasswordError,
 };
-use gatehouse_domain::Password;
+use gatehouse_domain::{Email, Password};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -19,7 +22,110 @@ use crate::problem::{ApiError, Problem};
 
 /// Mounts the area's routes.
 pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
-    config.service(web::resource("/v1/users/me/password").route(web::put().to(change::<P>)));
+    config
+        .service(web::resource("/v1/users/me/password").route(web::put().to(change::<P>)))
+        .service(web::resource("/v1/auth/password/forgot").route(web::post().to(forgot::<P>)))
+        .service(web::resource("/v1/auth/password/reset").route(web::post().to(reset::<P>)));
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct ForgotPasswordBody {
+    #[garde(required, length(chars, max = 254))]
+    #[schema(example = "ada@example.com", max_length = 254)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct ResetPasswordBody {
+    /// The `token` of the link in the reset mail.
+    #[garde(required, length(chars, max = 512))]
+    pub token: Option<String>,
+    #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: Option<String>,
+}
+
+impl From<RequestPasswordResetError> for ApiError {
+    fn from(error: RequestPasswordResetError) -> Self {
+        match error {
+            RequestPasswordResetError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<ResetPasswordError> for ApiError {
+    fn from(error: ResetPasswordError) -> Self {
+        match error {
+            ResetPasswordError::InvalidToken => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "RESET_TOKEN_INVALID",
+                "Invalid reset link",
+                "The reset link is unknown, used or expired; ask for a new one.",
+            ),
+            ResetPasswordError::WeakPassword(e) => {
+                ApiError::validation(vec![field_error("new_password", e)])
+            }
+            ResetPasswordError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
+            ResetPasswordError::Port(e) => e.into(),
+            ResetPasswordError::Unexpected(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+/// Mail a reset link, if the email belongs to an account. The answer is
+/// the same either way, and so is the time it takes.
+#[utoipa::path(
+    post, path = "/v1/auth/password/forgot", tag = "auth", request_body = ForgotPasswordBody,
+    responses(
+        (status = 202, description = "Accepted: a link is on its way if the email is registered (at most 5 an hour per account)"),
+        (status = 422, description = "`VALIDATION_FAILED`: not an email address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn forgot<P: Ports>(
+    ports: web::Data<P>,
+    request: HttpRequest,
+    body: web::Json<ForgotPasswordBody>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::from_garde(&*body);
+    let email = errors.parse("email", body.email.as_deref(), Email::parse);
+    errors.finish()?;
+    let Some(email) = email else {
+        return Err(ApiError::malformed("email is required"));
+    };
+    RequestPasswordReset::new(&**ports)
+        .execute(email, &client_info(&request))
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Set a new password with the token of a reset link. Every session ends;
+/// MFA stays as it was.
+#[utoipa::path(
+    post, path = "/v1/auth/password/reset", tag = "auth", request_body = ResetPasswordBody,
+    responses(
+        (status = 204, description = "Password replaced; every session of the account ended"),
+        (status = 400, description = "`RESET_TOKEN_INVALID`: unknown, used or expired (links work once, for 30 minutes)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`: the new password breaks the password rules", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`OVERLOADED`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reset<P: Ports>(
+    ports: web::Data<P>,
+    request: HttpRequest,
+    body: web::Json<ResetPasswordBody>,
+) -> Result<HttpResponse, ApiError> {
+    FieldErrors::from_garde(&*body).finish()?;
+    let (Some(token), Some(new)) = (&body.token, &body.new_password) else {
+        return Err(ApiError::malformed("token and new_password are required"));
+    };
+    ResetPassword::new(&**ports)
+        .execute(ResetPasswordCommand {
+            token: token.clone(),
+            new_password: Password::presented(new),
+            client: client_info(&request),
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

@@ -5,13 +5,14 @@
 
 use std::time::Duration;
 
-use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordError, SecretString};
+use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordError};
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, Clock, HashError, Mail, Mailer, PasswordChange, PasswordHasher, PortError, Ports,
-    RevokeReason, UserStore, Verified,
+    AccessClaims, Clock, HashError, PasswordChange, PasswordHasher, PortError, Ports, RevokeReason,
+    UserStore, Verified,
 };
+use crate::use_cases::mail::{letters, outgoing};
 use crate::use_cases::signed_in::{CallerError, caller};
 
 #[derive(Debug)]
@@ -106,28 +107,12 @@ impl<'a, P: Ports> ChangePassword<'a, P> {
                     Some(user.id),
                     &command.client,
                 ),
+                notice: outgoing(ports, &user.email, letters::password_changed(), now)?,
             })
             .await?;
         if !changed {
             return Err(E::InvalidCredentials);
         }
-        self.notify(&user.email).await;
         Ok(())
-    }
-
-    /// Best effort until mail goes through the durable outbox: the change
-    /// stands either way.
-    async fn notify(&self, to: &gatehouse_domain::Email) {
-        let mail = Mail {
-            to: to.clone(),
-            subject: "Your password was changed".to_owned(),
-            body: SecretString::new(
-                "The password of your account was just changed, and every other session was \\
-                 signed out. If this was not you, reset your password now.",
-            ),
-        };
-        if let Err(error) = self.ports.mailer().send(mail).await {
-            tracing::warn!(error = %error, "password-changed notice not sent");
-        }
     }
 }

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod mail;
+
 use chrono::TimeZone;
 use gatehouse_domain::{
     AuditEvent, AuditKind, ClientInfo, Email, PasswordHash, Role, SessionId, Timestamp, UserId,
@@ -16,28 +18,29 @@ use crate::ports::{
     TokenDigest, Transactional, UnitOfWork, UserStore,
 };
 
-fn at(secs: i64) -> Timestamp {
+pub(crate) fn at(secs: i64) -> Timestamp {
     chrono::Utc
         .timestamp_opt(1_900_000_000 + secs, 0)
         .single()
         .unwrap()
 }
 
-fn digest(byte: u8) -> TokenDigest {
+pub(crate) fn digest(byte: u8) -> TokenDigest {
     TokenDigest(vec![byte; 32])
 }
 
-fn new_user(email: &str) -> NewUser {
+pub(crate) fn new_user(email: &str) -> NewUser {
     NewUser {
         id: UserId::new(),
         email: Email::parse(email).unwrap(),
         password_hash: PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"),
         role: Role::User,
         created_at: at(0),
+        verification: None,
     }
 }
 
-fn new_session(user_id: UserId, token: u8) -> NewSession {
+pub(crate) fn new_session(user_id: UserId, token: u8) -> NewSession {
     NewSession {
         id: SessionId::new(),
         user_id,
@@ -54,7 +57,7 @@ fn new_session(user_id: UserId, token: u8) -> NewSession {
     }
 }
 
-fn audit(kind: AuditKind, user_id: UserId) -> AuditEvent {
+pub(crate) fn audit(kind: AuditKind, user_id: UserId) -> AuditEvent {
     AuditEvent::new(kind, at(0), Some(user_id), &ClientInfo::default())
 }
 
@@ -577,7 +580,7 @@ pub async fn sessions_are_listed_and_ended_by_their_user<
 /// A password change swaps the hash only if it is still the verified one,
 /// and ends every other session of the user with it, keeping one.
 pub async fn a_password_change_swaps_the_hash_and_ends_other_sessions<
-    S: UserStore + SessionStore + Transactional,
+    S: UserStore + SessionStore + Transactional + crate::ports::MailOutbox,
 >(
     store: &S,
 ) {
@@ -612,6 +615,7 @@ pub async fn a_password_change_swaps_the_hash_and_ends_other_sessions<
         at: at(10),
         reason: RevokeReason::PasswordChanged,
         audit: audit(AuditKind::PasswordChanged, id),
+        notice: mail::mail_to("change@example.com", at(10)),
     };
 
     assert!(
@@ -619,7 +623,12 @@ pub async fn a_password_change_swaps_the_hash_and_ends_other_sessions<
         "stale hash"
     );
     assert_eq!(store.live_sessions(id, at(11)).await.unwrap().len(), 2);
+    assert!(
+        mail::pending(store).await.is_empty(),
+        "no change, no notice"
+    );
     assert!(store.change_password(change(&old)).await.unwrap());
+    assert_eq!(mail::pending(store).await.len(), 1, "the notice");
     let stored = store
         .find_credentials(&Email::parse("change@example.com").unwrap())
         .await
@@ -705,6 +714,7 @@ pub async fn ending_a_session_erases_its_kept_successors<
             at: at(8),
             reason: RevokeReason::PasswordChanged,
             audit: audit(AuditKind::PasswordChanged, id),
+            notice: mail::mail_to("erase@example.com", at(8)),
         })
         .await
         .unwrap();

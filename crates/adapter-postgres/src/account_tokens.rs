@@ -1,0 +1,281 @@
+//! Reset and verification tokens. Each method is one statement built of
+//! data-modifying CTEs: whatever it writes hangs off the row it found or
+//! spent, so it happens all or nothing, in one round trip. Spending is a
+//! conditional `UPDATE … WHERE used_at IS NULL`: of two concurrent
+//! requests with one token, the second waits for the first's row lock,
+//! then finds the token used and writes nothing.
+
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Bool, Bytea, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use gatehouse_application::PortError;
+use gatehouse_application::ports::{
+    AccountTokenStore, EmailVerification, MailedToken, PasswordReset, ResetRequest, RevokeReason,
+    Throttle, TokenDigest, TokenPurpose, VerificationRequest,
+};
+use gatehouse_domain::{AuditEvent, Timestamp, User, UserId};
+
+use crate::PgStore;
+use crate::error::{bounded, from_diesel};
+use crate::outbox::{bind_mail, enqueue_cte};
+use crate::prepared::Prepared;
+use crate::rows::{Statement, UserColumns};
+
+/// The CTEs storing a token for the user `target` yields (if any) and
+/// queuing its mail: 4 + 5 placeholders from `$first`. Ends with a comma.
+pub(crate) fn mailed_token_ctes(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "new_link AS (INSERT INTO account_tokens (digest, purpose, user_id, created_at, expires_at) \
+         SELECT {}, {}, id, {}, {} FROM target RETURNING user_id), {}",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        enqueue_cte("new_mail", first + 4, "FROM new_link"),
+    )
+}
+
+pub(crate) fn bind_mailed_token(q: Statement, token: MailedToken) -> Statement {
+    let q = q
+        .bind::<Bytea, _>(token.digest.0)
+        .bind::<Text, _>(token.purpose.as_str())
+        .bind::<Timestamptz, _>(token.created_at)
+        .bind::<Timestamptz, _>(token.expires_at);
+    bind_mail(q, token.mail)
+}
+
+/// How many tokens of the purpose (`$p`) the user `u` got since `$since`,
+/// below `$max`: the throttle, in SQL.
+fn under_throttle(purpose: usize, since: usize, max: usize) -> String {
+    format!(
+        "(SELECT count(*) FROM account_tokens t \
+          WHERE t.user_id = u.id AND t.purpose = ${purpose} AND t.created_at > ${since}) < ${max}"
+    )
+}
+
+fn bind_throttle(q: Statement, purpose: TokenPurpose, throttle: Throttle) -> Statement {
+    q.bind::<Text, _>(purpose.as_str())
+        .bind::<Timestamptz, _>(throttle.since)
+        .bind::<BigInt, _>(i64::from(throttle.max))
+}
+
+/// The audit insert hanging off `source` (a CTE with a `user_id`):
+/// placeholders from `$first` (6: id, at, kind, ip, user agent, detail).
+fn audit_from(source: &str, first: usize, extra_detail: &str) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "audited AS (INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
+         SELECT {}, {}, {}, user_id, {}, {}, {}{extra_detail} FROM {source}), ",
+        p(0),
+        p(1),
+        p(2),
+        p(3),
+        p(4),
+        p(5),
+    )
+}
+
+fn bind_audit_from(q: Statement, e: AuditEvent) -> Statement {
+    q.bind::<SqlUuid, _>(e.id)
+        .bind::<Timestamptz, _>(e.at)
+        .bind::<Text, _>(e.kind.as_str())
+        .bind::<Nullable<Text>, _>(e.client.ip)
+        .bind::<Nullable<Text>, _>(e.client.user_agent)
+        .bind::<Jsonb, _>(e.detail)
+}
+
+/// `WITH a, b, c,` + `tail`: the last CTE's comma trimmed.
+fn statement(ctes: &[String], tail: &str) -> String {
+    let joined = ctes.concat();
+    format!("WITH {} {tail}", joined.trim_end().trim_end_matches(','))
+}
+
+#[derive(QueryableByName)]
+struct Wrote {
+    #[diesel(sql_type = Bool)]
+    wrote: bool,
+}
+
+#[derive(QueryableByName)]
+struct SpentBy {
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    user_id: Option<uuid::Uuid>,
+}
+
+/// Spends the token `$1` of purpose `$2` if it is live at `$3`, with every
+/// other live token of its purpose of the same user.
+const SPEND: &str = "\
+spent AS ( \
+    UPDATE account_tokens SET used_at = $3 \
+    WHERE digest = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+    RETURNING user_id), \
+siblings AS ( \
+    UPDATE account_tokens SET used_at = $3 \
+    WHERE user_id IN (SELECT user_id FROM spent) AND purpose = $2 \
+      AND used_at IS NULL AND digest <> $1), ";
+
+fn bind_spend(
+    q: Statement,
+    digest: TokenDigest,
+    purpose: TokenPurpose,
+    at: Timestamp,
+) -> Statement {
+    q.bind::<Bytea, _>(digest.0)
+        .bind::<Text, _>(purpose.as_str())
+        .bind::<Timestamptz, _>(at)
+}
+
+impl PgStore {
+    async fn wrote(&self, q: Prepared<Statement>) -> Result<bool, PortError> {
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.get_result::<Wrote>(&mut *conn)
+                .await
+                .map(|w| w.wrote)
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn spent_by(&self, q: Prepared<Statement>) -> Result<Option<UserId>, PortError> {
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.get_result::<SpentBy>(&mut *conn)
+                .await
+                .map(|s| s.user_id.map(UserId::from_uuid))
+                .map_err(from_diesel)
+        })
+        .await
+    }
+}
+
+impl AccountTokenStore for PgStore {
+    async fn request_password_reset(&self, request: ResetRequest) -> Result<bool, PortError> {
+        let sql = statement(
+            &[
+                format!(
+                    "target AS (SELECT u.id FROM users u \
+                     WHERE lower(u.email) = $1 AND u.disabled_at IS NULL AND {}), ",
+                    under_throttle(2, 3, 4)
+                ),
+                mailed_token_ctes(5),
+                audit_from("new_link", 14, ""),
+            ],
+            "SELECT EXISTS (SELECT 1 FROM new_link) AS wrote",
+        );
+        let q = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<Text, _>(request.email.as_str().to_owned());
+        let q = bind_throttle(q, TokenPurpose::PasswordReset, request.throttle);
+        let q = bind_mailed_token(q, request.token);
+        let q = bind_audit_from(q, request.audit);
+        self.wrote(Prepared(q)).await
+    }
+
+    async fn request_verification(&self, request: VerificationRequest) -> Result<bool, PortError> {
+        let sql = statement(
+            &[
+                format!(
+                    "target AS (SELECT u.id FROM users u \
+                     WHERE u.id = $1 AND u.email_verified_at IS NULL AND {}), ",
+                    under_throttle(2, 3, 4)
+                ),
+                mailed_token_ctes(5),
+            ],
+            "SELECT EXISTS (SELECT 1 FROM new_link) AS wrote",
+        );
+        let q = diesel::sql_query(sql)
+            .into_boxed()
+            .bind::<SqlUuid, _>(request.user_id.as_uuid());
+        let q = bind_throttle(q, TokenPurpose::EmailVerification, request.throttle);
+        let q = bind_mailed_token(q, request.token);
+        self.wrote(Prepared(q)).await
+    }
+
+    async fn find_token_user(
+        &self,
+        digest: &TokenDigest,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<Option<User>, PortError> {
+        const FIND: &str = "\
+SELECT u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at \
+FROM account_tokens t JOIN users u ON u.id = t.user_id \
+WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3";
+        let q = Prepared(
+            diesel::sql_query(FIND)
+                .bind::<Bytea, _>(digest.0.clone())
+                .bind::<Text, _>(purpose.as_str())
+                .bind::<Timestamptz, _>(now),
+        );
+        bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            let row: Option<UserColumns> =
+                diesel::OptionalExtension::optional(q.get_result(&mut *conn).await)
+                    .map_err(from_diesel)?;
+            row.map(UserColumns::into_user).transpose()
+        })
+        .await
+    }
+
+    /// The sessions are locked in id order, as everywhere several are ended
+    /// at once, after the user's row: the order a password change takes.
+    async fn reset_password(&self, reset: PasswordReset) -> Result<Option<UserId>, PortError> {
+        let sql = statement(
+            &[
+                SPEND.to_owned(),
+                "changed AS ( \
+                    UPDATE users SET password_hash = $4, updated_at = $3 \
+                    WHERE id IN (SELECT user_id FROM spent) RETURNING id AS user_id), \
+                 doomed AS ( \
+                    SELECT s.id FROM sessions s JOIN changed c ON s.user_id = c.user_id \
+                    WHERE s.revoked_at IS NULL ORDER BY s.id FOR NO KEY UPDATE OF s), \
+                 ended AS ( \
+                    UPDATE sessions SET revoked_at = $3, revoke_reason = $5 \
+                    WHERE id IN (SELECT id FROM doomed) AND revoked_at IS NULL RETURNING id), \
+                 erased AS ( \
+                    UPDATE refresh_tokens SET sealed_successor = NULL \
+                    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), "
+                    .to_owned(),
+                audit_from(
+                    "changed",
+                    6,
+                    " || jsonb_build_object('sessions_ended', (SELECT count(*) FROM ended))",
+                ),
+            ],
+            "SELECT (SELECT user_id FROM changed) AS user_id",
+        );
+        let q = diesel::sql_query(sql).into_boxed();
+        let q = bind_spend(q, reset.digest, TokenPurpose::PasswordReset, reset.at)
+            .bind::<Text, _>(reset.new_hash.as_str().to_owned())
+            .bind::<Text, _>(RevokeReason::PasswordReset.as_str());
+        let q = bind_audit_from(q, reset.audit);
+        self.spent_by(Prepared(q)).await
+    }
+
+    async fn verify_email(
+        &self,
+        verification: EmailVerification,
+    ) -> Result<Option<UserId>, PortError> {
+        let sql = statement(
+            &[
+                SPEND.to_owned(),
+                "verified AS ( \
+                    UPDATE users SET email_verified_at = COALESCE(email_verified_at, $3), updated_at = $3 \
+                    WHERE id IN (SELECT user_id FROM spent) RETURNING id AS user_id), "
+                    .to_owned(),
+                audit_from("verified", 4, ""),
+            ],
+            "SELECT (SELECT user_id FROM verified) AS user_id",
+        );
+        let q = bind_spend(
+            diesel::sql_query(sql).into_boxed(),
+            verification.digest,
+            TokenPurpose::EmailVerification,
+            verification.at,
+        );
+        let q = bind_audit_from(q, verification.audit);
+        self.spent_by(Prepared(q)).await
+    }
+}

@@ -1,0 +1,53 @@
+use tracing::instrument;
+
+use crate::ports::{
+    AccessClaims, AccountTokenStore, Clock, PortError, Ports, Throttle, TokenPurpose,
+    VerificationRequest,
+};
+use crate::use_cases::mail::{MAILS_PER_HOUR, last_hour, mailed_token};
+use crate::use_cases::signed_in::{CallerError, caller};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResendVerificationError {
+    #[error(transparent)]
+    Caller(#[from] CallerError),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// Mails a new verification link to the caller, unless the email is
+/// verified already or the hourly limit is reached: both quietly, so the
+/// answer is the same. The first resend after registration always goes out.
+#[derive(Debug)]
+pub struct ResendVerification<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> ResendVerification<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    /// Answers whether a mail was queued.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn execute(&self, claims: &AccessClaims) -> Result<bool, ResendVerificationError> {
+        let ports = self.ports;
+        let user = caller(ports, claims).await?;
+        if user.email_verified {
+            return Ok(false);
+        }
+        let now = ports.clock().now();
+        let token = mailed_token(ports, TokenPurpose::EmailVerification, &user.email, now)?;
+        Ok(ports
+            .store()
+            .request_verification(VerificationRequest {
+                user_id: user.id,
+                token,
+                throttle: Throttle {
+                    since: last_hour(now),
+                    max: MAILS_PER_HOUR,
+                },
+            })
+            .await?)
+    }
+}

@@ -1,0 +1,114 @@
+//! What each mail says: plain text, short, one link at most. The links
+//! point at the operator's front end (`AUTH_PUBLIC_URL`), which takes the
+//! token from the query and calls the API.
+
+use gatehouse_domain::{ClientInfo, SecretString, Timestamp};
+
+#[derive(Debug)]
+pub(crate) struct Letter {
+    pub subject: String,
+    pub body: String,
+}
+
+fn link(public_url: &str, path: &str, token: &SecretString) -> String {
+    format!(
+        "{}/{path}?token={}",
+        public_url.trim_end_matches('/'),
+        token.expose()
+    )
+}
+
+pub(crate) fn verification(public_url: &str, token: &SecretString) -> Letter {
+    Letter {
+        subject: "Confirm your email address".to_owned(),
+        body: format!(
+            "Confirm that this is your email address by opening this link:\n\n{}\n\n\
+             The link works once, for 24 hours. If you did not create an account, \
+             ignore this mail.\n",
+            link(public_url, "verify-email", token)
+        ),
+    }
+}
+
+pub(crate) fn password_reset(public_url: &str, token: &SecretString) -> Letter {
+    Letter {
+        subject: "Reset your password".to_owned(),
+        body: format!(
+            "Someone asked to reset the password of your account. To choose a new \
+             password, open this link:\n\n{}\n\n\
+             The link works once, for 30 minutes. If you did not ask for this, ignore \
+             this mail: your password stays as it is.\n",
+            link(public_url, "reset-password", token)
+        ),
+    }
+}
+
+pub(crate) fn password_changed() -> Letter {
+    Letter {
+        subject: "Your password was changed".to_owned(),
+        body: "The password of your account was just changed, and every other session \
+               was signed out.\n\nIf this was not you, reset your password now.\n"
+            .to_owned(),
+    }
+}
+
+/// Says when and from where, and what was done. The ip and user agent are
+/// the request that presented the old token: possibly the attacker's.
+pub(crate) fn reuse_alert(now: Timestamp, client: &ClientInfo) -> Letter {
+    Letter {
+        subject: "Security alert: a sign-in of your account was ended".to_owned(),
+        body: format!(
+            "A sign-in token of your account was used again after it had been replaced, \
+             which can mean it was copied.\n\n\
+             When: {}\n\
+             From IP address: {}\n\
+             Browser or app: {}\n\n\
+             We ended every session of that sign-in. Sign in again on your devices. \
+             If you do not recognise this, change your password.\n",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            client.ip.as_deref().unwrap_or("unknown"),
+            printable(client.user_agent.as_deref().unwrap_or("unknown")),
+        ),
+    }
+}
+
+/// A user agent is whatever the client sent: keep it on one line, short,
+/// and free of control characters, so it cannot shape the mail.
+fn printable(raw: &str) -> String {
+    raw.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_join_the_public_url_and_the_token() {
+        let token = SecretString::new("abc");
+        let letter = password_reset("https://auth.example.com/", &token);
+        assert!(
+            letter
+                .body
+                .contains("https://auth.example.com/reset-password?token=abc\n")
+        );
+        let letter = verification("http://127.0.0.1:8080", &token);
+        assert!(
+            letter
+                .body
+                .contains("http://127.0.0.1:8080/verify-email?token=abc\n")
+        );
+    }
+
+    #[test]
+    fn a_user_agent_cannot_add_lines_to_the_alert() {
+        let client = ClientInfo {
+            ip: Some("203.0.113.9".into()),
+            user_agent: Some("evil\r\nBcc: someone".into()),
+        };
+        let letter = reuse_alert(chrono::Utc::now(), &client);
+        assert!(letter.body.contains("Browser or app: evil  Bcc: someone\n"));
+    }
+}
