@@ -1,10 +1,13 @@
 //! The test doubles every crate's tests share: a clock that moves only when
-//! told to and a mailer that keeps what it was given. One home, so the
+//! told to, a mailer that keeps what it was given, and an SMTP server that
+//! keeps what it receives. One home, so the
 //! use-case, adapter and HTTP tests cannot drift apart in what "now" or
 //! "sent" means. Only ever a dev-dependency.
 
 mod clock;
 mod mailer;
+mod smtp_sink;
 
 pub use clock::FixedClock;
 pub use mailer::RecordingMailer;
+pub use smtp_sink::{ReceivedMail, SmtpSink};

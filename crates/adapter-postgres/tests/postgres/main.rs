@@ -2,6 +2,7 @@
 //! database cloned from a migrated template. One test binary (link time).
 
 mod contract;
+mod mail;
 mod rotation;
 mod startup;
 mod support;

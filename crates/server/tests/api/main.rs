@@ -5,6 +5,7 @@ mod architecture;
 mod auth;
 mod binary;
 mod framework;
+mod mail;
 mod me;
 mod password;
 mod refresh;

@@ -12,6 +12,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub address: String,
+    /// Where mails go as `.eml` files when no `AUTH_SMTP_URL` is given.
+    pub mail_dir: std::path::PathBuf,
     pub db: std::sync::Arc<TestDatabase>,
     pub client: awc::Client,
     pub handle: ServerHandle,
@@ -22,6 +24,7 @@ impl Drop for TestApp {
         // The stop command is sent at once; the returned future only waits
         // for completion, which a finished test does not need.
         drop(self.handle.stop(false));
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
     }
 }
 
@@ -69,6 +72,16 @@ pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
         ("AUTH_ARGON2_MEMORY_KIB", "64".to_owned()),
         ("AUTH_ARGON2_ITERATIONS", "1".to_owned()),
         ("AUTH_ARGON2_MAX_CONCURRENT", "4".to_owned()),
+        // Each app its own mail folder, and a sender quick to look and retry.
+        (
+            "AUTH_MAIL_DIR",
+            std::env::temp_dir()
+                .join(format!("gatehouse-mail-{}", uuid::Uuid::now_v7()))
+                .display()
+                .to_string(),
+        ),
+        ("AUTH_MAIL_POLL_MS", "50".to_owned()),
+        ("AUTH_MAIL_RETRY_BASE_MS", "200".to_owned()),
     ]);
     for (k, v) in extra {
         vars.insert(k, (*v).to_owned());
@@ -94,6 +107,7 @@ pub async fn spawn_on(db: std::sync::Arc<TestDatabase>, extra: &[(&str, &str)]) 
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
+        mail_dir: config.mail_dir.clone(),
         db,
         client: awc::Client::default(),
         handle,
@@ -190,6 +204,35 @@ impl TestApp {
                 .unwrap(),
         )
         .await
+    }
+
+    pub async fn post_as(&self, path: &str, bearer: &str, body: &Value) -> Response {
+        read(
+            self.client
+                .post(self.url(path))
+                .insert_header(("authorization", format!("Bearer {bearer}")))
+                .send_json(body)
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Waits until `sql` counts at least `n`, or panics after `limit`:
+    /// for what the background sender does, which no response reports.
+    pub async fn until_count(&self, sql: &str, n: i64, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let found = self.count(sql).await;
+            if found >= n {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{found} < {n} after {limit:?}: {sql}"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn register(&self, email: &str) -> Response {
