@@ -89,7 +89,10 @@ class Service:
         self.port = 18000 + secrets.randbelow(2000)
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="gatehouse-bench-", suffix=".log", delete=False)
+        # Without SMTP every mail is an .eml file: keep them out of the repository.
+        self.mail_dir = tempfile.mkdtemp(prefix="gatehouse-bench-mail-")
         env = {
+            "AUTH_MAIL_DIR": self.mail_dir,
             "DATABASE_URL": f"{PG}/{db}",
             "AUTH_LISTEN_ADDR": f"127.0.0.1:{self.port}",
             "AUTH_JWT_SECRET": secrets.token_urlsafe(48),
@@ -135,6 +138,7 @@ class Service:
             self.proc.wait(timeout=40)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        shutil.rmtree(self.mail_dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- load
@@ -212,6 +216,31 @@ def failed_login_timing(service, known_email, count=50):
     return result
 
 
+def forgot_timing(service, tag, count=60):
+    """`forgot` must take as long for an unknown email as for an account.
+
+    Each known email is a fresh account, so that every request writes its
+    token, mail and audit row (none is throttled); the two kinds alternate,
+    so that drift in the machine's load touches both alike.
+    """
+    known = []
+    for n in range(count):
+        email = f"forgot-{tag}-{n}@example.com"
+        service.post("/v1/auth/register", {"email": email, "password": PASSWORD})
+        known.append(email)
+    samples = {"registered email": [], "unknown email": []}
+    for n, email in enumerate(known):
+        for name, address in (("registered email", email), ("unknown email", f"nobody-{tag}-{n}@example.com")):
+            started = time.perf_counter()
+            service.post("/v1/auth/password/forgot", {"email": address})
+            samples[name].append((time.perf_counter() - started) * 1000)
+    result = {}
+    for name, values in samples.items():
+        values.sort()
+        result[name] = (values[len(values) // 2], values[min(len(values) - 1, int(len(values) * 0.99))])
+    return result
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -242,7 +271,7 @@ def fmt(x):
     return f"{x['rps']:,.0f}/s p50 {x['p50_ms']:.2f} ms p99 {x['p99_ms']:.2f} ms"
 
 
-def write_report(info, rounds, memory, timing):
+def write_report(info, rounds, memory, timing, forgot):
     lines = [
         "# Benchmarks",
         "",
@@ -316,6 +345,16 @@ def write_report(info, rounds, memory, timing):
         "| case | p50 ms | p99 ms |",
         "|---|---|---|",
         *(f"| {name} | {p50:.2f} | {p99:.2f} |" for name, (p50, p99) in timing.items()),
+        "",
+        "## Password reset requests, one at a time",
+        "",
+        "`POST /v1/auth/password/forgot` answers 202 either way, and must take as long for an unknown",
+        "email as for an account (which gets a token, a queued mail and an audit row in the same statement),",
+        "so that timing does not tell whether an account exists. The two kinds alternate.",
+        "",
+        "| case | p50 ms | p99 ms |",
+        "|---|---|---|",
+        *(f"| {name} | {p50:.2f} | {p99:.2f} |" for name, (p50, p99) in forgot.items()),
         "",
     ]
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
@@ -411,6 +450,9 @@ def main():
         timing = failed_login_timing(service, f"bench-{suffix}@example.com")
         for name, (p50, p99) in timing.items():
             log(f"  401 login, {name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+        forgot = forgot_timing(service, suffix)
+        for name, (p50, p99) in forgot.items():
+            log(f"  202 forgot, {name}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
         log(f"memory: {REGISTRATIONS} registrations, then {FLOOD} concurrent logins")
         # wrk runs by time, so register in bursts sized from the last rate
@@ -432,7 +474,7 @@ def main():
         }
         log(f"  start-up idle {cold_idle / 1024:.1f} MiB, warm idle {warm_idle / 1024:.1f} MiB, peak {memory['peak'] / 1024:.1f} MiB, "
             f"after {memory['after'] / 1024:.1f} MiB (bound {64 + slots * ARGON2[0] / 1024:.1f} MiB)")
-        write_report(info, rounds, memory, timing)
+        write_report(info, rounds, memory, timing, forgot)
         log("wrote BENCHMARKS.md")
     finally:
         if service:

@@ -46,18 +46,22 @@ impl State {
     }
 
     /// Spends the token and its user's other tokens of the purpose, if it
-    /// is live at `at`; answers its user.
+    /// is live at `at` and its user `may`; answers its user.
     fn spend(
         &mut self,
         digest: &TokenDigest,
         purpose: TokenPurpose,
         at: Timestamp,
+        may: impl Fn(&User) -> bool,
     ) -> Option<UserId> {
         let token = self.account_tokens.get(digest)?;
         if token.purpose != purpose || token.used_at.is_some() || at >= token.expires_at {
             return None;
         }
         let user_id = token.user_id;
+        if !self.users.get(&user_id).is_some_and(|(u, _)| may(u)) {
+            return None;
+        }
         for t in self.account_tokens.values_mut() {
             if t.user_id == user_id && t.purpose == purpose && t.used_at.is_none() {
                 t.used_at = Some(at);
@@ -83,22 +87,23 @@ impl MemoryStore {
 impl AccountTokenStore for MemoryStore {
     async fn request_password_reset(&self, request: ResetRequest) -> Result<bool, PortError> {
         let mut state = self.state.lock().await;
-        let Some(user_id) = state
+        let user_id = state
             .users
             .values()
             .find(|(u, _)| u.email == request.email && !u.disabled)
             .map(|(u, _)| u.id)
-        else {
-            return Ok(false);
-        };
-        if state.throttled(user_id, TokenPurpose::PasswordReset, request.throttle) {
-            return Ok(false);
+            .filter(|id| !state.throttled(*id, TokenPurpose::PasswordReset, request.throttle));
+        if let Some(user_id) = user_id {
+            state.insert_account_token(user_id, request.token);
         }
-        state.insert_account_token(user_id, request.token);
+        // Recorded whatever the outcome, as the port says.
         let mut audit = request.audit;
-        audit.user_id = Some(user_id);
+        audit.user_id = user_id;
+        if let Some(detail) = audit.detail.as_object_mut() {
+            detail.insert("mailed".into(), user_id.is_some().into());
+        }
         state.audit.push(audit);
-        Ok(true)
+        Ok(user_id.is_some())
     }
 
     async fn request_verification(&self, request: VerificationRequest) -> Result<bool, PortError> {
@@ -137,12 +142,15 @@ impl AccountTokenStore for MemoryStore {
 
     async fn reset_password(&self, reset: PasswordReset) -> Result<Option<UserId>, PortError> {
         let mut state = self.state.lock().await;
-        let Some(user_id) = state.spend(&reset.digest, TokenPurpose::PasswordReset, reset.at)
-        else {
+        let spent = state.spend(&reset.digest, TokenPurpose::PasswordReset, reset.at, |u| {
+            !u.disabled
+        });
+        let Some(user_id) = spent else {
             return Ok(None);
         };
-        if let Some((_, hash)) = state.users.get_mut(&user_id) {
+        if let Some((user, hash)) = state.users.get_mut(&user_id) {
             *hash = reset.new_hash;
+            user.email_verified = true;
         }
         let mut audit = reset.audit;
         audit.user_id = Some(user_id);
@@ -170,6 +178,7 @@ impl AccountTokenStore for MemoryStore {
             &verification.digest,
             TokenPurpose::EmailVerification,
             verification.at,
+            |_| true,
         ) else {
             return Ok(None);
         };

@@ -76,7 +76,7 @@ impl MailOutbox for MemoryStore {
             .iter_mut()
             .filter(|r| r.sent_at.is_none() && r.failed_at.is_none() && r.next_attempt_at <= now)
             .collect();
-        due.sort_by_key(|r| (r.mail.queued_at, r.mail.id));
+        due.sort_by_key(|r| (r.next_attempt_at, r.mail.id));
         Ok(due
             .into_iter()
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
@@ -93,12 +93,16 @@ impl MailOutbox for MemoryStore {
 
     async fn settle_mail(
         &self,
-        id: uuid::Uuid,
+        claim: &ClaimedMail,
         outcome: DeliveryOutcome,
         at: Timestamp,
     ) -> Result<(), PortError> {
         let mut state = self.state.lock().await;
-        let Some(row) = state.outbox.iter_mut().find(|r| r.mail.id == id) else {
+        let Some(row) = state
+            .outbox
+            .iter_mut()
+            .find(|r| r.mail.id == claim.mail.id && r.attempts == claim.attempts && r.body_kept)
+        else {
             return Ok(());
         };
         match outcome {

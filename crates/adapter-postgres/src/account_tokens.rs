@@ -1,13 +1,22 @@
-//! Reset and verification tokens. Each method is one statement built of
+//! Reset and verification tokens. Each write is one statement built of
 //! data-modifying CTEs: whatever it writes hangs off the row it found or
-//! spent, so it happens all or nothing, in one round trip. Spending is a
-//! conditional `UPDATE … WHERE used_at IS NULL`: of two concurrent
-//! requests with one token, the second waits for the first's row lock,
-//! then finds the token used and writes nothing.
+//! spent, so it happens all or nothing.
+//!
+//! Spending locks the token's user first, then is a conditional `UPDATE …
+//! WHERE used_at IS NULL`: of two concurrent requests with one token, the
+//! second waits for the first, then finds the token used and writes
+//! nothing; two links of one user spent at once queue on the user instead
+//! of deadlocking on each other's siblings.
+//!
+//! Requests for a new link are throttled by counting the user's recent
+//! links. A count cannot see rows that concurrent statements are inserting,
+//! so the request runs in a short transaction behind an advisory lock on
+//! its key (the email, or the user): concurrent requests for one account
+//! take turns, and each counts what the previous ones wrote.
 
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Bool, Bytea, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AnsiTransactionManager, RunQueryDsl, TransactionManager};
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
     AccountTokenStore, EmailVerification, MailedToken, PasswordReset, ResetRequest, RevokeReason,
@@ -104,16 +113,25 @@ struct SpentBy {
 }
 
 /// Spends the token `$1` of purpose `$2` if it is live at `$3`, with every
-/// other live token of its purpose of the same user.
-const SPEND: &str = "\
-spent AS ( \
-    UPDATE account_tokens SET used_at = $3 \
-    WHERE digest = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
-    RETURNING user_id), \
-siblings AS ( \
-    UPDATE account_tokens SET used_at = $3 \
-    WHERE user_id IN (SELECT user_id FROM spent) AND purpose = $2 \
-      AND used_at IS NULL AND digest <> $1), ";
+/// other live token of its purpose of the same user, after locking the
+/// user (`owner`, which `spent` reads, so it runs first). `owner_filter`
+/// narrows which users may spend (`u.…` conditions).
+fn spend(owner_filter: &str) -> String {
+    format!(
+        "owner AS ( \
+            SELECT u.id FROM account_tokens t JOIN users u ON u.id = t.user_id \
+            WHERE t.digest = $1 AND t.purpose = $2 {owner_filter} FOR UPDATE OF u), \
+         spent AS ( \
+            UPDATE account_tokens SET used_at = $3 \
+            WHERE digest = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+              AND user_id IN (SELECT id FROM owner) \
+            RETURNING user_id), \
+         siblings AS ( \
+            UPDATE account_tokens SET used_at = $3 \
+            WHERE user_id IN (SELECT user_id FROM spent) AND purpose = $2 \
+              AND used_at IS NULL AND digest <> $1), "
+    )
+}
 
 fn bind_spend(
     q: Statement,
@@ -127,13 +145,34 @@ fn bind_spend(
 }
 
 impl PgStore {
-    async fn wrote(&self, q: Prepared<Statement>) -> Result<bool, PortError> {
+    /// Runs `q` in a transaction that first takes the advisory lock of
+    /// `key`, so that requests for one account are counted one at a time.
+    async fn wrote_in_turn(&self, key: String, q: Prepared<Statement>) -> Result<bool, PortError> {
+        let lock = Prepared(
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<Text, _>(key),
+        );
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
-            q.get_result::<Wrote>(&mut *conn)
+            AnsiTransactionManager::begin_transaction(&mut *conn)
                 .await
-                .map(|w| w.wrote)
-                .map_err(from_diesel)
+                .map_err(from_diesel)?;
+            let wrote = match lock.execute(&mut *conn).await {
+                Ok(_) => q.get_result::<Wrote>(&mut *conn).await,
+                Err(e) => Err(e),
+            };
+            match wrote {
+                Ok(w) => {
+                    AnsiTransactionManager::commit_transaction(&mut *conn)
+                        .await
+                        .map_err(from_diesel)?;
+                    Ok(w.wrote)
+                }
+                Err(e) => {
+                    let _ = AnsiTransactionManager::rollback_transaction(&mut *conn).await;
+                    Err(from_diesel(e))
+                }
+            }
         })
         .await
     }
@@ -160,17 +199,25 @@ impl AccountTokenStore for PgStore {
                     under_throttle(2, 3, 4)
                 ),
                 mailed_token_ctes(5),
-                audit_from("new_link", 14, ""),
+                // Written whatever the outcome, so that an unknown email
+                // commits a write too (and pays for the WAL flush a known
+                // one pays): the answer's timing tells nothing. It also
+                // shows who probes which addresses.
+                "audited AS (INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
+                 SELECT $14, $15, $16, (SELECT user_id FROM new_link), $17, $18, \
+                        $19 || jsonb_build_object('mailed', EXISTS (SELECT 1 FROM new_link))), "
+                    .to_owned(),
             ],
             "SELECT EXISTS (SELECT 1 FROM new_link) AS wrote",
         );
+        let key = format!("password_reset:{}", request.email.as_str());
         let q = diesel::sql_query(sql)
             .into_boxed()
             .bind::<Text, _>(request.email.as_str().to_owned());
         let q = bind_throttle(q, TokenPurpose::PasswordReset, request.throttle);
         let q = bind_mailed_token(q, request.token);
         let q = bind_audit_from(q, request.audit);
-        self.wrote(Prepared(q)).await
+        self.wrote_in_turn(key, Prepared(q)).await
     }
 
     async fn request_verification(&self, request: VerificationRequest) -> Result<bool, PortError> {
@@ -185,12 +232,13 @@ impl AccountTokenStore for PgStore {
             ],
             "SELECT EXISTS (SELECT 1 FROM new_link) AS wrote",
         );
+        let key = format!("email_verification:{}", request.user_id);
         let q = diesel::sql_query(sql)
             .into_boxed()
             .bind::<SqlUuid, _>(request.user_id.as_uuid());
         let q = bind_throttle(q, TokenPurpose::EmailVerification, request.throttle);
         let q = bind_mailed_token(q, request.token);
-        self.wrote(Prepared(q)).await
+        self.wrote_in_turn(key, Prepared(q)).await
     }
 
     async fn find_token_user(
@@ -220,13 +268,16 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
     }
 
     /// The sessions are locked in id order, as everywhere several are ended
-    /// at once, after the user's row: the order a password change takes.
+    /// at once, after the user's row: the order a password change takes. A
+    /// disabled account's links no longer work. The reset proves the
+    /// mailbox is the user's, so it also verifies the email.
     async fn reset_password(&self, reset: PasswordReset) -> Result<Option<UserId>, PortError> {
         let sql = statement(
             &[
-                SPEND.to_owned(),
+                spend("AND u.disabled_at IS NULL"),
                 "changed AS ( \
-                    UPDATE users SET password_hash = $4, updated_at = $3 \
+                    UPDATE users SET password_hash = $4, updated_at = $3, \
+                                     email_verified_at = COALESCE(email_verified_at, $3) \
                     WHERE id IN (SELECT user_id FROM spent) RETURNING id AS user_id), \
                  doomed AS ( \
                     SELECT s.id FROM sessions s JOIN changed c ON s.user_id = c.user_id \
@@ -260,7 +311,7 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
     ) -> Result<Option<UserId>, PortError> {
         let sql = statement(
             &[
-                SPEND.to_owned(),
+                spend(""),
                 "verified AS ( \
                     UPDATE users SET email_verified_at = COALESCE(email_verified_at, $3), updated_at = $3 \
                     WHERE id IN (SELECT user_id FROM spent) RETURNING id AS user_id), "

@@ -28,10 +28,14 @@ UPDATE mail_outbox m SET next_attempt_at = $2, attempts = m.attempts + 1 \
 FROM due WHERE m.id = due.id \
 RETURNING m.id, m.recipient, m.subject, m.sealed_body, m.queued_at, m.attempts";
 
-const MARK_SENT: &str = "UPDATE mail_outbox SET sent_at = $2, sealed_body = NULL WHERE id = $1 AND sealed_body IS NOT NULL";
-const MARK_FAILED: &str = "UPDATE mail_outbox SET failed_at = $2, sealed_body = NULL WHERE id = $1 AND sealed_body IS NOT NULL";
-const RETRY_AT: &str =
-    "UPDATE mail_outbox SET next_attempt_at = $2 WHERE id = $1 AND sealed_body IS NOT NULL";
+// Fenced by the attempt count: a settle from a claim whose lease ran out
+// (the mail was claimed again since) changes nothing.
+const MARK_SENT: &str = "UPDATE mail_outbox SET sent_at = $2, sealed_body = NULL \
+                         WHERE id = $1 AND attempts = $3 AND sealed_body IS NOT NULL";
+const MARK_FAILED: &str = "UPDATE mail_outbox SET failed_at = $2, sealed_body = NULL \
+                           WHERE id = $1 AND attempts = $3 AND sealed_body IS NOT NULL";
+const RETRY_AT: &str = "UPDATE mail_outbox SET next_attempt_at = $2 \
+                        WHERE id = $1 AND attempts = $3 AND sealed_body IS NOT NULL";
 
 const ENQUEUE: &str = "INSERT INTO mail_outbox (id, recipient, subject, sealed_body, queued_at, next_attempt_at) \
                        VALUES ($1, $2, $3, $4, $5, $5)";
@@ -108,14 +112,35 @@ impl MailOutbox for PgStore {
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             let rows: Vec<ClaimedRow> = q.load(&mut *conn).await.map_err(from_diesel)?;
-            rows.into_iter().map(ClaimedRow::into_claimed).collect()
+            let mut claimed = Vec::with_capacity(rows.len());
+            for row in rows {
+                let (id, attempts) = (row.id, row.attempts);
+                match row.into_claimed() {
+                    Ok(mail) => claimed.push(mail),
+                    // A row no transport could take must not hold up the
+                    // mails claimed with it, nor come back forever.
+                    Err(error) => {
+                        tracing::error!(mail_id = %id, error = %error, "queued mail is corrupt; given up");
+                        Prepared(
+                            diesel::sql_query(MARK_FAILED)
+                                .bind::<SqlUuid, _>(id)
+                                .bind::<Timestamptz, _>(now)
+                                .bind::<Integer, _>(attempts),
+                        )
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(from_diesel)?;
+                    }
+                }
+            }
+            Ok(claimed)
         })
         .await
     }
 
     async fn settle_mail(
         &self,
-        id: uuid::Uuid,
+        claim: &ClaimedMail,
         outcome: DeliveryOutcome,
         at: Timestamp,
     ) -> Result<(), PortError> {
@@ -126,8 +151,9 @@ impl MailOutbox for PgStore {
         };
         let q = Prepared(
             diesel::sql_query(sql)
-                .bind::<SqlUuid, _>(id)
-                .bind::<Timestamptz, _>(when),
+                .bind::<SqlUuid, _>(claim.mail.id)
+                .bind::<Timestamptz, _>(when)
+                .bind::<Integer, _>(i32::try_from(claim.attempts).unwrap_or(i32::MAX)),
         );
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;

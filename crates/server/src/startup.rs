@@ -92,12 +92,13 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
             public_url: config.public_url.trim_end_matches('/').to_owned(),
             mail_delivery: DeliveryPolicy {
                 first_retry: config.mail_retry_base,
-                // A batch of attempts that all time out must end within the lease.
-                lease: DeliveryPolicy::default().lease.max(
-                    config
-                        .smtp_timeout
-                        .saturating_mul(4 * DeliveryPolicy::default().batch),
-                ),
+                // No attempt starts after half the lease, and one attempt
+                // takes at most about ten SMTP steps (connect, greeting,
+                // EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, body, QUIT), each
+                // bounded by the timeout: so none outlives its lease.
+                lease: DeliveryPolicy::default()
+                    .lease
+                    .max(config.smtp_timeout.saturating_mul(20)),
                 ..DeliveryPolicy::default()
             },
         },
@@ -214,8 +215,10 @@ impl Application {
     /// then lets the mail sender finish the pass it is in.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        // The pass in progress may finish a send; a mail cut off is only
+        // delayed (its lease holds it), and the process must not linger.
         self.mail_sender
-            .stop(std::time::Duration::from_secs(30))
+            .stop(std::time::Duration::from_secs(5))
             .await;
         served
     }

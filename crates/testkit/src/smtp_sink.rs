@@ -1,7 +1,8 @@
 //! An SMTP server for tests: it speaks enough of RFC 5321 for a real
-//! client (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every message
-//! it accepts, and can be told to refuse mail (a transient 451), so tests
-//! read mail through a real SMTP conversation.
+//! client (EHLO, AUTH PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps
+//! every message it accepts and the credentials it was given, and can be
+//! told to refuse mail (a transient 451), so tests read mail through a real
+//! SMTP conversation.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,6 +85,7 @@ fn unquote(body: &str) -> String {
 #[derive(Debug, Default)]
 struct Shared {
     received: Mutex<Vec<ReceivedMail>>,
+    logins: Mutex<Vec<(String, String)>>,
     refusing: AtomicBool,
     arrived: Notify,
 }
@@ -141,6 +143,15 @@ impl SmtpSink {
         self.shared.refusing.store(refusing, Ordering::SeqCst);
     }
 
+    /// The (user, password) pairs clients authenticated with.
+    pub fn logins(&self) -> Vec<(String, String)> {
+        self.shared
+            .logins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     pub fn received(&self) -> Vec<ReceivedMail> {
         self.shared
             .received
@@ -190,7 +201,18 @@ async fn converse(stream: TcpStream, shared: Arc<Shared>) {
             .unwrap_or("")
             .to_ascii_uppercase();
         let answer = match verb.as_str() {
-            "EHLO" => "250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8",
+            "EHLO" => "250-sink\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SMTPUTF8",
+            "AUTH" => match plain_login(&command) {
+                Some(login) => {
+                    shared
+                        .logins
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(login);
+                    "235 2.7.0 authenticated"
+                }
+                None => "535 5.7.8 bad credentials",
+            },
             "HELO" | "NOOP" => "250 ok",
             "RSET" => {
                 (from, to) = (String::new(), Vec::new());
@@ -234,6 +256,19 @@ async fn converse(stream: TcpStream, shared: Arc<Shared>) {
             return;
         }
     }
+}
+
+/// `AUTH PLAIN <base64 of \0user\0password>` (RFC 4616).
+fn plain_login(command: &str) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let encoded = command.strip_prefix("AUTH PLAIN ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let mut parts = decoded.split(|b| *b == 0).skip(1);
+    let user = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    let password = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    Some((user, password))
 }
 
 fn address(command: &str) -> String {

@@ -126,7 +126,7 @@ async fn concurrent_resets_with_one_link_let_exactly_one_through() {
                 barrier.wait().await;
                 ResetPassword::new(&*ports)
                     .execute(ResetPasswordCommand {
-                        token,
+                        token: gatehouse_domain::SecretString::new(token),
                         new_password: Password::presented(&format!("racing passphrase {i}")),
                         client: client(),
                     })
@@ -208,10 +208,21 @@ async fn the_reset_link_is_not_readable_at_rest() {
     let token = queued_link(&ports, "Reset").await;
     let stored = count(
         &db,
-        &format!("SELECT count(*) AS n FROM account_tokens WHERE position('{token}'::bytea in digest) > 0"),
+        &format!("SELECT count(*) AS n FROM account_tokens WHERE digest = sha256(convert_to('{token}', 'UTF8'))"),
     )
     .await;
-    assert_eq!(stored, 0, "only the digest is kept");
+    assert_eq!(stored, 1, "the link's digest is what is kept");
+    let in_clear = count(
+        &db,
+        &format!(
+            "SELECT count(*) AS n FROM account_tokens t, mail_outbox m, audit_events a \
+             WHERE position('{token}' in encode(t.digest, 'escape')) > 0 \
+                OR position('{token}' in m.subject || m.recipient) > 0 \
+                OR position('{token}' in a.detail::text) > 0"
+        ),
+    )
+    .await;
+    assert_eq!(in_clear, 0, "the token itself is nowhere");
     assert_eq!(
         count(
             &db,
@@ -221,4 +232,101 @@ async fn the_reset_link_is_not_readable_at_rest() {
         0,
         "sent bodies are erased"
     );
+}
+
+/// Parallel requests for one account are counted one after the other:
+/// no burst gets past the hourly limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_reset_requests_mails_at_most_the_hourly_limit() {
+    let db = TestDatabase::create().await;
+    let ports = Arc::new(ports(&db, AuthPolicy::default()));
+    register(&ports, "burst@example.com").await;
+    let barrier = Arc::new(Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let (ports, barrier) = (Arc::clone(&ports), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                RequestPasswordReset::new(&*ports)
+                    .execute(Email::parse("burst@example.com").unwrap(), &client())
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM account_tokens WHERE purpose = 'password_reset'"
+        )
+        .await,
+        5
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM mail_outbox WHERE subject LIKE 'Reset%'"
+        )
+        .await,
+        5
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) AS n FROM audit_events WHERE kind = 'password.reset_requested'"
+        )
+        .await,
+        TASKS as i64,
+        "every request is recorded"
+    );
+}
+
+/// Two links of one account spent at the same time: the spends queue on
+/// the account instead of deadlocking on each other's sibling links, and
+/// exactly one succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_links_of_one_account_spent_at_once_do_not_deadlock() {
+    let db = TestDatabase::create().await;
+    let ports = Arc::new(ports(&db, AuthPolicy::default()));
+    for round in 0..4 {
+        let email = format!("two-links-{round}@example.com");
+        register(&ports, &email).await;
+        let mut links = Vec::new();
+        for _ in 0..2 {
+            RequestPasswordReset::new(&*ports)
+                .execute(Email::parse(&email).unwrap(), &client())
+                .await
+                .unwrap();
+            links.push(queued_link(&ports, "Reset").await);
+        }
+        assert_ne!(links[0], links[1]);
+        let barrier = Arc::new(Barrier::new(TASKS));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|i| {
+                let (ports, barrier) = (Arc::clone(&ports), Arc::clone(&barrier));
+                let token = links[i % 2].clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    ResetPassword::new(&*ports)
+                        .execute(ResetPasswordCommand {
+                            token: gatehouse_domain::SecretString::new(token),
+                            new_password: Password::presented(&format!("racing passphrase {i}")),
+                            client: client(),
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => ok += 1,
+                Err(ResetPasswordError::InvalidToken) => {}
+                Err(other) => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert_eq!(ok, 1, "round {round}");
+    }
 }

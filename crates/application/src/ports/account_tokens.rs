@@ -79,11 +79,13 @@ pub struct EmailVerification {
 }
 
 pub trait AccountTokenStore: Send + Sync {
-    /// Stores the token, queues its mail and records the audit event, all
-    /// or nothing, for the enabled user with this email, unless the
-    /// throttle is reached. For an unknown or disabled email it does the
-    /// same work and writes nothing, so that neither the answer nor its
-    /// timing tells whether the email is registered. Answers whether it wrote.
+    /// Stores the token and queues its mail, all or nothing, for the
+    /// enabled user with this email, unless the throttle is reached;
+    /// concurrent requests for one email are counted one after the other.
+    /// Records the audit event in any case (its `user_id` set only when a
+    /// link was written, its detail saying `mailed`), so that an unknown
+    /// email costs the same work and neither the answer nor its timing
+    /// tells whether the email is registered. Answers whether it mailed.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
@@ -93,7 +95,8 @@ pub trait AccountTokenStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
 
     /// Stores the token and queues its mail, all or nothing, unless the
-    /// user's email is verified already or the throttle is reached.
+    /// user's email is verified already or the throttle is reached;
+    /// concurrent requests for one user are counted one after the other.
     /// Answers whether it wrote.
     ///
     /// # Errors
@@ -115,11 +118,13 @@ pub trait AccountTokenStore: Send + Sync {
         now: Timestamp,
     ) -> impl Future<Output = Result<Option<User>, PortError>> + Send;
 
-    /// If the reset token is still unused and unexpired at `reset.at`, in
-    /// one atomic step: spends it and every other reset token of its user,
-    /// replaces the password hash, ends every session of the user and
-    /// records the audit event. Answers the user, or `None` when the token
-    /// is unknown, used or expired; then nothing changed.
+    /// If the reset token is still unused and unexpired at `reset.at` and
+    /// its user is not disabled, in one atomic step: spends it and every
+    /// other reset token of its user, replaces the password hash, marks the
+    /// email verified (the link proved the mailbox), ends every session of
+    /// the user and records the audit event. Answers the user, or `None`
+    /// (nothing changed). Two links of one user spent at once do not
+    /// deadlock: one waits for the other.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.

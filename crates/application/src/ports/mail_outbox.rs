@@ -41,7 +41,7 @@ pub enum DeliveryOutcome {
 
 pub trait MailOutbox: Send + Sync {
     /// Claims up to `limit` mails due at `now` (neither sent nor given up,
-    /// next attempt not in the future), oldest first, and holds each until
+    /// next attempt not in the future), longest due first, and holds each until
     /// `lease_until`: until then no other caller, on any instance, claims
     /// it. A sender that dies mid-attempt thus delays the mail, never loses
     /// it. Each claim counts as an attempt.
@@ -55,15 +55,17 @@ pub trait MailOutbox: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<ClaimedMail>, PortError>> + Send;
 
-    /// Records the outcome of an attempt. `Sent` and `Failed` erase the
-    /// sealed body: it is not needed any more.
+    /// Records the outcome of the attempt `claim` made. `Sent` and
+    /// `Failed` erase the sealed body: it is not needed any more. Nothing
+    /// happens if the mail was claimed again since (its lease ran out):
+    /// the later claim decides.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached; the mail is then
     /// claimed again once its lease ends.
     fn settle_mail(
         &self,
-        id: uuid::Uuid,
+        claim: &ClaimedMail,
         outcome: DeliveryOutcome,
         at: Timestamp,
     ) -> impl Future<Output = Result<(), PortError>> + Send;

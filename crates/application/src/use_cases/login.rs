@@ -7,8 +7,12 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, Password};
 use tracing::instrument;
 
 use super::issue::{self, TokenPair};
+use super::mail::{MAILS_PER_HOUR, last_hour, mailed_token};
 use super::{from_hash_error, from_port_error};
-use crate::ports::{AuditLog, Clock, PasswordHasher, Ports, SessionStore, UserStore, Verified};
+use crate::ports::{
+    AccountTokenStore, AuditLog, Clock, PasswordHasher, Ports, SessionStore, Throttle,
+    TokenPurpose, UserStore, VerificationRequest, Verified,
+};
 
 #[derive(Debug)]
 pub struct LoginCommand {
@@ -24,7 +28,7 @@ pub enum LoginError {
     #[error("account disabled")]
     AccountDisabled,
     /// Only when the policy requires it, and only after the password
-    /// matched: a stranger learns nothing from it.
+    /// matched: a stranger learns nothing from it. A new link is mailed.
     #[error("email not verified")]
     EmailNotVerified,
     #[error("password hashing saturated")]
@@ -82,6 +86,21 @@ impl<'a, P: Ports> Login<'a, P> {
             return Err(LoginError::AccountDisabled);
         }
         if ports.policy().require_verified_email && !user.email_verified {
+            // Whoever knows the password may need a new link: the first one
+            // may have expired, and without a session there is no resend.
+            // The hourly limit applies.
+            let token = mailed_token(ports, TokenPurpose::EmailVerification, &user.email, now)?;
+            ports
+                .store()
+                .request_verification(VerificationRequest {
+                    user_id: user.id,
+                    token,
+                    throttle: Throttle {
+                        since: last_hour(now),
+                        max: MAILS_PER_HOUR,
+                    },
+                })
+                .await?;
             return Err(LoginError::EmailNotVerified);
         }
         if needs_rehash {

@@ -22,7 +22,7 @@ async fn forgot(ports: &TestPorts, address: &str) {
 async fn reset(ports: &TestPorts, token: &str, new: &str) -> Result<(), ResetPasswordError> {
     ResetPassword::new(ports)
         .execute(ResetPasswordCommand {
-            token: token.to_owned(),
+            token: gatehouse_domain::SecretString::new(token),
             new_password: Password::presented(new),
             client: client(),
         })
@@ -101,14 +101,41 @@ async fn an_unknown_email_gets_the_same_answer_and_no_mail() {
     register(&ports).await;
     forgot(&ports, "nobody@example.com").await;
     assert!(mails_about(&ports, "Reset").await.is_empty());
+    // Recorded all the same (the same work), without an account.
+    let requested: Vec<_> = ports
+        .store
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.kind == AuditKind::PasswordResetRequested)
+        .collect();
+    assert_eq!(requested.len(), 1);
+    assert_eq!(requested[0].user_id, None);
+    assert_eq!(requested[0].detail["mailed"], false);
+    assert!(!requested[0].detail.to_string().contains("nobody"));
+}
+
+#[tokio::test]
+async fn a_reset_verifies_the_email_and_a_disabled_account_cannot_reset() {
+    let ports = ports();
+    let registered = register(&ports).await;
+    forgot(&ports, EMAIL).await;
+    reset(&ports, &reset_link(&ports).await, NEW).await.unwrap();
     assert!(
-        !ports
+        ports
             .store
-            .audit_events()
+            .find_user_now(registered.user.id)
             .await
-            .iter()
-            .any(|e| e.kind == AuditKind::PasswordResetRequested)
+            .email_verified
     );
+
+    forgot(&ports, EMAIL).await;
+    let token = reset_link(&ports).await;
+    ports.store.set_disabled(registered.user.id, true).await;
+    assert!(matches!(
+        reset(&ports, &token, "yet another passphrase").await,
+        Err(ResetPasswordError::InvalidToken)
+    ));
 }
 
 #[tokio::test]

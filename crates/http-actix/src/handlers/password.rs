@@ -10,7 +10,7 @@ use gatehouse_application::use_cases::password::{
     ChangePassword, ChangePasswordCommand, ChangePasswordError, RequestPasswordReset,
     RequestPasswordResetError, ResetPassword, ResetPasswordCommand, ResetPasswordError,
 };
-use gatehouse_domain::{Email, Password};
+use gatehouse_domain::{Email, Password, SecretString};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -120,7 +120,7 @@ pub async fn reset<P: Ports>(
     };
     ResetPassword::new(&**ports)
         .execute(ResetPasswordCommand {
-            token: token.clone(),
+            token: SecretString::new(token.as_str()),
             new_password: Password::presented(new),
             client: client_info(&request),
         })

@@ -32,14 +32,43 @@ impl SmtpMailer {
     /// When the URL is not one of the forms above; the message names the
     /// variable but never repeats the URL (it may hold a password).
     pub fn new(url: &SecretString, from: Mailbox, timeout: Duration) -> anyhow::Result<Self> {
-        let url = with_opportunistic_starttls(url.expose());
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+        let raw = url.expose();
+        if raw.starts_with("smtp://") && has_credentials(raw) && !raw.contains("tls=required") {
+            tracing::warn!(
+                "AUTH_SMTP_URL has credentials but does not insist on TLS: a server without \
+                 STARTTLS (or someone in between) would receive them in clear; add ?tls=required"
+            );
+        }
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&with_opportunistic_starttls(raw))
             .map_err(|e| anyhow!("{e}"))
             .context("AUTH_SMTP_URL must be smtp://host:port or smtps://host:port, optionally with user:password@ and ?tls=required")?
-            .timeout(Some(timeout))
-            .build();
-        Ok(Self { transport, from })
+            .timeout(Some(timeout));
+        if raw.starts_with("smtp://") && !has_port(raw) {
+            // With a `tls` parameter lettre defaults to the submission
+            // port; a bare smtp:// means the SMTP port.
+            builder = builder.port(25);
+        }
+        Ok(Self {
+            transport: builder.build(),
+            from,
+        })
     }
+}
+
+/// The `user:password@host:port` part of a URL.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?']).next().unwrap_or(rest)
+}
+
+fn has_credentials(url: &str) -> bool {
+    authority(url).contains('@')
+}
+
+fn has_port(url: &str) -> bool {
+    let host = authority(url).rsplit('@').next().unwrap_or("");
+    // An IPv6 literal has colons of its own, inside its brackets.
+    host.rsplit(']').next().unwrap_or(host).contains(':')
 }
 
 /// lettre reads a bare `smtp://` as plain text; the contract says STARTTLS
@@ -101,6 +130,17 @@ mod tests {
             with_opportunistic_starttls("smtps://mail:465"),
             "smtps://mail:465"
         );
+    }
+
+    #[test]
+    fn ports_and_credentials_are_read_from_the_authority() {
+        assert!(has_port("smtp://mail:2525"));
+        assert!(has_port("smtp://u:p@mail:2525?tls=required"));
+        assert!(!has_port("smtp://u:p@mail"));
+        assert!(!has_port("smtp://[::1]"));
+        assert!(has_port("smtp://[::1]:25"));
+        assert!(has_credentials("smtp://u:p@mail"));
+        assert!(!has_credentials("smtp://mail:25/ehlo@name"));
     }
 
     #[test]

@@ -254,6 +254,19 @@ async fn a_password_change_and_a_refresh_reuse_are_mailed() {
     assert_eq!(notice.to, vec!["ada@example.com".to_owned()]);
 }
 
+#[actix_web::test]
+async fn credentials_in_the_smtp_url_log_in() {
+    let sink = SmtpSink::start().await;
+    let url = format!("smtp://mailer:p%40ss%3Aword@127.0.0.1:{}", sink.port());
+    let app = spawn_app_with(&[("AUTH_SMTP_URL", url.as_str())]).await;
+    app.register("ada@example.com").await;
+    sink.wait_for(1, WAIT).await;
+    assert_eq!(
+        sink.logins(),
+        vec![("mailer".to_owned(), "p@ss:word".to_owned())]
+    );
+}
+
 /// The SMTP server is down: requests succeed regardless, the mail waits in
 /// the outbox, and goes out once the server is back.
 #[actix_web::test]

@@ -1,3 +1,5 @@
+//! A new verification link for the signed-in caller.
+
 use tracing::instrument;
 
 use crate::ports::{

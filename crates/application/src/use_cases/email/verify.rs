@@ -1,3 +1,6 @@
+//! Spending a verification link: the email is verified, in one atomic
+//! step of the store, and the account's other links are spent with it.
+
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo};
 use tracing::instrument;
 
@@ -12,7 +15,6 @@ pub enum VerifyEmailError {
     Port(#[from] PortError),
 }
 
-/// Spends a verification link, in one atomic step of the store.
 #[derive(Debug)]
 pub struct VerifyEmail<'a, P: Ports> {
     ports: &'a P,

@@ -51,7 +51,14 @@ impl<'a, P: Ports> DeliverMail<'a, P> {
             claimed: claimed.len(),
             ..DeliveryReport::default()
         };
+        // No attempt starts in the second half of the lease: one that
+        // outlived it could race another sender's claim of the same mail.
+        // What is left is claimed again once the lease ends.
+        let last_start = add(now, policy.lease / 2);
         for mail in claimed {
+            if ports.clock().now() >= last_start {
+                break;
+            }
             let outcome = self.attempt(&mail).await;
             match outcome {
                 DeliveryOutcome::Sent => report.sent += 1,
@@ -59,7 +66,7 @@ impl<'a, P: Ports> DeliverMail<'a, P> {
                 DeliveryOutcome::Failed => report.failed += 1,
             }
             let at = ports.clock().now();
-            ports.store().settle_mail(mail.mail.id, outcome, at).await?;
+            ports.store().settle_mail(&mail, outcome, at).await?;
         }
         Ok(report)
     }

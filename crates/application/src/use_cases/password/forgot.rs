@@ -1,8 +1,9 @@
 //! "I forgot my password": a reset link by mail, if the email belongs to an
 //! enabled account. The answer never says whether it does, and the work
 //! is the same either way: the token and its sealed mail are made before
-//! the store is asked, and the store's one statement writes them only for
-//! a known email.
+//! the store is asked, the store writes them only for a known email, and
+//! it records the request in the audit log in every case (so an unknown
+//! email commits a write as well).
 
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email};
 use tracing::instrument;

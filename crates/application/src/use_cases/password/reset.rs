@@ -2,11 +2,12 @@
 //! read) before the new password is hashed, and spent only afterwards, in
 //! the store's one atomic step: of two requests with one token, exactly
 //! one succeeds. A reset ends every session of the user (whoever knew the
-//! old password may hold one); MFA stays as it was.
+//! old password may hold one) and verifies the email (the link proved the
+//! mailbox); MFA stays as it was. A disabled account's links do nothing.
 
 use std::time::Duration;
 
-use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordError};
+use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordError, SecretString};
 use tracing::instrument;
 
 use crate::ports::{
@@ -17,7 +18,7 @@ use crate::use_cases::from_hash_error;
 
 #[derive(Debug)]
 pub struct ResetPasswordCommand {
-    pub token: String,
+    pub token: SecretString,
     /// As typed: the policy is applied here, where the email is known.
     pub new_password: Password,
     pub client: ClientInfo,
@@ -53,10 +54,10 @@ impl<'a, P: Ports> ResetPassword<'a, P> {
     pub async fn execute(&self, command: ResetPasswordCommand) -> Result<(), ResetPasswordError> {
         use ResetPasswordError as E;
         let ports = self.ports;
-        if !ports.opaque().is_account_token(&command.token) {
+        if !ports.opaque().is_account_token(command.token.expose()) {
             return Err(E::InvalidToken);
         }
-        let digest = ports.opaque().digest(&command.token);
+        let digest = ports.opaque().digest(command.token.expose());
         let user = ports
             .store()
             .find_token_user(&digest, TokenPurpose::PasswordReset, ports.clock().now())
