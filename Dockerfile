@@ -1,11 +1,14 @@
 # Multi-stage: build with the Rust toolchain, run from a slim image as a
-# non-root user.
-FROM rust:1-bookworm AS build
+# non-root user. Base images are pinned to exact versions, and the build
+# uses the committed Cargo.lock (--locked): the same sources give the same
+# image. (Pin digests too where your registry mirror allows: append
+# @sha256:<digest> to each FROM.)
+FROM rust:1.95.0-slim-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release -p gatehouse-server --bin gatehouse
+RUN cargo build --release --locked -p gatehouse-server --bin gatehouse
 
-FROM debian:bookworm-slim
+FROM debian:12.12-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \

@@ -3,18 +3,31 @@
 
 export DATABASE_URL := env_var_or_default("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gatehouse")
 
-# Development-only keys so `just run` works out of the box. Never deploy with them.
-dev_jwt_secret := "dev-only-jwt-secret-do-not-deploy-0123456789"
-dev_data_key := "dev-only-data-key-do-not-deploy-0123456789"
+# Where `just run` keeps the keys it made on its first run (git-ignored,
+# readable by you only). No key is written in the repository.
+dev_keys := ".gatehouse-dev-keys"
 
 default:
     @just --list
 
 # Start the service (release build) against $DATABASE_URL; creates and migrates the database.
+# Without AUTH_JWT_SECRET / AUTH_DATA_KEY, random keys are made on the first run and reused.
 run:
-    AUTH_JWT_SECRET="${AUTH_JWT_SECRET:-{{dev_jwt_secret}}}" \
-    AUTH_DATA_KEY="${AUTH_DATA_KEY:-{{dev_data_key}}}" \
-    cargo run --release -p gatehouse-server --bin gatehouse -- serve
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -s "{{dev_keys}}" ]; then
+        (
+            umask 077
+            key() { head -c 48 /dev/urandom | base64 | tr -d '\n'; }
+            printf 'dev_jwt_secret=%s\ndev_data_key=%s\n' "$(key)" "$(key)" > "{{dev_keys}}"
+        )
+        echo "made random development keys in {{dev_keys}} (mode 0600)"
+    fi
+    chmod 600 "{{dev_keys}}"
+    . "./{{dev_keys}}"
+    export AUTH_JWT_SECRET="${AUTH_JWT_SECRET:-$dev_jwt_secret}"
+    export AUTH_DATA_KEY="${AUTH_DATA_KEY:-$dev_data_key}"
+    exec cargo run --release -p gatehouse-server --bin gatehouse -- serve
 
 # Formatting, lints, then every test (unit, use-case, PostgreSQL adapter, HTTP, architecture).
 test: fmt-check lint
@@ -26,6 +39,13 @@ test: fmt-check lint
     cargo test --workspace --doc 2>&1 | tee -a "$log"
     # One closing line for the whole workspace (cargo prints one per binary).
     awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+
+# Known vulnerabilities (RustSec advisories) in Cargo.lock, with cargo-audit. Needs the
+# network for the advisory database; CI runs it when the network allows. Exceptions, each
+# with its reason, are in .cargo/audit.toml.
+audit:
+    command -v cargo-audit >/dev/null 2>&1 || cargo install cargo-audit --locked
+    cargo audit
 
 # Clippy on everything, warnings are errors.
 lint:

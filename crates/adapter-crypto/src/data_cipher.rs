@@ -19,10 +19,14 @@ use crate::random_tokens::random_bytes;
 const NONCE_BYTES: usize = 24;
 /// Versioned, so that a future scheme derives a different key.
 const KEY_INFO: &[u8] = b"gatehouse/v1/data-at-rest";
+const DIGEST_INFO: &[u8] = b"gatehouse/v1/keyed-digest";
+/// Half of HMAC-SHA256: plenty to correlate, shorter to store.
+const DIGEST_BYTES: usize = 16;
 
 #[derive(Clone)]
 pub struct DataKeyCipher {
     cipher: Arc<XChaCha20Poly1305>,
+    digest_key: Arc<[u8; 32]>,
 }
 
 impl std::fmt::Debug for DataKeyCipher {
@@ -36,12 +40,15 @@ impl DataKeyCipher {
     pub fn new(data_key: &SecretString) -> Self {
         let hk = Hkdf::<Sha256>::new(None, data_key.expose().as_bytes());
         let mut key = [0u8; 32];
+        let mut digest_key = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so expand cannot fail.
         let _ = hk.expand(KEY_INFO, &mut key);
+        let _ = hk.expand(DIGEST_INFO, &mut digest_key);
         let cipher = XChaCha20Poly1305::new(&Key::from(key));
         key.fill(0);
         Self {
             cipher: Arc::new(cipher),
+            digest_key: Arc::new(digest_key),
         }
     }
 }
@@ -81,6 +88,19 @@ impl DataCipher for DataKeyCipher {
             )
             .map_err(|_| refused())
     }
+
+    fn keyed_digest(&self, data: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&*self.digest_key) else {
+            return String::new();
+        };
+        mac.update(data);
+        mac.finalize().into_bytes()[..DIGEST_BYTES]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +136,19 @@ mod tests {
             c.seal(b"row-1", b"reset link").unwrap(),
             "fresh nonce each time"
         );
+    }
+
+    #[test]
+    fn keyed_digests_correlate_only_under_the_same_key() {
+        let c = cipher(KEY);
+        let d = c.keyed_digest(b"ada@example.com");
+        assert_eq!(d.len(), 32);
+        assert_eq!(d, c.keyed_digest(b"ada@example.com"));
+        assert_ne!(d, c.keyed_digest(b"bob@example.com"));
+        assert_ne!(
+            d,
+            cipher("another-key-of-at-least-thirty-two-bytes").keyed_digest(b"ada@example.com")
+        );
+        assert!(!d.contains("ada"));
     }
 }

@@ -15,9 +15,9 @@ use crate::store::State;
 pub(crate) struct AccountTokenRow {
     purpose: TokenPurpose,
     user_id: UserId,
-    created_at: Timestamp,
-    expires_at: Timestamp,
-    used_at: Option<Timestamp>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
+    pub(crate) used_at: Option<Timestamp>,
 }
 
 impl State {

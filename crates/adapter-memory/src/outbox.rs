@@ -10,9 +10,9 @@ use crate::store::State;
 
 #[derive(Debug, Clone)]
 pub(crate) struct OutboxRow {
-    mail: OutgoingMail,
+    pub(crate) mail: OutgoingMail,
     /// Erased once the mail is sent or given up.
-    body_kept: bool,
+    pub(crate) body_kept: bool,
     next_attempt_at: Timestamp,
     attempts: u32,
     sent_at: Option<Timestamp>,

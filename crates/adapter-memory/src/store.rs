@@ -17,31 +17,31 @@ use crate::account_tokens::AccountTokenRow;
 use crate::outbox::OutboxRow;
 
 #[derive(Debug, Clone)]
-struct SessionRow {
+pub(crate) struct SessionRow {
     user_id: UserId,
     created_at: Timestamp,
-    expires_at: Timestamp,
+    pub(crate) expires_at: Timestamp,
     last_used_at: Timestamp,
-    revoked_at: Option<Timestamp>,
+    pub(crate) revoked_at: Option<Timestamp>,
     revoke_reason: Option<&'static str>,
     amr: Vec<String>,
     client: ClientInfo,
 }
 
 #[derive(Debug, Clone)]
-struct TokenRow {
+pub(crate) struct TokenRow {
     id: uuid::Uuid,
-    session_id: SessionId,
+    pub(crate) session_id: SessionId,
     expires_at: Timestamp,
-    rotated_at: Option<Timestamp>,
-    sealed_successor: Option<Vec<u8>>,
+    pub(crate) rotated_at: Option<Timestamp>,
+    pub(crate) sealed_successor: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct State {
     pub(crate) users: HashMap<UserId, (User, PasswordHash)>,
-    sessions: HashMap<SessionId, SessionRow>,
-    tokens: HashMap<TokenDigest, TokenRow>,
+    pub(crate) sessions: HashMap<SessionId, SessionRow>,
+    pub(crate) tokens: HashMap<TokenDigest, TokenRow>,
     pub(crate) audit: Vec<AuditEvent>,
     pub(crate) account_tokens: HashMap<TokenDigest, AccountTokenRow>,
     pub(crate) outbox: Vec<OutboxRow>,

@@ -25,7 +25,7 @@ use gatehouse_application::ports::{
 use gatehouse_domain::{AuditEvent, Timestamp, User, UserId};
 
 use crate::PgStore;
-use crate::error::{bounded, from_diesel};
+use crate::error::{bounded, from_diesel, retried};
 use crate::outbox::{bind_mail, enqueue_cte};
 use crate::prepared::Prepared;
 use crate::rows::{Statement, UserColumns};
@@ -177,13 +177,17 @@ impl PgStore {
         .await
     }
 
-    async fn spent_by(&self, q: Prepared<Statement>) -> Result<Option<UserId>, PortError> {
-        bounded(self.query_timeout, async {
-            let mut conn = self.conn().await?;
-            q.get_result::<SpentBy>(&mut *conn)
-                .await
-                .map(|s| s.user_id.map(UserId::from_uuid))
-                .map_err(from_diesel)
+    async fn spent_by(
+        &self,
+        build: impl Fn() -> Prepared<Statement>,
+    ) -> Result<Option<UserId>, PortError> {
+        retried(self.query_timeout, || {
+            let q = build();
+            async move {
+                let mut conn = self.conn().await?;
+                let spent = q.get_result::<SpentBy>(&mut *conn).await?;
+                Ok(spent.user_id.map(UserId::from_uuid))
+            }
         })
         .await
     }
@@ -297,12 +301,15 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
             ],
             "SELECT (SELECT user_id FROM changed) AS user_id",
         );
-        let q = diesel::sql_query(sql).into_boxed();
-        let q = bind_spend(q, reset.digest, TokenPurpose::PasswordReset, reset.at)
-            .bind::<Text, _>(reset.new_hash.as_str().to_owned())
-            .bind::<Text, _>(RevokeReason::PasswordReset.as_str());
-        let q = bind_audit_from(q, reset.audit);
-        self.spent_by(Prepared(q)).await
+        self.spent_by(|| {
+            let reset = reset.clone();
+            let q = diesel::sql_query(sql.as_str()).into_boxed();
+            let q = bind_spend(q, reset.digest, TokenPurpose::PasswordReset, reset.at)
+                .bind::<Text, _>(reset.new_hash.as_str().to_owned())
+                .bind::<Text, _>(RevokeReason::PasswordReset.as_str());
+            Prepared(bind_audit_from(q, reset.audit))
+        })
+        .await
     }
 
     async fn verify_email(
@@ -320,13 +327,16 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
             ],
             "SELECT (SELECT user_id FROM verified) AS user_id",
         );
-        let q = bind_spend(
-            diesel::sql_query(sql).into_boxed(),
-            verification.digest,
-            TokenPurpose::EmailVerification,
-            verification.at,
-        );
-        let q = bind_audit_from(q, verification.audit);
-        self.spent_by(Prepared(q)).await
+        self.spent_by(|| {
+            let verification = verification.clone();
+            let q = bind_spend(
+                diesel::sql_query(sql.as_str()).into_boxed(),
+                verification.digest,
+                TokenPurpose::EmailVerification,
+                verification.at,
+            );
+            Prepared(bind_audit_from(q, verification.audit))
+        })
+        .await
     }
 }

@@ -58,11 +58,21 @@ pub(crate) async fn database_exists(
     Ok(row.exists)
 }
 
-/// Creates the database named in `url` unless it exists.
+/// Creates the database named in `url` unless it exists. Connects to the
+/// database itself first, and to the `postgres` maintenance database only
+/// when it is missing.
 ///
 /// # Errors
 /// When the server cannot be reached or refuses.
 pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    // The usual case, and the only one a least-privileged role (which
+    // owns its database and may create no other) can handle: the database
+    // is there. Only when it is missing is the maintenance database asked.
+    match AsyncPgConnection::establish(url).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.to_string().contains("does not exist") => {}
+        Err(e) => return Err(e).context("connecting to DATABASE_URL"),
+    }
     let (admin_url, name) = maintenance_url(url)?;
     let mut conn = AsyncPgConnection::establish(&admin_url)
         .await

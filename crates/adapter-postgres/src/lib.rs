@@ -7,6 +7,7 @@ mod account_tokens;
 mod audit;
 mod database;
 mod error;
+mod housekeeping;
 mod outbox;
 mod prepared;
 mod rows;
@@ -19,9 +20,9 @@ pub mod test_support;
 
 use std::time::Duration;
 
-use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use gatehouse_application::PortError;
 
 pub use database::{ensure_database, run_migrations};
@@ -33,8 +34,16 @@ pub struct PgConfig {
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before `Unavailable`.
     pub acquire_timeout: Duration,
-    /// Upper bound for any single database call.
+    /// Upper bound for any single database call, as the client sees it.
     pub query_timeout: Duration,
+    /// Set on every pooled connection, so the server gives up too: a
+    /// statement running this long is cancelled (`statement_timeout`)...
+    pub statement_timeout: Duration,
+    /// ...a lock waited for this long is not taken (`lock_timeout`)...
+    pub lock_timeout: Duration,
+    /// ...and a transaction left idle this long is ended, releasing its
+    /// locks (`idle_in_transaction_session_timeout`).
+    pub idle_in_transaction_timeout: Duration,
 }
 
 impl PgConfig {
@@ -44,7 +53,21 @@ impl PgConfig {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(2),
             query_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(4),
+            lock_timeout: Duration::from_secs(2),
+            idle_in_transaction_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// The `SET` statements each new connection runs.
+    fn session_settings(&self) -> String {
+        format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}; \
+             SET idle_in_transaction_session_timeout = {}",
+            self.statement_timeout.as_millis().max(1),
+            self.lock_timeout.as_millis().max(1),
+            self.idle_in_transaction_timeout.as_millis().max(1),
+        )
     }
 }
 
@@ -67,7 +90,22 @@ impl PgStore {
     /// so the service starts (and `/health/ready` reports) while the
     /// database is away, and recovers by itself when it returns.
     pub fn connect(config: &PgConfig) -> Self {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.clone());
+        let settings = config.session_settings();
+        let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+        manager_config.custom_setup = Box::new(move |url| {
+            let settings = settings.clone();
+            Box::pin(async move {
+                let mut conn = AsyncPgConnection::establish(url).await?;
+                conn.batch_execute(&settings)
+                    .await
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(conn)
+            })
+        });
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+            config.url.clone(),
+            manager_config,
+        );
         let pool = Pool::builder()
             .max_size(config.max_connections.max(1))
             .min_idle(Some(1))

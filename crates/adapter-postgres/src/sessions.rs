@@ -20,7 +20,7 @@ use gatehouse_application::ports::{
 use gatehouse_domain::{AuditEvent, Email, PresentedToken, Role, SessionId, Timestamp, UserId};
 
 use crate::PgStore;
-use crate::error::{bounded, from_diesel, from_pool};
+use crate::error::{bounded, from_diesel, from_pool, retried};
 use crate::prepared::Prepared;
 use crate::rows::{Statement, audit_insert, bind_audit, bind_session, corrupt, session_ctes};
 
@@ -146,33 +146,32 @@ impl SessionStore for PgStore {
         session_id: SessionId,
         r: SessionRevocation,
     ) -> Result<bool, PortError> {
-        let q = Prepared(bind_revocation(
-            diesel::sql_query(REVOKE_OWN_SESSION)
-                .into_boxed()
-                .bind::<SqlUuid, _>(session_id.as_uuid()),
-            r,
-        ));
-        bounded(self.query_timeout, async {
-            let mut conn = self.conn().await?;
-            q.get_result::<Found>(&mut *conn)
-                .await
-                .map(|f| f.found)
-                .map_err(from_diesel)
+        retried(self.query_timeout, || {
+            let q = Prepared(bind_revocation(
+                diesel::sql_query(REVOKE_OWN_SESSION)
+                    .into_boxed()
+                    .bind::<SqlUuid, _>(session_id.as_uuid()),
+                r.clone(),
+            ));
+            async move {
+                let mut conn = self.conn().await?;
+                Ok(q.get_result::<Found>(&mut *conn).await?.found)
+            }
         })
         .await
     }
 
     async fn revoke_all_sessions(&self, r: SessionRevocation) -> Result<u64, PortError> {
-        let q = Prepared(bind_revocation(
-            diesel::sql_query(REVOKE_ALL_SESSIONS).into_boxed(),
-            r,
-        ));
-        bounded(self.query_timeout, async {
-            let mut conn = self.conn().await?;
-            q.get_result::<Ended>(&mut *conn)
-                .await
-                .map(|e| u64::try_from(e.ended).unwrap_or_default())
-                .map_err(from_diesel)
+        retried(self.query_timeout, || {
+            let q = Prepared(bind_revocation(
+                diesel::sql_query(REVOKE_ALL_SESSIONS).into_boxed(),
+                r.clone(),
+            ));
+            async move {
+                let mut conn = self.conn().await?;
+                let ended = q.get_result::<Ended>(&mut *conn).await?.ended;
+                Ok(u64::try_from(ended).unwrap_or_default())
+            }
         })
         .await
     }
@@ -206,27 +205,26 @@ impl SessionStore for PgStore {
         &self,
         attempt: RotationAttempt,
     ) -> Result<RotationOutcome, PortError> {
-        let audit = attempt.audit;
-        let q = Prepared(
-            diesel::sql_query(ROTATE_IF_CURRENT)
-                .bind::<Timestamptz, _>(attempt.at)
-                .bind::<Nullable<Bytea>, _>(attempt.sealed_successor)
-                .bind::<Bytea, _>(attempt.digest.0)
-                .bind::<SqlUuid, _>(attempt.successor.id)
-                .bind::<Bytea, _>(attempt.successor.digest.0)
-                .bind::<Timestamptz, _>(attempt.successor.expires_at)
-                .bind::<SqlUuid, _>(audit.id)
-                .bind::<Text, _>(audit.kind.as_str())
-                .bind::<Nullable<Text>, _>(audit.client.ip)
-                .bind::<Nullable<Text>, _>(audit.client.user_agent)
-                .bind::<Jsonb, _>(audit.detail),
-        );
-        let row: Option<AttemptRow> = bounded(self.query_timeout, async {
-            let mut conn = self.conn().await?;
-            q.get_result(&mut *conn)
-                .await
-                .optional()
-                .map_err(from_diesel)
+        let row: Option<AttemptRow> = retried(self.query_timeout, || {
+            let (attempt, audit) = (attempt.clone(), attempt.audit.clone());
+            let q = Prepared(
+                diesel::sql_query(ROTATE_IF_CURRENT)
+                    .bind::<Timestamptz, _>(attempt.at)
+                    .bind::<Nullable<Bytea>, _>(attempt.sealed_successor)
+                    .bind::<Bytea, _>(attempt.digest.0)
+                    .bind::<SqlUuid, _>(attempt.successor.id)
+                    .bind::<Bytea, _>(attempt.successor.digest.0)
+                    .bind::<Timestamptz, _>(attempt.successor.expires_at)
+                    .bind::<SqlUuid, _>(audit.id)
+                    .bind::<Text, _>(audit.kind.as_str())
+                    .bind::<Nullable<Text>, _>(audit.client.ip)
+                    .bind::<Nullable<Text>, _>(audit.client.user_agent)
+                    .bind::<Jsonb, _>(audit.detail),
+            );
+            async move {
+                let mut conn = self.conn().await?;
+                Ok(q.get_result(&mut *conn).await.optional()?)
+            }
         })
         .await?;
         Ok(match row {

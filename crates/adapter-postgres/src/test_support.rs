@@ -151,3 +151,9 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// What the adapter makes of a driver error, for tests that provoke real
+/// ones (deadlocks, serialization failures).
+pub fn port_error_of(error: diesel::result::Error) -> gatehouse_application::PortError {
+    crate::error::from_diesel(error)
+}

@@ -9,7 +9,7 @@ use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, Us
 
 use crate::PgStore;
 use crate::account_tokens::{bind_mailed_token, mailed_token_ctes};
-use crate::error::{bounded, from_diesel, violates_unique};
+use crate::error::{bounded, from_diesel, retried, violates_unique};
 use crate::outbox::bind_mail;
 use crate::prepared::Prepared;
 use crate::rows::{UserColumns, UserRow, audit_insert, bind_audit, bind_session, session_ctes};
@@ -188,27 +188,26 @@ impl UserStore for PgStore {
     /// when it does. The sessions are locked in id order, as everywhere
     /// several are ended at once.
     async fn change_password(&self, change: PasswordChange) -> Result<bool, PortError> {
-        let audit = change.audit;
-        let q = diesel::sql_query(CHANGE_PASSWORD)
-            .into_boxed()
-            .bind::<SqlUuid, _>(change.user_id.as_uuid())
-            .bind::<Text, _>(change.old_hash.as_str().to_owned())
-            .bind::<Text, _>(change.new_hash.as_str().to_owned())
-            .bind::<Timestamptz, _>(change.at)
-            .bind::<Text, _>(change.reason.as_str())
-            .bind::<Nullable<SqlUuid>, _>(change.keep_session.map(|s| s.as_uuid()))
-            .bind::<SqlUuid, _>(audit.id)
-            .bind::<Text, _>(audit.kind.as_str())
-            .bind::<Nullable<Text>, _>(audit.client.ip)
-            .bind::<Nullable<Text>, _>(audit.client.user_agent)
-            .bind::<Jsonb, _>(audit.detail);
-        let q = Prepared(bind_mail(q, change.notice));
-        bounded(self.query_timeout, async {
-            let mut conn = self.conn().await?;
-            q.get_result::<Changed>(&mut *conn)
-                .await
-                .map(|c| c.changed)
-                .map_err(from_diesel)
+        retried(self.query_timeout, || {
+            let (change, audit) = (change.clone(), change.audit.clone());
+            let q = diesel::sql_query(CHANGE_PASSWORD)
+                .into_boxed()
+                .bind::<SqlUuid, _>(change.user_id.as_uuid())
+                .bind::<Text, _>(change.old_hash.as_str().to_owned())
+                .bind::<Text, _>(change.new_hash.as_str().to_owned())
+                .bind::<Timestamptz, _>(change.at)
+                .bind::<Text, _>(change.reason.as_str())
+                .bind::<Nullable<SqlUuid>, _>(change.keep_session.map(|s| s.as_uuid()))
+                .bind::<SqlUuid, _>(audit.id)
+                .bind::<Text, _>(audit.kind.as_str())
+                .bind::<Nullable<Text>, _>(audit.client.ip)
+                .bind::<Nullable<Text>, _>(audit.client.user_agent)
+                .bind::<Jsonb, _>(audit.detail);
+            let q = Prepared(bind_mail(q, change.notice));
+            async move {
+                let mut conn = self.conn().await?;
+                Ok(q.get_result::<Changed>(&mut *conn).await?.changed)
+            }
         })
         .await
     }

@@ -20,6 +20,7 @@ pub struct AuthPolicy {
     /// The base of the links in mails, without a trailing slash.
     pub public_url: String,
     pub mail_delivery: DeliveryPolicy,
+    pub retention: RetentionPolicy,
 }
 
 impl Default for AuthPolicy {
@@ -33,6 +34,7 @@ impl Default for AuthPolicy {
             require_verified_email: false,
             public_url: "http://127.0.0.1:8080".to_owned(),
             mail_delivery: DeliveryPolicy::default(),
+            retention: RetentionPolicy::default(),
         }
     }
 }
@@ -72,6 +74,32 @@ impl DeliveryPolicy {
         self.first_retry
             .saturating_mul(1u32 << doublings)
             .min(self.max_retry)
+    }
+}
+
+/// What to keep, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionPolicy {
+    pub audit_events: Duration,
+    pub ended_sessions: Duration,
+    pub settled_mail: Duration,
+    /// Rows per kind and batch: small, so no sweep holds locks for long.
+    pub batch: u32,
+    /// Batches per pass, so that a large backlog is worked off over
+    /// several passes rather than in one long burst.
+    pub max_batches: u32,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        const DAY: u64 = 24 * 3_600;
+        Self {
+            audit_events: Duration::from_secs(365 * DAY),
+            ended_sessions: Duration::from_secs(DAY),
+            settled_mail: Duration::from_secs(DAY),
+            batch: 500,
+            max_batches: 20,
+        }
     }
 }
 

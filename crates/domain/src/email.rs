@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-/// Lower-cased, trimmed, at most 254 characters. Only `parse` makes one.
+/// Lower-cased, trimmed, at most 254 characters once lower-cased (the
+/// form the store holds, whose column checks the same bound). Only `parse`
+/// makes one.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -25,6 +27,7 @@ impl Email {
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
+        // A cheap bound before any work: lower-casing never shortens.
         if trimmed.chars().count() > Self::MAX_LEN {
             return Err(EmailError::TooLong);
         }
@@ -39,7 +42,13 @@ impl Email {
         if local.is_empty() || local.contains('@') || !domain_ok || !chars_ok {
             return Err(EmailError::Invalid);
         }
-        Ok(Self(trimmed.to_lowercase()))
+        // Lower-casing can lengthen (`İ` becomes `i̇`, two code points):
+        // the bound applies to what is stored.
+        let normalised = trimmed.to_lowercase();
+        if normalised.chars().count() > Self::MAX_LEN {
+            return Err(EmailError::TooLong);
+        }
+        Ok(Self(normalised))
     }
 
     pub fn as_str(&self) -> &str {
@@ -122,6 +131,17 @@ mod tests {
     }
 
     #[test]
+    fn the_bound_applies_to_the_lower_cased_form() {
+        // 126 x İ is 126 characters, 252 once lower-cased.
+        let raw = format!("{}@ex.com", "İ".repeat(126));
+        assert_eq!(raw.chars().count(), 133);
+        assert_eq!(Email::parse(&raw), Err(EmailError::TooLong));
+        let fits = format!("{}@ex.com", "İ".repeat(123));
+        let email = Email::parse(&fits).unwrap();
+        assert_eq!(email.as_str().chars().count(), 253);
+    }
+
+    #[test]
     fn never_panics_on_arbitrary_input() {
         // A cheap exhaustive-ish sweep over awkward characters instead of a
         // property-test dependency.
@@ -134,6 +154,41 @@ mod tests {
                         let _ = Email::parse(&s);
                     }
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Whatever the input, parsing answers; what it accepts fits the
+        /// store's column (3 to 254 characters, no surrounding space) and
+        /// is a fixed point.
+        #[test]
+        fn parsed_emails_fit_the_store(raw in any::<String>()) {
+            if let Ok(email) = Email::parse(&raw) {
+                let n = email.as_str().chars().count();
+                prop_assert!((3..=Email::MAX_LEN).contains(&n));
+                prop_assert_eq!(email.as_str(), email.as_str().trim());
+                prop_assert_eq!(Email::parse(email.as_str()), Ok(email.clone()));
+            }
+        }
+
+        /// Shaped like addresses, with awkward characters on either side.
+        #[test]
+        fn address_shaped_input_never_escapes_the_bound(
+            local in "\\PC{1,140}",
+            domain in "\\PC{1,140}",
+        ) {
+            if let Ok(email) = Email::parse(&format!("{local}@{domain}")) {
+                prop_assert!(email.as_str().chars().count() <= Email::MAX_LEN);
             }
         }
     }

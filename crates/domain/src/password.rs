@@ -213,3 +213,27 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+        /// Any input is accepted or refused, never a panic; an accepted one
+        /// is NFKC and within the bounds, counted in code points.
+        #[test]
+        fn accepted_passwords_are_normalised_and_bounded(raw in any::<String>()) {
+            if let Ok(password) = Password::new(&raw, &PasswordRules::default(), None) {
+                let n = password.expose().chars().count();
+                prop_assert!((8..=MAX_PASSWORD_CHARS).contains(&n));
+                let again: String = password.expose().nfkc().collect();
+                prop_assert_eq!(again.as_str(), password.expose());
+            }
+            let _ = Password::presented(&raw);
+        }
+    }
+}

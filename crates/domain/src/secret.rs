@@ -1,5 +1,6 @@
 //! A string that never prints: tokens, passwords and hashes travel in it so
-//! that a stray `{:?}` in a log line cannot leak them.
+//! that a stray `{:?}` in a log line cannot leak them. Its memory is wiped
+//! when it is dropped, so a secret does not linger in freed heap.
 
 use std::fmt;
 
@@ -14,6 +15,12 @@ impl SecretString {
     /// The only way to read the secret; grep for it when auditing.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl Drop for SecretString {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
 

@@ -85,6 +85,8 @@ impl From<PortError> for ApiError {
     fn from(error: PortError) -> Self {
         match error {
             PortError::Unavailable(e) => ApiError::unavailable(&e),
+            // Retrying meets the state the other writer left.
+            PortError::Conflict(e) => ApiError::unavailable(&e),
             PortError::Unexpected(e) => ApiError::internal(&e),
         }
     }

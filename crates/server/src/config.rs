@@ -13,6 +13,11 @@ use gatehouse_domain::password::{LOWEST_MIN_LENGTH, MAX_PASSWORD_CHARS};
 /// Key material shorter than this is refused (HS256 and the data key).
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Argon2 memory beyond this is a typo, not a cost.
+const MAX_ARGON2_MEMORY_KIB: u32 = 1_048_576;
+/// OWASP's recommended minimum for Argon2id (with t=2, p=1).
+const OWASP_ARGON2_MEMORY_KIB: u32 = 19_456;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwtAlgorithm {
     Hs256,
@@ -25,6 +30,9 @@ pub struct Config {
     pub database_max_connections: u32,
     pub database_acquire_timeout: Duration,
     pub database_query_timeout: Duration,
+    pub database_statement_timeout: Duration,
+    pub database_lock_timeout: Duration,
+    pub database_idle_in_transaction_timeout: Duration,
     pub listen_addr: SocketAddr,
     pub jwt_algorithm: JwtAlgorithm,
     pub jwt_secret: Option<SecretString>,
@@ -43,6 +51,9 @@ pub struct Config {
     pub argon2_queue_wait: Duration,
     pub public_url: String,
     pub require_verified_email: bool,
+    pub audit_retention_days: u32,
+    /// How often each instance sweeps expired data.
+    pub housekeeping_interval: Duration,
     /// Holds the SMTP password when there is one.
     pub smtp_url: Option<SecretString>,
     pub smtp_timeout: Duration,
@@ -123,6 +134,12 @@ impl Config {
             database_max_connections: s.number("DATABASE_MAX_CONNECTIONS", 16)?,
             database_acquire_timeout: s.millis("DATABASE_ACQUIRE_TIMEOUT_MS", 2_000)?,
             database_query_timeout: s.millis("DATABASE_QUERY_TIMEOUT_MS", 5_000)?,
+            // Below the client's bound, so the server cancels first and the
+            // connection stays usable.
+            database_statement_timeout: s.millis("DATABASE_STATEMENT_TIMEOUT_MS", 4_000)?,
+            database_lock_timeout: s.millis("DATABASE_LOCK_TIMEOUT_MS", 2_000)?,
+            database_idle_in_transaction_timeout: s
+                .millis("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 10_000)?,
             listen_addr: listen
                 .parse()
                 .with_context(|| format!("AUTH_LISTEN_ADDR must be host:port, got {listen:?}"))?,
@@ -143,6 +160,8 @@ impl Config {
             argon2_queue_wait: s.millis("AUTH_ARGON2_QUEUE_WAIT_MS", 3_000)?,
             public_url: s.string("AUTH_PUBLIC_URL", "http://127.0.0.1:8080"),
             require_verified_email: s.flag("AUTH_REQUIRE_VERIFIED_EMAIL")?,
+            audit_retention_days: s.number("AUTH_AUDIT_RETENTION_DAYS", 365)?,
+            housekeeping_interval: s.millis("AUTH_HOUSEKEEPING_INTERVAL_MS", 60_000)?,
             smtp_url: s.secret("AUTH_SMTP_URL"),
             smtp_timeout: s.seconds("AUTH_SMTP_TIMEOUT_SECS", 10)?,
             mail_from: s.string("AUTH_MAIL_FROM", "gatehouse@localhost"),
@@ -154,16 +173,59 @@ impl Config {
         Ok(config)
     }
 
+    /// Hard bounds: a value outside them is a mistake, never a choice.
     fn check_ranges(&self) -> anyhow::Result<()> {
-        let positive = [
-            ("AUTH_ACCESS_TOKEN_TTL_SECS", self.access_token_ttl),
-            ("AUTH_REFRESH_TOKEN_TTL_SECS", self.refresh_token_ttl),
-            ("AUTH_SESSION_MAX_LIFETIME_SECS", self.session_max_lifetime),
+        const HOUR: u64 = 3_600;
+        const YEAR: u64 = 365 * 24 * HOUR;
+        let bounded = [
+            (
+                "AUTH_ACCESS_TOKEN_TTL_SECS",
+                self.access_token_ttl,
+                1,
+                24 * HOUR,
+            ),
+            (
+                "AUTH_REFRESH_TOKEN_TTL_SECS",
+                self.refresh_token_ttl,
+                1,
+                YEAR,
+            ),
+            (
+                "AUTH_SESSION_MAX_LIFETIME_SECS",
+                self.session_max_lifetime,
+                1,
+                YEAR,
+            ),
+            // 0 is strict: a rotated token is never answered again.
+            (
+                "AUTH_REFRESH_REUSE_GRACE_SECS",
+                self.refresh_reuse_grace,
+                0,
+                60,
+            ),
         ];
-        for (name, value) in positive {
-            if value.is_zero() {
-                bail!("{name} must be greater than 0");
+        for (name, value, min, max) in bounded {
+            let secs = value.as_secs();
+            if secs < min || secs > max || (min > 0 && value.is_zero()) {
+                bail!("{name} must be between {min} and {max} seconds, got {secs}");
             }
+        }
+        if !(1..=MAX_ARGON2_MEMORY_KIB).contains(&self.argon2_memory_kib) {
+            bail!(
+                "AUTH_ARGON2_MEMORY_KIB must be between 1 and {MAX_ARGON2_MEMORY_KIB} (1 GiB), got {}",
+                self.argon2_memory_kib
+            );
+        }
+        for (name, value) in [
+            ("AUTH_ARGON2_ITERATIONS", self.argon2_iterations),
+            ("AUTH_ARGON2_PARALLELISM", self.argon2_parallelism),
+        ] {
+            if !(1..=64).contains(&value) {
+                bail!("{name} must be between 1 and 64, got {value}");
+            }
+        }
+        if self.audit_retention_days == 0 {
+            bail!("AUTH_AUDIT_RETENTION_DAYS must be at least 1");
         }
         if !(LOWEST_MIN_LENGTH..=MAX_PASSWORD_CHARS).contains(&self.password_min_length) {
             bail!(
@@ -174,9 +236,21 @@ impl Config {
             bail!("AUTH_ARGON2_MAX_CONCURRENT must be at least 1");
         }
         for (name, value) in [
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", self.database_acquire_timeout),
+            ("DATABASE_QUERY_TIMEOUT_MS", self.database_query_timeout),
+            (
+                "DATABASE_STATEMENT_TIMEOUT_MS",
+                self.database_statement_timeout,
+            ),
+            ("DATABASE_LOCK_TIMEOUT_MS", self.database_lock_timeout),
+            (
+                "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                self.database_idle_in_transaction_timeout,
+            ),
             ("AUTH_SMTP_TIMEOUT_SECS", self.smtp_timeout),
             ("AUTH_MAIL_RETRY_BASE_MS", self.mail_retry_base),
             ("AUTH_MAIL_POLL_MS", self.mail_poll),
+            ("AUTH_HOUSEKEEPING_INTERVAL_MS", self.housekeeping_interval),
         ] {
             if value.is_zero() {
                 bail!("{name} must be greater than 0");
@@ -193,6 +267,28 @@ impl Config {
             bail!("DATABASE_MAX_CONNECTIONS must be at least 1");
         }
         Ok(())
+    }
+
+    /// Legal values weaker than recommended: the service starts, and says
+    /// so loudly. (Tests and benchmarks choose cheap costs and short
+    /// lifetimes on purpose.)
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.argon2_memory_kib < OWASP_ARGON2_MEMORY_KIB || self.argon2_iterations < 2 {
+            warnings.push(format!(
+                "Argon2 cost m={} KiB t={} is below the OWASP minimum (m=19456 KiB, t=2): \
+                 passwords are cheaper to guess from a stolen database",
+                self.argon2_memory_kib, self.argon2_iterations
+            ));
+        }
+        if self.access_token_ttl > Duration::from_secs(3_600) {
+            warnings.push(format!(
+                "AUTH_ACCESS_TOKEN_TTL_SECS={} is over an hour: other services accept a revoked \
+                 session's access tokens until they expire",
+                self.access_token_ttl.as_secs()
+            ));
+        }
+        warnings
     }
 
     /// What `serve` needs beyond what `migrate` does: the keys.
@@ -224,6 +320,16 @@ fn check_secret(name: &str, value: Option<&SecretString>, why: &str) -> anyhow::
             "{name} is too short: {} bytes, at least {MIN_SECRET_BYTES} are required (e.g. `openssl rand -base64 48`)",
             v.expose().len()
         ),
+        Some(v)
+            if v.expose()
+                .chars()
+                .skip(1)
+                .all(|c| v.expose().starts_with(c)) =>
+        {
+            bail!(
+                "{name} is one character repeated, which is no secret: use random bytes (e.g. `openssl rand -base64 48`)"
+            )
+        }
         Some(_) => Ok(()),
     }
 }
@@ -312,6 +418,50 @@ mod tests {
     }
 
     #[test]
+    fn a_key_of_one_repeated_character_is_refused() {
+        let err = config(&[("AUTH_JWT_SECRET", &"a".repeat(64)), ("AUTH_DATA_KEY", KEY)])
+            .unwrap()
+            .check_keys()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("AUTH_JWT_SECRET is one character repeated"),
+            "{err}"
+        );
+        let err = config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", &"é".repeat(20))])
+            .unwrap()
+            .check_keys()
+            .unwrap_err();
+        assert!(err.to_string().contains("AUTH_DATA_KEY"), "{err}");
+    }
+
+    #[test]
+    fn edges_of_the_bounds_are_legal_and_a_zero_grace_is_strict() {
+        let c = config(&[
+            ("AUTH_ACCESS_TOKEN_TTL_SECS", "86400"),
+            ("AUTH_REFRESH_TOKEN_TTL_SECS", "31536000"),
+            ("AUTH_SESSION_MAX_LIFETIME_SECS", "1"),
+            ("AUTH_REFRESH_REUSE_GRACE_SECS", "0"),
+            ("AUTH_ARGON2_MEMORY_KIB", "1048576"),
+        ])
+        .unwrap();
+        assert!(c.refresh_reuse_grace.is_zero());
+    }
+
+    #[test]
+    fn weak_but_legal_values_start_with_a_warning() {
+        assert!(config(&[]).unwrap().warnings().is_empty());
+        let cheap = config(&[
+            ("AUTH_ARGON2_MEMORY_KIB", "64"),
+            ("AUTH_ARGON2_ITERATIONS", "1"),
+        ])
+        .unwrap();
+        assert!(cheap.warnings()[0].contains("OWASP"));
+        let long = config(&[("AUTH_ACCESS_TOKEN_TTL_SECS", "7200")]).unwrap();
+        assert!(long.warnings()[0].contains("AUTH_ACCESS_TOKEN_TTL_SECS"));
+    }
+
+    #[test]
     fn secrets_never_print() {
         let c = config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", KEY)]).unwrap();
         assert!(!format!("{c:?}").contains(KEY));
@@ -326,6 +476,13 @@ mod tests {
             ("AUTH_PASSWORD_MIN_LENGTH", "3"),
             ("AUTH_JWT_ALGORITHM", "none"),
             ("AUTH_REQUIRE_VERIFIED_EMAIL", "maybe"),
+            ("AUTH_ACCESS_TOKEN_TTL_SECS", "86401"),
+            ("AUTH_REFRESH_TOKEN_TTL_SECS", "31536001"),
+            ("AUTH_SESSION_MAX_LIFETIME_SECS", "0"),
+            ("AUTH_REFRESH_REUSE_GRACE_SECS", "61"),
+            ("AUTH_ARGON2_MEMORY_KIB", "1048577"),
+            ("AUTH_ARGON2_ITERATIONS", "0"),
+            ("AUTH_AUDIT_RETENTION_DAYS", "0"),
             ("AUTH_PUBLIC_URL", "example.com"),
             ("AUTH_MAIL_FROM", "not an address"),
         ] {

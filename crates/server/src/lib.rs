@@ -1,7 +1,9 @@
 //! The composition root: reads configuration, picks the adapters, wires
 //! them into the HTTP application, and runs the command line.
 
+mod background;
 pub mod config;
+mod housekeeper;
 pub mod mail;
 pub mod startup;
 mod system;

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
@@ -10,12 +11,14 @@ use gatehouse_adapter_crypto::{
     Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens,
 };
 use gatehouse_adapter_postgres::{PgConfig, PgStore, ensure_database, run_migrations};
-use gatehouse_application::policy::DeliveryPolicy;
+use gatehouse_application::policy::{DeliveryPolicy, RetentionPolicy};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{PasswordRules, SecretString};
 
+use crate::background::Background;
 use crate::config::Config;
-use crate::mail::{EmlFiles, MailCounters, MailTransport, SenderHandle, SmtpMailer, spawn_sender};
+use crate::housekeeper::spawn_housekeeper;
+use crate::mail::{EmlFiles, MailCounters, MailTransport, SmtpMailer, spawn_sender};
 use crate::system::SystemClock;
 
 pub type GatehousePorts = Adapters<
@@ -89,6 +92,12 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
                 min_length: config.password_min_length,
             },
             require_verified_email: config.require_verified_email,
+            retention: RetentionPolicy {
+                audit_events: Duration::from_secs(
+                    u64::from(config.audit_retention_days) * 24 * 3_600,
+                ),
+                ..RetentionPolicy::default()
+            },
             public_url: config.public_url.trim_end_matches('/').to_owned(),
             mail_delivery: DeliveryPolicy {
                 first_retry: config.mail_retry_base,
@@ -122,6 +131,9 @@ fn pg_config(config: &Config, max_connections: u32) -> PgConfig {
         max_connections,
         acquire_timeout: config.database_acquire_timeout,
         query_timeout: config.database_query_timeout,
+        statement_timeout: config.database_statement_timeout,
+        lock_timeout: config.database_lock_timeout,
+        idle_in_transaction_timeout: config.database_idle_in_transaction_timeout,
     }
 }
 
@@ -155,7 +167,7 @@ fn worker_share(config: &Config, workers: usize) -> u32 {
 pub struct Application {
     port: u16,
     server: Server,
-    mail_sender: SenderHandle,
+    background: Vec<Background>,
     mail_counters: Arc<MailCounters>,
 }
 
@@ -171,6 +183,9 @@ impl Application {
     /// Prepares the database, wires the adapters and binds the listener.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         config.check_keys()?;
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
         prepare_database(config).await?;
         let base = build_ports(config).await?;
         let openapi = Arc::new(gatehouse_http_actix::openapi_json());
@@ -179,7 +194,15 @@ impl Application {
         let port = listener.local_addr()?.port();
         let workers = worker_count();
         let mail_counters = Arc::new(MailCounters::default());
-        let mail_sender = spawn_sender(base.clone(), Arc::clone(&mail_counters), config.mail_poll);
+        let shared = Arc::new(base.clone());
+        let background = vec![
+            spawn_sender(
+                Arc::clone(&shared),
+                Arc::clone(&mail_counters),
+                config.mail_poll,
+            ),
+            spawn_housekeeper(shared, config.housekeeping_interval),
+        ];
         let config = config.clone();
         let server = HttpServer::new(move || {
             let ports = web::Data::new(for_worker(&base, &config, workers));
@@ -193,7 +216,7 @@ impl Application {
         Ok(Self {
             port,
             server,
-            mail_sender,
+            background,
             mail_counters,
         })
     }
@@ -217,9 +240,9 @@ impl Application {
         let served = self.server.await;
         // The pass in progress may finish a send; a mail cut off is only
         // delayed (its lease holds it), and the process must not linger.
-        self.mail_sender
-            .stop(std::time::Duration::from_secs(5))
-            .await;
+        for task in self.background {
+            task.stop(std::time::Duration::from_secs(5)).await;
+        }
         served
     }
 }

@@ -2,8 +2,10 @@
 //! database cloned from a migrated template. One test binary (link time).
 
 mod contract;
+mod housekeeping;
 mod mail;
 mod rotation;
 mod startup;
 mod support;
+mod timeouts;
 mod unit_of_work;

@@ -53,3 +53,58 @@ async fn an_unreachable_database_is_unavailable_quickly() {
     // Bounded by the configured timeouts, not by luck: a hang would trip this.
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// A role that owns its one database and may create no other (no
+/// CREATEDB, no superuser) starts the service: the maintenance database is
+/// never needed when the target exists.
+#[tokio::test]
+async fn a_role_that_owns_only_its_database_can_migrate_and_serve() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+    let db = TestDatabase::create().await;
+    let role = format!("{}_owner", db.name);
+    let mut admin = AsyncPgConnection::establish(&db.url).await.unwrap();
+    for sql in [
+        format!("CREATE ROLE \"{role}\" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"),
+        "REVOKE CONNECT ON DATABASE postgres FROM PUBLIC".to_owned(),
+    ] {
+        diesel::sql_query(sql).execute(&mut admin).await.unwrap();
+    }
+    let owned = format!("{}_owned", db.name);
+    diesel::sql_query(format!("CREATE DATABASE \"{owned}\" OWNER \"{role}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let as_owner = db
+        .url
+        .replace(&format!("/{}", db.name), &format!("/{owned}"))
+        .replacen("postgres@", &format!("{role}@"), 1);
+    let outcome = async {
+        ensure_database(&as_owner).await?;
+        let applied = run_migrations(&as_owner).await?;
+        anyhow::ensure!(!applied.is_empty(), "nothing migrated");
+        PgStore::connect(&PgConfig::new(as_owner.clone()))
+            .find_user(UserId::new())
+            .await?;
+        // It really cannot create databases: the check above is not moot.
+        let mut conn = AsyncPgConnection::establish(&as_owner).await?;
+        anyhow::ensure!(
+            diesel::sql_query("CREATE DATABASE gatehouse_not_allowed")
+                .execute(&mut conn)
+                .await
+                .is_err(),
+            "the role could create a database"
+        );
+        Ok(())
+    }
+    .await;
+    // Put things back before asserting, so a failure leaves no role behind.
+    for sql in [
+        "GRANT CONNECT ON DATABASE postgres TO PUBLIC".to_owned(),
+        format!("DROP DATABASE IF EXISTS \"{owned}\" WITH (FORCE)"),
+        format!("DROP ROLE IF EXISTS \"{role}\""),
+    ] {
+        diesel::sql_query(sql).execute(&mut admin).await.unwrap();
+    }
+    outcome.unwrap();
+}

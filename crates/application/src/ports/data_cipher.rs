@@ -13,4 +13,10 @@ pub trait DataCipher: Send + Sync {
     /// `Unexpected` when the ciphertext was altered, belongs to another
     /// context, or was sealed under another key.
     fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Vec<u8>, super::PortError>;
+
+    /// A keyed digest of `data` (hex): equal inputs give equal digests, so
+    /// records can be correlated, but without the data key a digest tells
+    /// nothing, not even by trying likely inputs (e.g. a typed email in
+    /// the audit log).
+    fn keyed_digest(&self, data: &[u8]) -> String;
 }

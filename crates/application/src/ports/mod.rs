@@ -8,6 +8,7 @@ mod account_tokens;
 mod audit_log;
 mod clock;
 mod data_cipher;
+mod housekeeping;
 mod mail_outbox;
 mod mailer;
 mod opaque_tokens;
@@ -25,6 +26,7 @@ pub use account_tokens::{
 pub use audit_log::{AuditLog, AuditTx};
 pub use clock::Clock;
 pub use data_cipher::DataCipher;
+pub use housekeeping::{Housekeeping, Sweep, Swept};
 pub use mail_outbox::{ClaimedMail, DeliveryOutcome, MailOutbox, OutboxTx, OutgoingMail};
 pub use mailer::{Mail, Mailer};
 pub use opaque_tokens::{OpaqueTokens, TokenDigest};
@@ -43,11 +45,18 @@ pub use user_store::{
 use crate::AuthPolicy;
 
 /// Failure of an adapter that the caller cannot act on except by retrying
-/// later (`Unavailable`: pool exhausted, database down) or not at all.
+/// later (`Unavailable`: pool exhausted, database down or too slow), by
+/// deciding again (`Conflict`), or not at all.
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The writes lost to a concurrent change that the store's own rules
+    /// (a constraint checked at commit) refused to combine with them; they
+    /// were undone. Deciding again on fresh state settles it; use cases
+    /// that cannot, answer as if unavailable (retry).
+    #[error("the write conflicted with a concurrent one")]
+    Conflict(#[source] anyhow::Error),
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
@@ -58,6 +67,7 @@ pub trait Ports: Send + Sync + 'static {
         + SessionStore
         + AccountTokenStore
         + MailOutbox
+        + Housekeeping
         + AuditLog
         + Transactional
         + Readiness;
@@ -97,6 +107,7 @@ where
         + SessionStore
         + AccountTokenStore
         + MailOutbox
+        + Housekeeping
         + AuditLog
         + Transactional
         + Readiness

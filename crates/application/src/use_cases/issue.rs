@@ -26,6 +26,14 @@ pub(crate) fn add(at: Timestamp, d: Duration) -> Timestamp {
         .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
 }
 
+/// `at - d`, saturating at the earliest instant.
+pub(crate) fn sub(at: Timestamp, d: Duration) -> Timestamp {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| at.checked_sub_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+}
+
 /// A refresh token and its stored form, expiring by the idle TTL but never
 /// after the session.
 pub(crate) fn new_refresh_token<P: Ports>(

@@ -10,7 +10,7 @@ use super::issue::{self, TokenPair};
 use super::mail::{MAILS_PER_HOUR, last_hour, mailed_token};
 use super::{from_hash_error, from_port_error};
 use crate::ports::{
-    AccountTokenStore, AuditLog, Clock, PasswordHasher, Ports, SessionStore, Throttle,
+    AccountTokenStore, AuditLog, Clock, DataCipher, PasswordHasher, Ports, SessionStore, Throttle,
     TokenPurpose, UserStore, VerificationRequest, Verified,
 };
 
@@ -72,9 +72,15 @@ impl<'a, P: Ports> Login<'a, P> {
                 } else {
                     "unknown_email"
                 };
+                // The typed email may be someone's mistyped password: keep
+                // only a keyed digest, enough to see many failures on one
+                // address.
+                let email_digest = ports
+                    .cipher()
+                    .keyed_digest(command.email.as_str().as_bytes());
                 let event = AuditEvent::new(AuditKind::LoginFailed, now, user_id, &command.client)
                     .with_detail(
-                        serde_json::json!({ "email": command.email.as_str(), "reason": reason }),
+                        serde_json::json!({ "email_digest": email_digest, "reason": reason }),
                     );
                 ports.store().record(event).await?;
                 return Err(LoginError::InvalidCredentials);

@@ -4,6 +4,7 @@
 mod authenticate;
 mod current_user;
 pub mod email;
+mod housekeeping;
 mod issue;
 mod login;
 mod logout;
@@ -16,6 +17,7 @@ pub mod signed_in;
 
 pub use authenticate::Authenticate;
 pub use current_user::{GetCurrentUser, GetCurrentUserError};
+pub use housekeeping::SweepExpiredData;
 pub use issue::TokenPair;
 pub use login::{Login, LoginCommand, LoginError};
 pub use logout::{Logout, LogoutError};
@@ -28,7 +30,8 @@ macro_rules! from_port_error {
         impl From<$crate::ports::PortError> for $error {
             fn from(error: $crate::ports::PortError) -> Self {
                 match error {
-                    $crate::ports::PortError::Unavailable(e) => $error::Unavailable(e),
+                    $crate::ports::PortError::Unavailable(e)
+                    | $crate::ports::PortError::Conflict(e) => $error::Unavailable(e),
                     $crate::ports::PortError::Unexpected(e) => $error::Unexpected(e),
                 }
             }

@@ -17,8 +17,9 @@ use super::from_port_error;
 use super::issue::{self, TokenPair};
 use super::mail::{letters, outgoing};
 use crate::ports::{
-    AuditTx, Clock, OpaqueTokens, OutboxTx, Ports, RevokeReason, Rotation, RotationAttempt,
-    RotationOutcome, SessionStore, SessionTx, StoredToken, TokenDigest, Transactional, UnitOfWork,
+    AuditTx, Clock, OpaqueTokens, OutboxTx, PortError, Ports, RevokeReason, Rotation,
+    RotationAttempt, RotationOutcome, SessionStore, SessionTx, StoredToken, TokenDigest,
+    Transactional, UnitOfWork,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -103,10 +104,22 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
         client: &ClientInfo,
     ) -> Result<TokenPair, RotateRefreshTokenError> {
         use RotateRefreshTokenError as E;
-        let mut tx = self.ports.store().begin().await?;
-        let now = self.ports.clock().now();
-        let settled = self.settle(&mut tx, presented, digest, client, now).await?;
-        tx.commit().await?;
+        let mut decided_again = false;
+        let (settled, now) = loop {
+            let mut tx = self.ports.store().begin().await?;
+            let now = self.ports.clock().now();
+            let settled = self.settle(&mut tx, presented, digest, client, now).await?;
+            match tx.commit().await {
+                Ok(()) => break (settled, now),
+                // The family's one-live-token rule refused the commit: a
+                // concurrent rotation won. Decide again on what it left.
+                Err(PortError::Conflict(e)) if !decided_again => {
+                    tracing::debug!(error = %e, "rotation conflicted at commit; deciding again");
+                    decided_again = true;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         match settled {
             Settled::Rotated(token, successor) => self.pair(&token, now, successor),
             Settled::Replay(token) => self.replay(presented, &token, now),

@@ -58,6 +58,22 @@ async fn wrong_password_and_unknown_email_fail_alike_and_are_audited() {
     assert_eq!(failed[0].user_id, Some(registered.user.id));
     assert_eq!(failed[1].user_id, None);
     assert!(!format!("{:?}", failed).contains("not the password"));
+    // The typed email is kept as a keyed digest only, equal for equal emails.
+    let details = format!("{:?}", failed.iter().map(|e| &e.detail).collect::<Vec<_>>());
+    assert!(
+        !details.contains("nobody") && !details.contains("ada@"),
+        "{details}"
+    );
+    Login::new(&ports)
+        .execute(command("nobody@example.com", PASSWORD))
+        .await
+        .unwrap_err();
+    let again = ports.store.audit_events().await;
+    let digest =
+        |e: &gatehouse_domain::AuditEvent| e.detail["email_digest"].as_str().map(str::to_owned);
+    assert_eq!(digest(again.last().unwrap()), digest(failed[1]));
+    assert_ne!(digest(failed[0]), digest(failed[1]));
+    assert!(digest(failed[1]).is_some_and(|d| d.len() == 32));
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 mod current_user;
 mod email_verification;
+mod housekeeping;
 mod login;
 mod logout;
 mod mail;

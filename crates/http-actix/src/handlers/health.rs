@@ -24,6 +24,7 @@ pub async fn live() -> HttpResponse {
 pub async fn ready<P: Ports>(ports: web::Data<P>) -> Result<HttpResponse, ApiError> {
     ports.store().ready().await.map_err(|e| match e {
         gatehouse_application::PortError::Unavailable(e)
+        | gatehouse_application::PortError::Conflict(e)
         | gatehouse_application::PortError::Unexpected(e) => ApiError::unavailable(&e),
     })?;
     Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))

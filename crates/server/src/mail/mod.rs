@@ -8,7 +8,7 @@ mod smtp;
 
 pub use eml_files::EmlFiles;
 pub use message::parse_from;
-pub use sender::{MailCounters, SenderHandle, spawn_sender};
+pub use sender::{MailCounters, spawn_sender};
 pub use smtp::SmtpMailer;
 
 use gatehouse_application::PortError;

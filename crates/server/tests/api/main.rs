@@ -9,5 +9,6 @@ mod mail;
 mod me;
 mod password;
 mod refresh;
+mod repository;
 mod sessions;
 mod support;
