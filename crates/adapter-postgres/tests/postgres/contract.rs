@@ -181,6 +181,26 @@ async fn emails_with_unusual_case_mappings_are_stored_and_found() {
     }
 }
 
+/// The domain's email bound and the column's check are one pair: the
+/// longest email the domain accepts, counted as the store holds it (after
+/// lower-casing, which can lengthen), fits the column; one more is refused
+/// by the domain, so the column's check never turns input into a 500.
+#[tokio::test]
+async fn the_longest_accepted_email_fits_the_column() {
+    let db = TestDatabase::create().await;
+    let ports = ports(&db, AuthPolicy::default());
+    let ascii = format!("{}@example.com", "a".repeat(254 - 12));
+    let expanding = format!("{}@ex.com", "İ".repeat(123));
+    for raw in [ascii.as_str(), expanding.as_str()] {
+        let email = Email::parse(raw).unwrap();
+        assert!(email.as_str().chars().count() >= 253);
+        register(&ports, raw).await;
+    }
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM users").await, 2);
+    let too_long = format!("{}@ex.com", "İ".repeat(124));
+    assert!(Email::parse(&too_long).is_err(), "255 once lower-cased");
+}
+
 /// The shared store-port contract, as the in-memory adapter also runs it.
 mod shared {
     use gatehouse_adapter_postgres::test_support::TestDatabase;
