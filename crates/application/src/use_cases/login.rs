@@ -7,11 +7,11 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, Password};
 use tracing::instrument;
 
 use super::issue::{self, TokenPair};
-use super::mail::{MAILS_PER_HOUR, last_hour, mailed_token};
+use super::mail::verification_request;
 use super::{from_hash_error, from_port_error};
 use crate::ports::{
-    AccountTokenStore, AuditLog, Clock, DataCipher, PasswordHasher, Ports, SessionStore, Throttle,
-    TokenPurpose, UserStore, VerificationRequest, Verified,
+    AccountTokenStore, AuditLog, Clock, DataCipher, PasswordHasher, Ports, SessionStore, UserStore,
+    Verified,
 };
 
 #[derive(Debug)]
@@ -95,17 +95,9 @@ impl<'a, P: Ports> Login<'a, P> {
             // Whoever knows the password may need a new link: the first one
             // may have expired, and without a session there is no resend.
             // The hourly limit applies.
-            let token = mailed_token(ports, TokenPurpose::EmailVerification, &user.email, now)?;
             ports
                 .store()
-                .request_verification(VerificationRequest {
-                    user_id: user.id,
-                    token,
-                    throttle: Throttle {
-                        since: last_hour(now),
-                        max: MAILS_PER_HOUR,
-                    },
-                })
+                .request_verification(verification_request(ports, &user, now)?)
                 .await?;
             return Err(LoginError::EmailNotVerified);
         }

@@ -2,11 +2,8 @@
 
 use tracing::instrument;
 
-use crate::ports::{
-    AccessClaims, AccountTokenStore, Clock, PortError, Ports, Throttle, TokenPurpose,
-    VerificationRequest,
-};
-use crate::use_cases::mail::{MAILS_PER_HOUR, last_hour, mailed_token};
+use crate::ports::{AccessClaims, AccountTokenStore, Clock, PortError, Ports};
+use crate::use_cases::mail::verification_request;
 use crate::use_cases::signed_in::{CallerError, caller};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,17 +36,9 @@ impl<'a, P: Ports> ResendVerification<'a, P> {
             return Ok(false);
         }
         let now = ports.clock().now();
-        let token = mailed_token(ports, TokenPurpose::EmailVerification, &user.email, now)?;
         Ok(ports
             .store()
-            .request_verification(VerificationRequest {
-                user_id: user.id,
-                token,
-                throttle: Throttle {
-                    since: last_hour(now),
-                    max: MAILS_PER_HOUR,
-                },
-            })
+            .request_verification(verification_request(ports, &user, now)?)
             .await?)
     }
 }

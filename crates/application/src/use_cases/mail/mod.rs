@@ -9,10 +9,11 @@ pub use deliver::{DeliverMail, DeliveryReport};
 
 use std::time::Duration;
 
-use gatehouse_domain::{Email, Timestamp};
+use gatehouse_domain::{Email, Timestamp, User};
 
 use crate::ports::{
-    DataCipher, MailedToken, OpaqueTokens, OutgoingMail, PortError, Ports, TokenPurpose,
+    DataCipher, MailedToken, OpaqueTokens, OutgoingMail, PortError, Ports, Throttle, TokenPurpose,
+    VerificationRequest,
 };
 use crate::use_cases::issue::add;
 use letters::Letter;
@@ -69,7 +70,23 @@ pub(crate) fn mailed_token<P: Ports>(
     })
 }
 
-/// The window a [`crate::ports::Throttle`] counts in.
-pub(crate) fn last_hour(now: Timestamp) -> Timestamp {
-    now - chrono::Duration::hours(1)
+/// At most [`MAILS_PER_HOUR`] links of a kind in the last hour.
+pub(crate) fn hourly_limit(now: Timestamp) -> Throttle {
+    Throttle {
+        since: now - chrono::Duration::hours(1),
+        max: MAILS_PER_HOUR,
+    }
+}
+
+/// A new verification link for `user`, under the hourly limit.
+pub(crate) fn verification_request<P: Ports>(
+    ports: &P,
+    user: &User,
+    now: Timestamp,
+) -> Result<VerificationRequest, PortError> {
+    Ok(VerificationRequest {
+        user_id: user.id,
+        token: mailed_token(ports, TokenPurpose::EmailVerification, &user.email, now)?,
+        throttle: hourly_limit(now),
+    })
 }

@@ -8,10 +8,8 @@
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email};
 use tracing::instrument;
 
-use crate::ports::{
-    AccountTokenStore, Clock, PortError, Ports, ResetRequest, Throttle, TokenPurpose,
-};
-use crate::use_cases::mail::{MAILS_PER_HOUR, last_hour, mailed_token};
+use crate::ports::{AccountTokenStore, Clock, PortError, Ports, ResetRequest, TokenPurpose};
+use crate::use_cases::mail::{hourly_limit, mailed_token};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequestPasswordResetError {
@@ -43,10 +41,7 @@ impl<'a, P: Ports> RequestPasswordReset<'a, P> {
             .request_password_reset(ResetRequest {
                 email,
                 token,
-                throttle: Throttle {
-                    since: last_hour(now),
-                    max: MAILS_PER_HOUR,
-                },
+                throttle: hourly_limit(now),
                 audit: AuditEvent::new(AuditKind::PasswordResetRequested, now, None, client),
             })
             .await?;
