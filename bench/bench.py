@@ -98,6 +98,9 @@ class Service:
             "AUTH_JWT_SECRET": secrets.token_urlsafe(48),
             "AUTH_DATA_KEY": secrets.token_urlsafe(48),
             "AUTH_ACCESS_TOKEN_TTL_SECS": "7200",
+            # The failed-login timing phase fails the same account 50 times
+            # on purpose; the per-account lockout would answer 429 instead.
+            "AUTH_LOGIN_MAX_FAILURES": "1000",
             "RUST_LOG": os.environ.get("RUST_LOG", "info"),
         }
         self.proc = subprocess.Popen(

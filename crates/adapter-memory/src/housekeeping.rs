@@ -81,6 +81,21 @@ impl Housekeeping for MemoryStore {
             }
         });
         swept.mails_deleted = (before - state.outbox.len()) as u64;
+
+        let idle: Vec<_> = state
+            .login_throttle
+            .iter()
+            .filter(|(_, (_, until, updated))| {
+                *updated < sweep.throttles_idle_before
+                    && until.is_none_or(|until| until <= sweep.now)
+            })
+            .map(|(key, _)| key.clone())
+            .take(batch)
+            .collect();
+        for key in &idle {
+            state.login_throttle.remove(key);
+        }
+        swept.throttles_deleted = idle.len() as u64;
         Ok(swept)
     }
 }

@@ -6,6 +6,7 @@
 
 mod account_tokens;
 mod housekeeping;
+mod login_throttle;
 mod outbox;
 mod store;
 

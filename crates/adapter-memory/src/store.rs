@@ -45,6 +45,8 @@ pub(crate) struct State {
     pub(crate) audit: Vec<AuditEvent>,
     pub(crate) account_tokens: HashMap<TokenDigest, AccountTokenRow>,
     pub(crate) outbox: Vec<OutboxRow>,
+    /// Key to (consecutive failures, locked until, last failure).
+    pub(crate) login_throttle: HashMap<String, (u32, Option<Timestamp>, Timestamp)>,
 }
 
 impl State {
@@ -92,7 +94,7 @@ impl State {
         self.audit.push(rotation.audit);
     }
 
-    fn insert_session(&mut self, session: NewSession) {
+    pub(crate) fn insert_session(&mut self, session: NewSession) {
         self.tokens.insert(
             session.first_token.digest,
             TokenRow {

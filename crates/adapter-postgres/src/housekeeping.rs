@@ -41,6 +41,12 @@ DELETE FROM mail_outbox WHERE id IN ( \
     SELECT id FROM mail_outbox WHERE sealed_body IS NULL AND queued_at < $1 \
     LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
+const FORGET_IDLE_THROTTLES: &str = "\
+DELETE FROM login_throttle WHERE key IN ( \
+    SELECT key FROM login_throttle \
+    WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until <= $3) \
+    LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
 impl PgStore {
     async fn sweep_one(
         &self,
@@ -97,6 +103,14 @@ impl Housekeeping for PgStore {
                 .await?,
             mails_deleted: self
                 .sweep_one(DELETE_SETTLED_MAIL, sweep.mail_queued_before, batch, None)
+                .await?,
+            throttles_deleted: self
+                .sweep_one(
+                    FORGET_IDLE_THROTTLES,
+                    sweep.throttles_idle_before,
+                    batch,
+                    Some(sweep.now),
+                )
                 .await?,
         })
     }

@@ -8,6 +8,7 @@ mod audit;
 mod database;
 mod error;
 mod housekeeping;
+mod login_throttle;
 mod outbox;
 mod prepared;
 mod rows;

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use gatehouse_domain::PasswordRules;
 
+use crate::ports::Lockout;
+
 #[derive(Debug, Clone)]
 pub struct AuthPolicy {
     pub access_token_ttl: Duration,
@@ -21,6 +23,8 @@ pub struct AuthPolicy {
     pub public_url: String,
     pub mail_delivery: DeliveryPolicy,
     pub retention: RetentionPolicy,
+    /// Brute-force protection per account.
+    pub lockout: Lockout,
 }
 
 impl Default for AuthPolicy {
@@ -35,6 +39,11 @@ impl Default for AuthPolicy {
             public_url: "http://127.0.0.1:8080".to_owned(),
             mail_delivery: DeliveryPolicy::default(),
             retention: RetentionPolicy::default(),
+            lockout: Lockout {
+                max_failures: 5,
+                first: Duration::from_secs(60),
+                longest: Duration::from_secs(15 * 60),
+            },
         }
     }
 }

@@ -52,6 +52,10 @@ pub struct Config {
     pub public_url: String,
     pub require_verified_email: bool,
     pub audit_retention_days: u32,
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+    /// Requests per minute and client IP on `/v1/auth/*`; 0 is off.
+    pub rate_limit_per_min: u32,
     /// How often each instance sweeps expired data.
     pub housekeeping_interval: Duration,
     /// Holds the SMTP password when there is one.
@@ -161,6 +165,9 @@ impl Config {
             public_url: s.string("AUTH_PUBLIC_URL", "http://127.0.0.1:8080"),
             require_verified_email: s.flag("AUTH_REQUIRE_VERIFIED_EMAIL")?,
             audit_retention_days: s.number("AUTH_AUDIT_RETENTION_DAYS", 365)?,
+            login_max_failures: s.number("AUTH_LOGIN_MAX_FAILURES", 5)?,
+            login_lockout: s.seconds("AUTH_LOGIN_LOCKOUT_SECS", 60)?,
+            rate_limit_per_min: s.number("AUTH_RATE_LIMIT_PER_MIN", 300)?,
             housekeeping_interval: s.millis("AUTH_HOUSEKEEPING_INTERVAL_MS", 60_000)?,
             smtp_url: s.secret("AUTH_SMTP_URL"),
             smtp_timeout: s.seconds("AUTH_SMTP_TIMEOUT_SECS", 10)?,
@@ -226,6 +233,19 @@ impl Config {
         }
         if self.audit_retention_days == 0 {
             bail!("AUTH_AUDIT_RETENTION_DAYS must be at least 1");
+        }
+        if !(1..=1_000).contains(&self.login_max_failures) {
+            bail!(
+                "AUTH_LOGIN_MAX_FAILURES must be between 1 and 1000, got {}",
+                self.login_max_failures
+            );
+        }
+        // Doubling stops at 15 minutes, so a first lockout beyond it is a typo.
+        if !(1..=900).contains(&self.login_lockout.as_secs()) {
+            bail!(
+                "AUTH_LOGIN_LOCKOUT_SECS must be between 1 and 900, got {}",
+                self.login_lockout.as_secs()
+            );
         }
         if !(LOWEST_MIN_LENGTH..=MAX_PASSWORD_CHARS).contains(&self.password_min_length) {
             bail!(
@@ -483,6 +503,9 @@ mod tests {
             ("AUTH_ARGON2_MEMORY_KIB", "1048577"),
             ("AUTH_ARGON2_ITERATIONS", "0"),
             ("AUTH_AUDIT_RETENTION_DAYS", "0"),
+            ("AUTH_LOGIN_MAX_FAILURES", "0"),
+            ("AUTH_LOGIN_LOCKOUT_SECS", "901"),
+            ("AUTH_RATE_LIMIT_PER_MIN", "lots"),
             ("AUTH_PUBLIC_URL", "example.com"),
             ("AUTH_MAIL_FROM", "not an address"),
         ] {

@@ -12,6 +12,7 @@ use gatehouse_adapter_crypto::{
 };
 use gatehouse_adapter_postgres::{PgConfig, PgStore, ensure_database, run_migrations};
 use gatehouse_application::policy::{DeliveryPolicy, RetentionPolicy};
+use gatehouse_application::ports::Lockout;
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{PasswordRules, SecretString};
 
@@ -92,6 +93,11 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
                 min_length: config.password_min_length,
             },
             require_verified_email: config.require_verified_email,
+            lockout: Lockout {
+                max_failures: config.login_max_failures,
+                first: config.login_lockout,
+                longest: Duration::from_secs(15 * 60),
+            },
             retention: RetentionPolicy {
                 audit_events: Duration::from_secs(
                     u64::from(config.audit_retention_days) * 24 * 3_600,

@@ -284,3 +284,58 @@ mod shared {
         contract::mail::verification_tokens_work_once(&db.store()).await;
     }
 }
+
+/// Concurrent failures of one key are all counted: the count is one
+/// upsert that locks the key's row, so no increment is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_failed_logins_are_all_counted() {
+    use std::sync::Arc;
+
+    use gatehouse_application::ports::{LoginFailure, LoginThrottleStore, ThrottleKey};
+
+    let db = TestDatabase::create().await;
+    let ports = Arc::new(ports(&db, AuthPolicy::default()));
+    let key = ThrottleKey("0123456789abcdef0123456789abcdef".into());
+    // Whole seconds: PostgreSQL keeps microseconds.
+    let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0);
+    let barrier = Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (ports, key, barrier) = (Arc::clone(&ports), key.clone(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                ports
+                    .store
+                    .record_login_failure(LoginFailure {
+                        key,
+                        at: now,
+                        lockout: AuthPolicy::default().lockout,
+                        audit: AuditEvent::new(AuditKind::LoginFailed, now, None, &client()),
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut ends = Vec::new();
+    for task in tasks {
+        ends.push(task.await.unwrap());
+    }
+    assert_eq!(
+        count(&db, "SELECT failures::bigint AS n FROM login_throttle").await,
+        16
+    );
+    assert_eq!(
+        ends.iter().filter(|end| end.is_none()).count(),
+        4,
+        "the first four lock nothing"
+    );
+    let lookup = ports
+        .store
+        .find_login(&Email::parse("nobody@example.com").unwrap(), &key)
+        .await
+        .unwrap();
+    assert!(lookup.credentials.is_none());
+    let longest = now + chrono::Duration::minutes(15);
+    assert_eq!(lookup.locked_until, Some(longest), "16 failures: the cap");
+}

@@ -123,6 +123,7 @@ async fn two_sweeps_share_a_backlog() {
         now,
         audit_before: now,
         mail_queued_before: now,
+        throttles_idle_before: now,
         batch: 3,
     };
     let second = Arc::new(db.store());

@@ -28,6 +28,9 @@ pub struct Sweep {
     pub audit_before: Timestamp,
     /// Mails queued before this and already sent or given up are deleted.
     pub mail_queued_before: Timestamp,
+    /// Failed-login counters untouched since this, and not locked out at
+    /// `now`, are forgotten.
+    pub throttles_idle_before: Timestamp,
     /// At most this many rows per kind and call.
     pub batch: u32,
 }
@@ -40,6 +43,7 @@ pub struct Swept {
     pub links_deleted: u64,
     pub audit_events_deleted: u64,
     pub mails_deleted: u64,
+    pub throttles_deleted: u64,
 }
 
 impl Swept {
@@ -49,6 +53,7 @@ impl Swept {
             + self.links_deleted
             + self.audit_events_deleted
             + self.mails_deleted
+            + self.throttles_deleted
     }
 
     /// Whether any kind filled its batch (more may be waiting).
@@ -60,6 +65,7 @@ impl Swept {
             self.links_deleted,
             self.audit_events_deleted,
             self.mails_deleted,
+            self.throttles_deleted,
         ]
         .iter()
         .any(|n| *n >= batch)

@@ -9,6 +9,7 @@ mod audit_log;
 mod clock;
 mod data_cipher;
 mod housekeeping;
+mod login_throttle;
 mod mail_outbox;
 mod mailer;
 mod opaque_tokens;
@@ -27,6 +28,7 @@ pub use audit_log::{AuditLog, AuditTx};
 pub use clock::Clock;
 pub use data_cipher::DataCipher;
 pub use housekeeping::{Housekeeping, Sweep, Swept};
+pub use login_throttle::{Lockout, LoginFailure, LoginLookup, LoginThrottleStore, ThrottleKey};
 pub use mail_outbox::{ClaimedMail, DeliveryOutcome, MailOutbox, OutboxTx, OutgoingMail};
 pub use mailer::{Mail, Mailer};
 pub use opaque_tokens::{OpaqueTokens, TokenDigest};
@@ -68,6 +70,7 @@ pub trait Ports: Send + Sync + 'static {
         + AccountTokenStore
         + MailOutbox
         + Housekeeping
+        + LoginThrottleStore
         + AuditLog
         + Transactional
         + Readiness;
@@ -108,6 +111,7 @@ where
         + AccountTokenStore
         + MailOutbox
         + Housekeeping
+        + LoginThrottleStore
         + AuditLog
         + Transactional
         + Readiness

@@ -45,6 +45,7 @@ impl<'a, P: Ports> SweepExpiredData<'a, P> {
                     now,
                     audit_before: before(retention.audit_events),
                     mail_queued_before: before(retention.settled_mail),
+                    throttles_idle_before: before(retention.ended_sessions),
                     batch: retention.batch,
                 })
                 .await?;
@@ -53,6 +54,7 @@ impl<'a, P: Ports> SweepExpiredData<'a, P> {
             total.links_deleted += swept.links_deleted;
             total.audit_events_deleted += swept.audit_events_deleted;
             total.mails_deleted += swept.mails_deleted;
+            total.throttles_deleted += swept.throttles_deleted;
             if !swept.any_full(retention.batch) {
                 break;
             }

@@ -1,5 +1,6 @@
 //! Password login. Unknown email and wrong password look the same from the
-//! outside, in the body and in the work done.
+//! outside, in the body and in the work done. Consecutive failures lock the
+//! typed email out (known or not), checked before any hashing.
 
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use super::issue::{self, TokenPair};
 use super::mail::verification_request;
 use super::{from_hash_error, from_port_error};
 use crate::ports::{
-    AccountTokenStore, AuditLog, Clock, DataCipher, PasswordHasher, Ports, SessionStore, UserStore,
-    Verified,
+    AccountTokenStore, Clock, DataCipher, LoginFailure, LoginThrottleStore, PasswordHasher, Ports,
+    ThrottleKey, UserStore, Verified,
 };
 
 #[derive(Debug)]
@@ -31,6 +32,9 @@ pub enum LoginError {
     /// matched: a stranger learns nothing from it. A new link is mailed.
     #[error("email not verified")]
     EmailNotVerified,
+    /// Too many consecutive failures for this email: locked out.
+    #[error("too many failed attempts")]
+    Throttled { retry_after: Duration },
     #[error("password hashing saturated")]
     Overloaded { retry_after: Duration },
     #[error("store unavailable")]
@@ -54,7 +58,22 @@ impl<'a, P: Ports> Login<'a, P> {
     #[instrument(skip_all, fields(user_id))]
     pub async fn execute(&self, command: LoginCommand) -> Result<TokenPair, LoginError> {
         let ports = self.ports;
-        let credentials = ports.store().find_credentials(&command.email).await?;
+        // One digest serves as the lockout key and as the audit's trace of
+        // the typed email: the store keeps no address for a failure.
+        let email_digest = ports
+            .cipher()
+            .keyed_digest(command.email.as_str().as_bytes());
+        let key = ThrottleKey(email_digest.clone());
+        let found = ports.store().find_login(&command.email, &key).await?;
+        let started = ports.clock().now();
+        if let Some(until) = found.locked_until.filter(|until| *until > started) {
+            // Before any hashing: a flood against one address never
+            // reaches Argon2, known address or not.
+            return Err(LoginError::Throttled {
+                retry_after: (until - started).to_std().unwrap_or_default(),
+            });
+        }
+        let credentials = found.credentials;
         let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
         // Verify even when the account does not exist (against a dummy hash).
         let verified = ports
@@ -73,16 +92,21 @@ impl<'a, P: Ports> Login<'a, P> {
                     "unknown_email"
                 };
                 // The typed email may be someone's mistyped password: keep
-                // only a keyed digest, enough to see many failures on one
+                // only its keyed digest, enough to see many failures on one
                 // address.
-                let email_digest = ports
-                    .cipher()
-                    .keyed_digest(command.email.as_str().as_bytes());
-                let event = AuditEvent::new(AuditKind::LoginFailed, now, user_id, &command.client)
+                let audit = AuditEvent::new(AuditKind::LoginFailed, now, user_id, &command.client)
                     .with_detail(
                         serde_json::json!({ "email_digest": email_digest, "reason": reason }),
                     );
-                ports.store().record(event).await?;
+                ports
+                    .store()
+                    .record_login_failure(LoginFailure {
+                        key,
+                        at: now,
+                        lockout: ports.policy().lockout,
+                        audit,
+                    })
+                    .await?;
                 return Err(LoginError::InvalidCredentials);
             }
         };
@@ -117,7 +141,10 @@ impl<'a, P: Ports> Login<'a, P> {
             &command.client,
         )
         .with_detail(serde_json::json!({ "session_id": session_id.to_string() }));
-        ports.store().start_session(session, audit).await?;
+        ports
+            .store()
+            .start_login_session(session, audit, &key)
+            .await?;
         let access_token = issue::access_token(ports, user.id, session_id, user.role, amr, now)?;
         Ok(issue::pair(ports, access_token, refresh_token))
     }

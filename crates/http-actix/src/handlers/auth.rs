@@ -61,6 +61,7 @@ pub async fn register<P: Ports>(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`INVALID_CREDENTIALS`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`ACCOUNT_DISABLED`, or `EMAIL_NOT_VERIFIED` when a verified email is required (only ever after the password matched)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`TOO_MANY_ATTEMPTS`: too many consecutive failures for this email (known or not); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`OVERLOADED`", body = Problem, content_type = "application/problem+json"),
     )

@@ -4,6 +4,7 @@
 mod architecture;
 mod auth;
 mod binary;
+mod brute_force;
 mod framework;
 mod mail;
 mod me;
