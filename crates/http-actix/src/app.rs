@@ -13,8 +13,10 @@ use gatehouse_application::use_cases::Authenticate;
 
 use crate::bearer::Verifier;
 use crate::body::{MAX_BODY_BYTES, json_config};
+use crate::client::TrustedProxies;
 use crate::handlers::{auth, email, health, password, sessions, users};
 use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::rate_limit::{AuthRateLimit, limit_auth_requests};
 use crate::request_log::log_request;
 
 /// The JSON extractor configuration (limits, content type, problem errors).
@@ -46,10 +48,19 @@ fn problem_fallback<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorH
     ))
 }
 
+/// What the HTTP layer takes from the operator's configuration.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    pub trusted_proxies: TrustedProxies,
+    /// Shared by every worker; `None` when the limit is off.
+    pub auth_rate_limit: Option<AuthRateLimit>,
+}
+
 /// The whole HTTP application over `ports`.
 pub fn build_app<P: Ports>(
     ports: web::Data<P>,
     openapi: Arc<String>,
+    settings: HttpSettings,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -63,8 +74,11 @@ pub fn build_app<P: Ports>(
         let ports = ports.clone();
         Arc::new(move |token: &str| Authenticate::new(&**ports).execute(token))
     };
-    App::new()
-        .app_data(ports)
+    let mut app = App::new().app_data(web::Data::new(settings.trusted_proxies));
+    if let Some(limit) = settings.auth_rate_limit {
+        app = app.app_data(web::Data::new(limit));
+    }
+    app.app_data(ports)
         .app_data(web::Data::new(verifier))
         .app_data(json_config())
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
@@ -87,6 +101,7 @@ pub fn build_app<P: Ports>(
             }
         })))
         .default_service(web::to(not_found))
+        .wrap(from_fn(limit_auth_requests))
         .wrap(ErrorHandlers::new().default_handler(problem_fallback))
         .wrap(from_fn(log_request))
 }

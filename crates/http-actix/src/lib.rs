@@ -1,6 +1,7 @@
 //! The HTTP face of Gatehouse on actix-web: request bodies (serde + garde),
 //! mapping use-case errors to RFC 9457 problems with stable codes, bearer
-//! authentication, request logging, health checks and the OpenAPI document
+//! authentication, the client IP behind trusted proxies, the per-IP rate
+//! limit, request logging, health checks and the OpenAPI document
 //! generated from the handlers. Generic over the application's `Ports`, so
 //! it never learns which adapters are behind them.
 
@@ -13,8 +14,11 @@ mod errors;
 mod handlers;
 mod openapi;
 mod problem;
+mod rate_limit;
 mod request_log;
 
-pub use app::{build_app, configure_json};
+pub use app::{HttpSettings, build_app, configure_json};
+pub use client::TrustedProxies;
 pub use openapi::openapi_json;
 pub use problem::{ApiError, FieldError};
+pub use rate_limit::AuthRateLimit;

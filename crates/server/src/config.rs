@@ -56,6 +56,7 @@ pub struct Config {
     pub login_lockout: Duration,
     /// Requests per minute and client IP on `/v1/auth/*`; 0 is off.
     pub rate_limit_per_min: u32,
+    pub trusted_proxies: gatehouse_http_actix::TrustedProxies,
     /// How often each instance sweeps expired data.
     pub housekeeping_interval: Duration,
     /// Holds the SMTP password when there is one.
@@ -168,6 +169,14 @@ impl Config {
             login_max_failures: s.number("AUTH_LOGIN_MAX_FAILURES", 5)?,
             login_lockout: s.seconds("AUTH_LOGIN_LOCKOUT_SECS", 60)?,
             rate_limit_per_min: s.number("AUTH_RATE_LIMIT_PER_MIN", 300)?,
+            trusted_proxies: gatehouse_http_actix::TrustedProxies::parse(
+                &s.string("AUTH_TRUSTED_PROXIES", ""),
+            )
+            .map_err(|entry| {
+                anyhow::anyhow!(
+                    "AUTH_TRUSTED_PROXIES must be comma-separated CIDRs or addresses, got {entry:?}"
+                )
+            })?,
             housekeeping_interval: s.millis("AUTH_HOUSEKEEPING_INTERVAL_MS", 60_000)?,
             smtp_url: s.secret("AUTH_SMTP_URL"),
             smtp_timeout: s.seconds("AUTH_SMTP_TIMEOUT_SECS", 10)?,
@@ -506,6 +515,7 @@ mod tests {
             ("AUTH_LOGIN_MAX_FAILURES", "0"),
             ("AUTH_LOGIN_LOCKOUT_SECS", "901"),
             ("AUTH_RATE_LIMIT_PER_MIN", "lots"),
+            ("AUTH_TRUSTED_PROXIES", "10.0.0.0/8, the load balancer"),
             ("AUTH_PUBLIC_URL", "example.com"),
             ("AUTH_MAIL_FROM", "not an address"),
         ] {

@@ -15,6 +15,7 @@ use gatehouse_application::policy::{DeliveryPolicy, RetentionPolicy};
 use gatehouse_application::ports::Lockout;
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{PasswordRules, SecretString};
+use gatehouse_http_actix::{AuthRateLimit, HttpSettings};
 
 use crate::background::Background;
 use crate::config::Config;
@@ -201,7 +202,11 @@ impl Application {
         let workers = worker_count();
         let mail_counters = Arc::new(MailCounters::default());
         let shared = Arc::new(base.clone());
-        let background = vec![
+        let http = HttpSettings {
+            trusted_proxies: config.trusted_proxies.clone(),
+            auth_rate_limit: AuthRateLimit::per_minute(config.rate_limit_per_min),
+        };
+        let mut background = vec![
             spawn_sender(
                 Arc::clone(&shared),
                 Arc::clone(&mail_counters),
@@ -209,10 +214,16 @@ impl Application {
             ),
             spawn_housekeeper(shared, config.housekeeping_interval),
         ];
+        if let Some(limit) = http.auth_rate_limit.clone() {
+            background.push(Background::spawn(Duration::from_secs(60), move || {
+                limit.forget_idle();
+                std::future::ready(false)
+            }));
+        }
         let config = config.clone();
         let server = HttpServer::new(move || {
             let ports = web::Data::new(for_worker(&base, &config, workers));
-            gatehouse_http_actix::build_app(ports, Arc::clone(&openapi))
+            gatehouse_http_actix::build_app(ports, Arc::clone(&openapi), http.clone())
         })
         .workers(workers)
         .listen(listener)?

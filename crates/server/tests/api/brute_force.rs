@@ -1,4 +1,6 @@
-//! Brute-force protection over HTTP.
+//! Brute-force protection over HTTP: per account, and per client IP.
+
+use serde_json::json;
 
 use crate::support::*;
 
@@ -43,4 +45,82 @@ async fn an_unknown_email_is_refused_exactly_like_a_known_one() {
         0,
         "no address is stored"
     );
+}
+
+fn login_body() -> serde_json::Value {
+    json!({ "email": "someone@example.com", "password": "any password at all" })
+}
+
+#[actix_web::test]
+async fn auth_requests_beyond_the_per_ip_budget_get_429_rate_limited() {
+    let app = spawn_app_with(&[("AUTH_RATE_LIMIT_PER_MIN", "3")]).await;
+    for _ in 0..3 {
+        app.post("/v1/auth/login", &login_body())
+            .await
+            .assert_problem(401, "INVALID_CREDENTIALS");
+    }
+    let refused = app
+        .post("/v1/auth/refresh", &json!({ "refresh_token": "x" }))
+        .await;
+    refused.assert_problem(429, "RATE_LIMITED");
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(
+        (1..=20).contains(&retry),
+        "one token back every 20 s: {retry}"
+    );
+    // Only /v1/auth/* is limited.
+    assert_eq!(app.get("/health/live", None).await.status.as_u16(), 200);
+    app.get("/v1/users/me", None)
+        .await
+        .assert_problem(401, "AUTH_TOKEN_MISSING");
+}
+
+/// Behind a trusted proxy, each forwarded client has its own bucket and
+/// is what sessions record.
+#[actix_web::test]
+async fn a_trusted_proxy_forwards_the_client_ip() {
+    let app = spawn_app_with(&[
+        ("AUTH_RATE_LIMIT_PER_MIN", "2"),
+        ("AUTH_TRUSTED_PROXIES", "127.0.0.0/8"),
+    ])
+    .await;
+    let body = json!({ "email": "ada@example.com", "password": PASSWORD });
+    let registered = app
+        .post_from("/v1/auth/register", "198.51.100.9, 203.0.113.1", &body)
+        .await;
+    assert_eq!(registered.status.as_u16(), 201);
+    let access = str_of(&registered.body, "access_token");
+    let sessions = app.get("/v1/users/me/sessions", Some(access)).await;
+    assert_eq!(
+        sessions.body["items"][0]["ip"], "203.0.113.1",
+        "the right-most untrusted hop, not what the client wrote first"
+    );
+    app.post_from("/v1/auth/login", "203.0.113.1", &login_body())
+        .await
+        .assert_problem(401, "INVALID_CREDENTIALS");
+    app.post_from("/v1/auth/login", "203.0.113.1", &login_body())
+        .await
+        .assert_problem(429, "RATE_LIMITED");
+    app.post_from("/v1/auth/login", "203.0.113.2", &login_body())
+        .await
+        .assert_problem(401, "INVALID_CREDENTIALS");
+}
+
+/// Without trusted proxies, `X-Forwarded-For` is any client's to forge:
+/// it changes neither the bucket nor what is recorded.
+#[actix_web::test]
+async fn an_untrusted_forwarded_for_is_ignored() {
+    let app = spawn_app_with(&[("AUTH_RATE_LIMIT_PER_MIN", "2")]).await;
+    let body = json!({ "email": "ada@example.com", "password": PASSWORD });
+    let registered = app
+        .post_from("/v1/auth/register", "203.0.113.1", &body)
+        .await;
+    let access = str_of(&registered.body, "access_token");
+    let sessions = app.get("/v1/users/me/sessions", Some(access)).await;
+    assert_eq!(sessions.body["items"][0]["ip"], "127.0.0.1");
+    app.post_from("/v1/auth/login", "203.0.113.2", &login_body())
+        .await;
+    app.post_from("/v1/auth/login", "203.0.113.3", &login_body())
+        .await
+        .assert_problem(429, "RATE_LIMITED");
 }

@@ -206,6 +206,18 @@ impl TestApp {
         .await
     }
 
+    pub async fn post_from(&self, path: &str, forwarded_for: &str, body: &Value) -> Response {
+        read(
+            self.client
+                .post(self.url(path))
+                .insert_header(("x-forwarded-for", forwarded_for))
+                .send_json(body)
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn post_as(&self, path: &str, bearer: &str, body: &Value) -> Response {
         read(
             self.client
