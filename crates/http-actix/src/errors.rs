@@ -44,13 +44,7 @@ impl From<LoginError> for ApiError {
                 "Email not verified",
                 "Confirm your email address with the link we mailed you, then sign in.",
             ),
-            LoginError::Throttled { retry_after } => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_ATTEMPTS",
-                "Too many attempts",
-                "Too many failed sign-ins for this account; try again later.",
-            )
-            .retry_after(retry_after.as_secs_f64().ceil() as u64),
+            LoginError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
             LoginError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             LoginError::Unavailable(e) => ApiError::unavailable(&e),
             LoginError::Unexpected(e) => ApiError::internal(&e),

@@ -156,6 +156,17 @@ impl ApiError {
         e
     }
 
+    /// The account is locked out after repeated wrong passwords.
+    pub fn too_many_attempts(retry_after: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_ATTEMPTS",
+            "Too many attempts",
+            "Too many wrong passwords for this account; try again later.",
+        )
+        .retry_after(retry_after.as_secs_f64().ceil() as u64)
+    }
+
     pub fn account_disabled() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

@@ -138,3 +138,32 @@ async fn an_ended_session_cannot_change_the_password() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn wrong_current_passwords_lock_the_account_like_failed_logins() {
+    let ports = ports();
+    let mine = register(&ports).await.tokens;
+    let me = claims(&ports, &mine);
+    for _ in 0..5 {
+        let err = ChangePassword::new(&ports)
+            .execute(&me, change("a wrong guess", NEW))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, ChangePasswordError::InvalidCredentials),
+            "{err:?}"
+        );
+    }
+    let err = ChangePassword::new(&ports)
+        .execute(&me, change(PASSWORD, NEW))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ChangePasswordError::Throttled { .. }),
+        "{err:?}"
+    );
+    assert!(matches!(
+        login(&ports, PASSWORD).await,
+        Err(LoginError::Throttled { .. })
+    ));
+}

@@ -150,6 +150,9 @@ impl From<ChangePasswordError> for ApiError {
             ChangePasswordError::WeakPassword(e) => {
                 ApiError::validation(vec![field_error("new_password", e)])
             }
+            ChangePasswordError::Throttled { retry_after } => {
+                ApiError::too_many_attempts(retry_after)
+            }
             ChangePasswordError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             ChangePasswordError::Caller(e) => e.into(),
             ChangePasswordError::Port(e) => e.into(),
@@ -167,6 +170,7 @@ impl From<ChangePasswordError> for ApiError {
         (status = 401, description = "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`INVALID_CREDENTIALS` (the current password is wrong) or `ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`: the new password breaks the password rules", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`TOO_MANY_ATTEMPTS`: wrong current passwords count towards the account's lockout, as failed logins do", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`OVERLOADED`", body = Problem, content_type = "application/problem+json"),
     )
 )]

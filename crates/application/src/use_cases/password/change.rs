@@ -9,8 +9,8 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordErro
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, Clock, HashError, PasswordChange, PasswordHasher, PortError, Ports, RevokeReason,
-    UserStore, Verified,
+    AccessClaims, Clock, DataCipher, HashError, LoginFailure, LoginThrottleStore, PasswordChange,
+    PasswordHasher, PortError, Ports, RevokeReason, ThrottleKey, UserStore, Verified,
 };
 use crate::use_cases::mail::{letters, outgoing};
 use crate::use_cases::signed_in::{CallerError, caller};
@@ -32,6 +32,9 @@ pub enum ChangePasswordError {
     InvalidCredentials,
     #[error("new password refused: {0}")]
     WeakPassword(#[source] PasswordError),
+    /// Too many wrong passwords for this account: locked out.
+    #[error("too many failed attempts")]
+    Throttled { retry_after: Duration },
     #[error("password hashing saturated")]
     Overloaded { retry_after: Duration },
     #[error(transparent)]
@@ -77,17 +80,39 @@ impl<'a, P: Ports> ChangePassword<'a, P> {
             Some(&user.email),
         )
         .map_err(E::WeakPassword)?;
-        let stored = ports
-            .store()
-            .find_credentials(&user.email)
-            .await?
-            .ok_or(CallerError::Gone)?
-            .password_hash;
+        // A stolen session must not become a way to guess the password:
+        // wrong current passwords count towards the account's lockout, as
+        // failed logins do, and a locked account is refused before hashing.
+        let key = ThrottleKey(ports.cipher().keyed_digest(user.email.as_str().as_bytes()));
+        let found = ports.store().find_login(&user.email, &key).await?;
+        let started = ports.clock().now();
+        if let Some(until) = found.locked_until.filter(|until| *until > started) {
+            return Err(E::Throttled {
+                retry_after: (until - started).to_std().unwrap_or_default(),
+            });
+        }
+        let stored = found.credentials.ok_or(CallerError::Gone)?.password_hash;
         let verdict = ports
             .hasher()
             .verify(command.current, Some(stored.clone()))
             .await?;
         if verdict == Verified::Mismatch {
+            let now = ports.clock().now();
+            ports
+                .store()
+                .record_login_failure(LoginFailure {
+                    key,
+                    at: now,
+                    lockout: ports.policy().lockout,
+                    audit: AuditEvent::new(
+                        AuditKind::LoginFailed,
+                        now,
+                        Some(user.id),
+                        &command.client,
+                    )
+                    .with_detail(serde_json::json!({ "reason": "wrong_current_password" })),
+                })
+                .await?;
             return Err(E::InvalidCredentials);
         }
         let new_hash = ports.hasher().hash(new).await?;
