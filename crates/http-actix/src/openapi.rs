@@ -9,9 +9,10 @@ use crate::dto::{
     UserResponse,
 };
 use crate::handlers::email::VerifyEmailBody;
+use crate::handlers::introspection::{IntrospectBody, IntrospectionResponse};
 use crate::handlers::password::{ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody};
 use crate::handlers::sessions::{SessionResponse, SessionsResponse};
-use crate::handlers::{auth, email, health, password, sessions, users};
+use crate::handlers::{auth, email, health, introspection, password, sessions, users};
 use crate::problem::{FieldError, Problem};
 
 struct BearerScheme;
@@ -33,14 +34,14 @@ impl Modify for BearerScheme {
     ),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout,
-        password::forgot, password::reset, email::verify,
+        password::forgot, password::reset, email::verify, introspection::introspect,
         users::me, password::change, email::resend,
         sessions::list, sessions::revoke, sessions::revoke_all,
         health::live, health::ready,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
-        ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
+        IntrospectBody, IntrospectionResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
     )),
     modifiers(&BearerScheme),
     tags(

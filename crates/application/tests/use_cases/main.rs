@@ -4,6 +4,7 @@
 mod current_user;
 mod email_verification;
 mod housekeeping;
+mod introspect;
 mod lockout;
 mod login;
 mod logout;

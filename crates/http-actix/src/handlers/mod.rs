@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod email;
 pub mod health;
+pub mod introspection;
 pub mod password;
 pub mod sessions;
 pub mod users;

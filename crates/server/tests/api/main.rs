@@ -6,6 +6,7 @@ mod auth;
 mod binary;
 mod brute_force;
 mod framework;
+mod introspection;
 mod mail;
 mod me;
 mod password;
