@@ -5,6 +5,7 @@
 //! mail doubles live in `gatehouse-testkit`.
 
 mod account_tokens;
+mod admin;
 mod housekeeping;
 mod login_throttle;
 mod outbox;

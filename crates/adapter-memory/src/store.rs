@@ -154,6 +154,12 @@ impl MemoryStore {
         self.state.lock().await.tokens.len()
     }
 
+    pub async fn set_role(&self, user_id: UserId, role: gatehouse_domain::Role) {
+        if let Some((user, _)) = self.state.lock().await.users.get_mut(&user_id) {
+            user.role = role;
+        }
+    }
+
     pub async fn set_disabled(&self, user_id: UserId, disabled: bool) {
         if let Some((user, _)) = self.state.lock().await.users.get_mut(&user_id) {
             user.disabled = disabled;

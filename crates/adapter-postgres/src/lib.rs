@@ -4,6 +4,7 @@
 //! embedded migrations. No diesel or bb8 type leaves this crate.
 
 mod account_tokens;
+mod admin;
 mod audit;
 mod database;
 mod error;

@@ -17,10 +17,12 @@ pub enum AuditKind {
     MfaEnabled,
     MfaDisabled,
     AdminUserUpdated,
+    ApiKeyCreated,
+    ApiKeyRevoked,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 13] = [
+    pub const ALL: [AuditKind; 15] = [
         AuditKind::UserRegistered,
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
@@ -34,6 +36,8 @@ impl AuditKind {
         AuditKind::MfaEnabled,
         AuditKind::MfaDisabled,
         AuditKind::AdminUserUpdated,
+        AuditKind::ApiKeyCreated,
+        AuditKind::ApiKeyRevoked,
     ];
 
     /// The stable name of the contract.
@@ -52,6 +56,8 @@ impl AuditKind {
             AuditKind::MfaEnabled => "mfa.enabled",
             AuditKind::MfaDisabled => "mfa.disabled",
             AuditKind::AdminUserUpdated => "admin.user_updated",
+            AuditKind::ApiKeyCreated => "api_key.created",
+            AuditKind::ApiKeyRevoked => "api_key.revoked",
         }
     }
 

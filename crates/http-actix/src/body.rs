@@ -132,6 +132,16 @@ pub struct FieldIssue {
     message: String,
 }
 
+impl FieldIssue {
+    /// A value that is not one of the accepted forms.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            code: "invalid",
+            message: message.into(),
+        }
+    }
+}
+
 impl From<EmailError> for FieldIssue {
     fn from(e: EmailError) -> Self {
         let code = match e {

@@ -8,11 +8,12 @@ use crate::dto::{
     HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse,
     UserResponse,
 };
+use crate::handlers::admin::{AuditEventResponse, AuditPageResponse, UpdateUserBody, UsersPage};
 use crate::handlers::email::VerifyEmailBody;
 use crate::handlers::introspection::{IntrospectBody, IntrospectionResponse};
 use crate::handlers::password::{ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody};
 use crate::handlers::sessions::{SessionResponse, SessionsResponse};
-use crate::handlers::{auth, email, health, introspection, password, sessions, users};
+use crate::handlers::{admin, auth, email, health, introspection, password, sessions, users};
 use crate::problem::{FieldError, Problem};
 
 struct BearerScheme;
@@ -37,17 +38,21 @@ impl Modify for BearerScheme {
         password::forgot, password::reset, email::verify, introspection::introspect,
         users::me, password::change, email::resend,
         sessions::list, sessions::revoke, sessions::revoke_all,
+        admin::list_users, admin::get_user, admin::update_user, admin::revoke_sessions,
+        admin::audit_events,
         health::live, health::ready,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
-        IntrospectBody, IntrospectionResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
+        IntrospectBody, IntrospectionResponse, UsersPage, UpdateUserBody, AuditEventResponse,
+        AuditPageResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
     )),
     modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Sign-up, sign-in and the token lifecycle"),
         (name = "users", description = "The caller's own account"),
         (name = "sessions", description = "The caller's sessions (refresh-token families): list, end one, end all"),
+        (name = "admin", description = "Users and the audit trail, for admins (the role is checked in the store on every call)"),
         (name = "health", description = "Probes for orchestrators"),
     ),
 )]

@@ -1,6 +1,7 @@
 //! The Postgres adapter against a real PostgreSQL, each test in a fresh
 //! database cloned from a migrated template. One test binary (link time).
 
+mod admin;
 mod contract;
 mod housekeeping;
 mod mail;

@@ -5,6 +5,7 @@
 //! generic services stay `Send` inside multi-threaded runtimes.
 
 mod account_tokens;
+mod admin_store;
 mod audit_log;
 mod clock;
 mod data_cipher;
@@ -24,6 +25,7 @@ pub use account_tokens::{
     AccountTokenStore, EmailVerification, MailedToken, PasswordReset, ResetRequest, Throttle,
     TokenPurpose, VerificationRequest,
 };
+pub use admin_store::{AdminStore, AuditQuery, UpdateUserError, UserUpdate};
 pub use audit_log::{AuditLog, AuditTx};
 pub use clock::Clock;
 pub use data_cipher::DataCipher;
@@ -71,6 +73,7 @@ pub trait Ports: Send + Sync + 'static {
         + MailOutbox
         + Housekeeping
         + LoginThrottleStore
+        + AdminStore
         + AuditLog
         + Transactional
         + Readiness;
@@ -112,6 +115,7 @@ where
         + MailOutbox
         + Housekeeping
         + LoginThrottleStore
+        + AdminStore
         + AuditLog
         + Transactional
         + Readiness

@@ -91,6 +91,8 @@ pub enum RevokeReason {
     PasswordChanged,
     /// The password was reset with a mailed link: every session ends.
     PasswordReset,
+    /// An admin disabled the user, or ended the user's sessions.
+    AdminAction,
 }
 
 impl RevokeReason {
@@ -101,6 +103,7 @@ impl RevokeReason {
             RevokeReason::UserRevoked => "user_revoked",
             RevokeReason::PasswordChanged => "password_changed",
             RevokeReason::PasswordReset => "password_reset",
+            RevokeReason::AdminAction => "admin_action",
         }
     }
 }

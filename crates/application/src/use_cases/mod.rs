@@ -1,6 +1,7 @@
 //! One file per use case: a verb-named struct with one `execute`, and one
 //! error enum whose variants say what a caller can act on.
 
+pub mod admin;
 mod authenticate;
 mod current_user;
 pub mod email;

@@ -1,6 +1,7 @@
 //! Every use case against the in-memory adapters and a fixed clock: each
 //! success path and each error variant. One test binary (link time).
 
+mod admin;
 mod current_user;
 mod email_verification;
 mod housekeeping;

@@ -1,6 +1,7 @@
 //! Request handlers, one module per area. Each parses its body into domain
 //! values, runs one use case and maps its errors.
 
+pub mod admin;
 pub mod auth;
 pub mod email;
 pub mod health;

@@ -1,6 +1,7 @@
 //! The real application over HTTP: `spawn_app()` starts it on port 0 with
 //! the Postgres adapter and a fresh database per test. One test binary.
 
+mod admin;
 mod architecture;
 mod auth;
 mod binary;

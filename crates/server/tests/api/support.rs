@@ -182,6 +182,18 @@ impl TestApp {
         .await
     }
 
+    pub async fn patch(&self, path: &str, bearer: &str, body: &Value) -> Response {
+        read(
+            self.client
+                .patch(self.url(path))
+                .insert_header(("authorization", format!("Bearer {bearer}")))
+                .send_json(body)
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str, bearer: &str) -> Response {
         read(
             self.client

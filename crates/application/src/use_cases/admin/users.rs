@@ -1,0 +1,152 @@
+use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Role, User, UserId};
+use tracing::instrument;
+
+use super::{AdminError, MAX_PAGE, admin};
+use crate::ports::{
+    AccessClaims, AdminStore, Clock, Ports, RevokeReason, SessionRevocation, SessionStore,
+    UpdateUserError, UserStore, UserUpdate,
+};
+
+/// One page of users in id order, and where the next begins.
+#[derive(Debug)]
+pub struct UserPage {
+    pub items: Vec<User>,
+    pub next_after: Option<UserId>,
+}
+
+#[derive(Debug)]
+pub struct ListUsers<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> ListUsers<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn execute(
+        &self,
+        claims: &AccessClaims,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<UserPage, AdminError> {
+        admin(self.ports, claims).await?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        // One more than asked tells whether another page follows.
+        let mut items = self.ports.store().list_users(after, limit + 1).await?;
+        let next_after = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|u| u.id)
+        } else {
+            None
+        };
+        Ok(UserPage { items, next_after })
+    }
+}
+
+#[derive(Debug)]
+pub struct GetUser<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> GetUser<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn execute(&self, claims: &AccessClaims, id: UserId) -> Result<User, AdminError> {
+        admin(self.ports, claims).await?;
+        self.ports
+            .store()
+            .find_user(id)
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+}
+
+#[derive(Debug)]
+pub struct UpdateUser<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> UpdateUser<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    /// Changes the role and/or the disabled flag. Disabling ends every
+    /// session of the user; the last enabled admin stays one.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn execute(
+        &self,
+        claims: &AccessClaims,
+        id: UserId,
+        role: Option<Role>,
+        disabled: Option<bool>,
+        client: &ClientInfo,
+    ) -> Result<User, AdminError> {
+        let me = admin(self.ports, claims).await?;
+        let now = self.ports.clock().now();
+        let audit = AuditEvent::new(AuditKind::AdminUserUpdated, now, Some(id), client)
+            .with_detail(serde_json::json!({
+                "by": me.id.to_string(),
+                "role": role.map(|r| r.as_str()),
+                "disabled": disabled,
+            }));
+        self.ports
+            .store()
+            .update_user(UserUpdate {
+                user_id: id,
+                role,
+                disabled,
+                at: now,
+                audit,
+            })
+            .await
+            .map_err(|e| match e {
+                UpdateUserError::NotFound => AdminError::NotFound,
+                UpdateUserError::LastAdmin => AdminError::LastAdmin,
+                UpdateUserError::Port(e) => e.into(),
+            })
+    }
+}
+
+#[derive(Debug)]
+pub struct RevokeUserSessions<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> RevokeUserSessions<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    /// Ends every session of the user; answers how many.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn execute(
+        &self,
+        claims: &AccessClaims,
+        id: UserId,
+        client: &ClientInfo,
+    ) -> Result<u64, AdminError> {
+        let me = admin(self.ports, claims).await?;
+        let store = self.ports.store();
+        store.find_user(id).await?.ok_or(AdminError::NotFound)?;
+        let now = self.ports.clock().now();
+        let reason = RevokeReason::AdminAction;
+        Ok(store
+            .revoke_all_sessions(SessionRevocation {
+                user_id: id,
+                at: now,
+                reason,
+                audit: AuditEvent::new(AuditKind::SessionRevoked, now, Some(id), client)
+                    .with_detail(serde_json::json!({
+                        "reason": reason.as_str(),
+                        "by": me.id.to_string(),
+                    })),
+            })
+            .await?)
+    }
+}

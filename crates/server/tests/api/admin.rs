@@ -1,0 +1,141 @@
+//! The admin API over HTTP.
+
+use serde_json::json;
+
+use crate::support::*;
+
+/// Registers `email` and makes it an admin in the database; answers its
+/// access token.
+async fn admin(app: &TestApp, email: &str) -> String {
+    let r = app.register(email).await;
+    app.sql(&format!(
+        "UPDATE users SET role = 'admin' WHERE email = '{email}'"
+    ))
+    .await;
+    str_of(&r.body, "access_token").to_owned()
+}
+
+#[actix_web::test]
+async fn admins_page_through_users_and_others_are_forbidden() {
+    let app = spawn_app().await;
+    let token = admin(&app, "root@example.com").await;
+    for n in 0..3 {
+        app.register(&format!("user{n}@example.com")).await;
+    }
+    let first = app.get("/v1/admin/users?limit=3", Some(&token)).await;
+    assert_eq!(first.status.as_u16(), 200, "{}", first.body);
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 3);
+    let cursor = str_of(&first.body, "next_cursor");
+    let second = app
+        .get(
+            &format!("/v1/admin/users?limit=3&cursor={cursor}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+    assert!(second.body["next_cursor"].is_null());
+    for bad in ["limit=0", "limit=101", "limit=x", "cursor=nonsense"] {
+        app.get(&format!("/v1/admin/users?{bad}"), Some(&token))
+            .await
+            .assert_problem(422, "VALIDATION_FAILED");
+    }
+
+    let user = app.login("user0@example.com", PASSWORD).await;
+    app.get("/v1/admin/users", Some(str_of(&user.body, "access_token")))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    app.get("/v1/admin/users", None)
+        .await
+        .assert_problem(401, "AUTH_TOKEN_MISSING");
+}
+
+#[actix_web::test]
+async fn disabling_a_user_ends_its_sessions_and_the_last_admin_stays() {
+    let app = spawn_app().await;
+    let token = admin(&app, "root@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let bob_id = bob.body["user"]["id"].as_str().unwrap().to_owned();
+    let bob_access = str_of(&bob.body, "access_token");
+
+    let r = app
+        .patch(
+            &format!("/v1/admin/users/{bob_id}"),
+            &token,
+            &json!({ "disabled": true }),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.body["disabled"], true);
+    app.get("/v1/users/me", Some(bob_access))
+        .await
+        .assert_problem(403, "ACCOUNT_DISABLED");
+    app.refresh(str_of(&bob.body, "refresh_token"))
+        .await
+        .assert_problem(401, "REFRESH_TOKEN_INVALID");
+
+    let me = app.get("/v1/users/me", Some(&token)).await;
+    let my_id = str_of(&me.body, "id").to_owned();
+    app.patch(
+        &format!("/v1/admin/users/{my_id}"),
+        &token,
+        &json!({ "role": "user" }),
+    )
+    .await
+    .assert_problem(409, "LAST_ADMIN");
+    app.patch(
+        &format!("/v1/admin/users/{my_id}"),
+        &token,
+        &json!({ "role": "root" }),
+    )
+    .await
+    .assert_problem(422, "VALIDATION_FAILED");
+    app.patch(
+        "/v1/admin/users/not-a-uuid",
+        &token,
+        &json!({ "disabled": true }),
+    )
+    .await
+    .assert_problem(404, "NOT_FOUND");
+    let r = app
+        .delete(&format!("/v1/admin/users/{bob_id}/sessions"), &token)
+        .await;
+    assert_eq!(r.status.as_u16(), 204);
+    app.get(
+        &format!("/v1/admin/users/{}", uuid::Uuid::now_v7()),
+        Some(&token),
+    )
+    .await
+    .assert_problem(404, "NOT_FOUND");
+}
+
+#[actix_web::test]
+async fn the_audit_trail_is_queried_newest_first() {
+    let app = spawn_app().await;
+    let token = admin(&app, "root@example.com").await;
+    app.login("root@example.com", "a wrong password entirely")
+        .await;
+    let r = app
+        .get("/v1/admin/audit-events?kind=login.failed", Some(&token))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "login.failed");
+    assert!(items[0]["detail"]["email_digest"].is_string());
+    assert!(!items[0].to_string().contains("root@example.com"));
+    let all = app
+        .get("/v1/admin/audit-events?limit=1", Some(&token))
+        .await;
+    assert_eq!(all.body["items"][0]["kind"], "login.failed", "newest first");
+    let cursor = str_of(&all.body, "next_cursor");
+    let older = app
+        .get(
+            &format!("/v1/admin/audit-events?limit=1&cursor={cursor}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(older.body["items"][0]["kind"], "user.registered");
+    app.get("/v1/admin/audit-events?kind=nonsense", Some(&token))
+        .await
+        .assert_problem(422, "VALIDATION_FAILED");
+}
