@@ -197,7 +197,7 @@ impl UserStore for MemoryStore {
             id: user.id,
             email: user.email,
             role: user.role,
-            email_verified: false,
+            email_verified: user.email_verified,
             mfa_enabled: false,
             disabled: false,
             created_at: user.created_at,

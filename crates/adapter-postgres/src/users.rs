@@ -80,11 +80,19 @@ impl UserStore for PgStore {
         session: Option<NewSession>,
         audit: AuditEvent,
     ) -> Result<(), CreateUserError> {
-        let user_cte = "WITH new_user AS (INSERT INTO users (id, email, password_hash, role, created_at, updated_at) \
-                        VALUES ($1, $2, $3, $4, $5, $5)), ";
+        // Whether the email counts as verified is bound last, after the
+        // audit event, so the optional parts keep their numbering.
+        let verified = 6
+            + if session.is_some() { 11 } else { 0 }
+            + if user.verification.is_some() { 9 } else { 0 }
+            + 7;
+        let user_cte = format!(
+            "WITH new_user AS (INSERT INTO users (id, email, password_hash, role, created_at, updated_at, email_verified_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, CASE WHEN ${verified} THEN $5::timestamptz END)), "
+        );
         let (mut sql, mut next) = match session {
             Some(_) => (format!("{user_cte}{}", session_ctes(6)), 17),
-            None => (user_cte.to_owned(), 6),
+            None => (user_cte, 6),
         };
         if user.verification.is_some() {
             sql.push_str("target AS (SELECT $1 AS id), ");
@@ -111,6 +119,7 @@ impl UserStore for PgStore {
             q = bind_mailed_token(q, token);
         }
         q = bind_audit(q, audit);
+        q = q.bind::<Bool, _>(user.email_verified);
         let result = bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             Ok(Prepared(q).execute(&mut *conn).await)

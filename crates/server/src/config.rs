@@ -57,6 +57,8 @@ pub struct Config {
     /// Requests per minute and client IP on `/v1/auth/*`; 0 is off.
     pub rate_limit_per_min: u32,
     pub trusted_proxies: gatehouse_http_actix::TrustedProxies,
+    /// The admin ensured at every start (`AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD`).
+    pub admin: Option<(gatehouse_domain::Email, SecretString)>,
     /// How often each instance sweeps expired data.
     pub housekeeping_interval: Duration,
     /// Holds the SMTP password when there is one.
@@ -169,6 +171,20 @@ impl Config {
             login_max_failures: s.number("AUTH_LOGIN_MAX_FAILURES", 5)?,
             login_lockout: s.seconds("AUTH_LOGIN_LOCKOUT_SECS", 60)?,
             rate_limit_per_min: s.number("AUTH_RATE_LIMIT_PER_MIN", 300)?,
+            admin: match (
+                s.0("AUTH_ADMIN_EMAIL").filter(|v| !v.trim().is_empty()),
+                s.secret("AUTH_ADMIN_PASSWORD"),
+            ) {
+                (None, None) => None,
+                (Some(email), Some(password)) => Some((
+                    gatehouse_domain::Email::parse(&email)
+                        .map_err(|e| anyhow::anyhow!("AUTH_ADMIN_EMAIL: {e}"))?,
+                    password,
+                )),
+                _ => bail!(
+                    "AUTH_ADMIN_EMAIL and AUTH_ADMIN_PASSWORD go together: set both or neither"
+                ),
+            },
             trusted_proxies: gatehouse_http_actix::TrustedProxies::parse(
                 &s.string("AUTH_TRUSTED_PROXIES", ""),
             )
@@ -516,6 +532,7 @@ mod tests {
             ("AUTH_LOGIN_LOCKOUT_SECS", "901"),
             ("AUTH_RATE_LIMIT_PER_MIN", "lots"),
             ("AUTH_TRUSTED_PROXIES", "10.0.0.0/8, the load balancer"),
+            ("AUTH_ADMIN_EMAIL", "not an address"),
             ("AUTH_PUBLIC_URL", "example.com"),
             ("AUTH_MAIL_FROM", "not an address"),
         ] {

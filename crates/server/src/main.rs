@@ -1,8 +1,12 @@
-//! `gatehouse`: serve the API, or apply migrations.
+//! `gatehouse`: serve the API, apply migrations, or create an account.
 
-use anyhow::Context;
-use clap::{Parser, Subcommand};
-use gatehouse_server::startup::prepare_database;
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use gatehouse_application::use_cases::admin::CreateAccount;
+use gatehouse_domain::{Email, Password, Role};
+use gatehouse_server::startup::{build_ports, prepare_database};
 use gatehouse_server::{Application, Config, telemetry};
 
 #[derive(Debug, Parser)]
@@ -18,6 +22,29 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Accounts made by the operator.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an account (email verified); the password is read from
+    /// standard input, without echo at a terminal.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum, default_value_t = RoleArg::Admin)]
+        role: RoleArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    User,
 }
 
 #[actix_web::main]
@@ -38,6 +65,44 @@ async fn main() -> anyhow::Result<()> {
             prepare_database(&config).await?;
             tracing::info!("migrations up to date");
         }
+        Command::Admin {
+            command: AdminCommand::Create { email, role },
+        } => create_account(&config, &email, role).await?,
     }
     Ok(())
+}
+
+async fn create_account(config: &Config, email: &str, role: RoleArg) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let password = read_password()?;
+    prepare_database(config).await?;
+    let ports = build_ports(config).await?;
+    let role = match role {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::User => Role::User,
+    };
+    let user = CreateAccount::new(&ports)
+        .execute(email, &Password::presented(&password), role)
+        .await
+        .context("creating the account")?;
+    tracing::info!(user_id = %user.id, email = %user.email.masked(), role = role.as_str(), "account created");
+    Ok(())
+}
+
+/// One line from standard input; at a terminal, asked for without echo.
+fn read_password() -> anyhow::Result<String> {
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password: ").context("reading the password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
 }

@@ -13,8 +13,9 @@ use gatehouse_adapter_crypto::{
 use gatehouse_adapter_postgres::{PgConfig, PgStore, ensure_database, run_migrations};
 use gatehouse_application::policy::{DeliveryPolicy, RetentionPolicy};
 use gatehouse_application::ports::Lockout;
+use gatehouse_application::use_cases::admin::EnsureAdmin;
 use gatehouse_application::{Adapters, AuthPolicy};
-use gatehouse_domain::{PasswordRules, SecretString};
+use gatehouse_domain::{Password, PasswordRules, SecretString};
 use gatehouse_http_actix::{AuthRateLimit, HttpSettings};
 
 use crate::background::Background;
@@ -121,6 +122,19 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
     })
 }
 
+/// `AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD`: make sure this admin exists.
+async fn ensure_admin(ports: &GatehousePorts, config: &Config) -> anyhow::Result<()> {
+    let Some((email, password)) = &config.admin else {
+        return Ok(());
+    };
+    let ensured = EnsureAdmin::new(ports)
+        .execute(email.clone(), &Password::presented(password.expose()))
+        .await
+        .context("ensuring the admin of AUTH_ADMIN_EMAIL")?;
+    tracing::info!(email = %email.masked(), outcome = ?ensured, "admin ensured");
+    Ok(())
+}
+
 fn mail_transport(config: &Config) -> anyhow::Result<MailTransport> {
     let from = crate::mail::parse_from(&config.mail_from)?;
     Ok(match &config.smtp_url {
@@ -195,6 +209,7 @@ impl Application {
         }
         prepare_database(config).await?;
         let base = build_ports(config).await?;
+        ensure_admin(&base, config).await?;
         let openapi = Arc::new(gatehouse_http_actix::openapi_json());
         let listener = TcpListener::bind(config.listen_addr)
             .with_context(|| format!("binding AUTH_LISTEN_ADDR {}", config.listen_addr))?;

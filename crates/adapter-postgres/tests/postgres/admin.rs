@@ -111,3 +111,45 @@ async fn disabling_ends_sessions_and_unknown_users_are_not_found() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail["sessions_ended"], 1);
 }
+
+/// Two instances ensuring the admin at once: one creates it, the other
+/// finds it; one account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bootstrap_started_twice_at_once_makes_one_admin() {
+    use gatehouse_application::use_cases::admin::{EnsureAdmin, Ensured};
+    use gatehouse_domain::{Email, Password};
+
+    let db = TestDatabase::create().await;
+    let first = Arc::new(ports(&db, AuthPolicy::default()));
+    let second = Arc::new(ports(&db, AuthPolicy::default()));
+    let barrier = Arc::new(Barrier::new(2));
+    let tasks: Vec<_> = [first, second]
+        .into_iter()
+        .map(|ports| {
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                EnsureAdmin::new(&*ports)
+                    .execute(
+                        Email::parse("ops@example.com").unwrap(),
+                        &Password::presented("a long admin passphrase"),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Ensured::Created).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) AS n FROM users WHERE role = 'admin'").await,
+        1
+    );
+}

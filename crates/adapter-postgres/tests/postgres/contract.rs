@@ -99,6 +99,7 @@ async fn create_user_without_a_session_and_conflict_on_direct_insert() {
         role: Role::Admin,
         created_at: now,
         verification: None,
+        email_verified: false,
     };
     let audit = || AuditEvent::new(AuditKind::UserRegistered, now, None, &client());
     ports
@@ -131,6 +132,7 @@ async fn only_the_email_constraint_means_email_taken() {
         role: Role::User,
         created_at: now,
         verification: None,
+        email_verified: false,
     };
     let audit = || AuditEvent::new(AuditKind::UserRegistered, now, None, &client());
     let id = UserId::new();

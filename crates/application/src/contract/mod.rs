@@ -37,6 +37,7 @@ pub(crate) fn new_user(email: &str) -> NewUser {
         role: Role::User,
         created_at: at(0),
         verification: None,
+        email_verified: false,
     }
 }
 

@@ -13,6 +13,9 @@ pub struct NewUser {
     pub created_at: Timestamp,
     /// The verification link to mail, stored and queued with the user.
     pub verification: Option<MailedToken>,
+    /// Created verified: the operator vouches for the address (bootstrap,
+    /// command line).
+    pub email_verified: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -99,6 +99,7 @@ impl<'a, P: Ports> Register<'a, P> {
                 &user.email,
                 now,
             )?),
+            email_verified: false,
         };
         let session_id = session.as_ref().map(|(s, _)| s.id);
         let (session, refresh_token) = session.unzip();

@@ -215,3 +215,44 @@ async fn the_audit_trail_is_filtered_and_paged_newest_first() {
             .all(|e| (e.at, e.id) < first.next_before.unwrap())
     );
 }
+
+#[tokio::test]
+async fn ensuring_the_admin_creates_promotes_or_leaves_it() {
+    use gatehouse_application::use_cases::admin::{CreateAccountError, EnsureAdmin, Ensured};
+    use gatehouse_domain::Password;
+
+    let ports = ports();
+    let ensure = |address: &'static str, pass: &'static str| {
+        let ports = &ports;
+        async move {
+            EnsureAdmin::new(ports)
+                .execute(email(address), &Password::presented(pass))
+                .await
+        }
+    };
+    assert_eq!(
+        ensure("ops@example.com", "a long admin passphrase")
+            .await
+            .unwrap(),
+        Ensured::Created
+    );
+    assert_eq!(
+        ensure("ops@example.com", "another passphrase entirely")
+            .await
+            .unwrap(),
+        Ensured::AlreadyAdmin
+    );
+    let ada = register(&ports).await;
+    assert_eq!(
+        ensure(EMAIL, "whatever it may be").await.unwrap(),
+        Ensured::Promoted
+    );
+    assert_eq!(
+        ports.store.find_user_now(ada.user.id).await.role,
+        Role::Admin
+    );
+    assert!(matches!(
+        ensure("new@example.com", "short").await,
+        Err(CreateAccountError::WeakPassword(_))
+    ));
+}

@@ -139,3 +139,46 @@ async fn the_audit_trail_is_queried_newest_first() {
         .await
         .assert_problem(422, "VALIDATION_FAILED");
 }
+
+/// `AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD` make the admin at start, once:
+/// a restart with another password changes nothing.
+#[actix_web::test]
+async fn the_configured_admin_is_ensured_at_start_and_never_reset() {
+    let app = spawn_app_with(&[
+        ("AUTH_ADMIN_EMAIL", "ops@example.com"),
+        ("AUTH_ADMIN_PASSWORD", PASSWORD),
+    ])
+    .await;
+    let login = app.login("ops@example.com", PASSWORD).await;
+    assert_eq!(login.status.as_u16(), 200, "{}", login.body);
+    let token = str_of(&login.body, "access_token");
+    assert_eq!(
+        app.get("/v1/admin/users", Some(token))
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+
+    let restarted = spawn_on(
+        app.db.clone(),
+        &[
+            ("AUTH_ADMIN_EMAIL", "ops@example.com"),
+            ("AUTH_ADMIN_PASSWORD", "a different passphrase now"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        restarted
+            .login("ops@example.com", PASSWORD)
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM users WHERE role = 'admin'")
+            .await,
+        1
+    );
+}

@@ -179,3 +179,52 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         }
     }
 }
+
+/// `gatehouse admin create` reads the password from standard input and
+/// makes a verified account that can sign in.
+#[actix_web::test]
+async fn admin_create_makes_an_account_from_standard_input() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let db =
+        std::sync::Arc::new(gatehouse_adapter_postgres::test_support::TestDatabase::create().await);
+    let run = |email: &str, password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["admin", "create", "--email", email])
+            .env("DATABASE_URL", &db.url)
+            .env("AUTH_JWT_SECRET", crate::support::SECRET)
+            .env("AUTH_DATA_KEY", crate::support::SECRET)
+            .env("AUTH_ARGON2_MEMORY_KIB", "64")
+            .env("AUTH_ARGON2_ITERATIONS", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let made = run("Root@Example.com", crate::support::PASSWORD);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let again = run("root@example.com", "another fine passphrase");
+    assert!(!again.status.success(), "the email is taken");
+
+    let app = crate::support::spawn_on(std::sync::Arc::clone(&db), &[]).await;
+    let login = app
+        .login("root@example.com", crate::support::PASSWORD)
+        .await;
+    assert_eq!(login.status.as_u16(), 200, "{}", login.body);
+    let me = app
+        .get(
+            "/v1/users/me",
+            Some(crate::support::str_of(&login.body, "access_token")),
+        )
+        .await;
+    assert_eq!(me.body["role"], "admin");
+    assert_eq!(me.body["email_verified"], true);
+}

@@ -3,9 +3,11 @@
 //! that loads the caller and its session, that the caller is an admin
 //! now: a demoted admin is refused at once, whatever its token says.
 
+mod accounts;
 mod audit;
 mod users;
 
+pub use accounts::{CreateAccount, CreateAccountError, EnsureAdmin, Ensured};
 pub use audit::{AuditPage, ListAuditEvents};
 pub use users::{GetUser, ListUsers, RevokeUserSessions, UpdateUser, UserPage};
 
