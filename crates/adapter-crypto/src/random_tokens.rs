@@ -22,6 +22,7 @@ const TOKEN_BYTES: usize = 64;
 const TOKEN_CHARS: usize = 86;
 const ACCOUNT_TOKEN_BYTES: usize = 32;
 const ACCOUNT_TOKEN_CHARS: usize = 43;
+const API_KEY_PREFIX: &str = "gk_";
 const NONCE_BYTES: usize = 12;
 const SEAL_INFO: &[u8] = b"gatehouse/v1/refresh-successor";
 
@@ -69,6 +70,19 @@ impl OpaqueTokens for RandomTokens {
 
     fn is_account_token(&self, token: &str) -> bool {
         token.len() == ACCOUNT_TOKEN_CHARS && is_base64url(token)
+    }
+
+    fn generate_api_key(&self) -> Result<SecretString, PortError> {
+        Ok(SecretString::new(format!(
+            "{API_KEY_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(random_bytes::<ACCOUNT_TOKEN_BYTES>()?)
+        )))
+    }
+
+    fn is_api_key(&self, token: &str) -> bool {
+        token
+            .strip_prefix(API_KEY_PREFIX)
+            .is_some_and(|rest| rest.len() == ACCOUNT_TOKEN_CHARS && is_base64url(rest))
     }
 
     fn digest(&self, token: &str) -> TokenDigest {
@@ -121,6 +135,18 @@ mod tests {
         assert!(!t.is_account_token(t.generate().unwrap().expose()));
         assert!(!t.is_account_token(&"é".repeat(21)));
         assert_ne!(a, t.generate_account_token().unwrap());
+    }
+
+    #[test]
+    fn api_keys_are_gk_and_43_chars() {
+        let t = RandomTokens;
+        let key = t.generate_api_key().unwrap();
+        assert_eq!(key.expose().len(), 46);
+        assert!(key.expose().starts_with("gk_"));
+        assert!(t.is_api_key(key.expose()));
+        assert!(!t.is_api_key(&key.expose()[3..]));
+        assert!(!t.is_api_key(t.generate_account_token().unwrap().expose()));
+        assert_ne!(key, t.generate_api_key().unwrap());
     }
 
     #[test]

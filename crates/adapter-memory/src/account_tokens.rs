@@ -152,6 +152,7 @@ impl AccountTokenStore for MemoryStore {
             *hash = reset.new_hash;
             user.email_verified = true;
         }
+        state.revoke_api_keys(user_id, reset.at);
         let mut audit = reset.audit;
         audit.user_id = Some(user_id);
         let revocation = SessionRevocation {

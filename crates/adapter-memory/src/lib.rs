@@ -6,6 +6,7 @@
 
 mod account_tokens;
 mod admin;
+mod api_keys;
 mod housekeeping;
 mod login_throttle;
 mod outbox;

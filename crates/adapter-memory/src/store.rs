@@ -47,6 +47,7 @@ pub(crate) struct State {
     pub(crate) outbox: Vec<OutboxRow>,
     /// Key to (consecutive failures, locked until, last failure).
     pub(crate) login_throttle: HashMap<String, (u32, Option<Timestamp>, Timestamp)>,
+    pub(crate) api_keys: Vec<crate::api_keys::ApiKeyRow>,
 }
 
 impl State {

@@ -147,7 +147,11 @@ fn bind_spend(
 impl PgStore {
     /// Runs `q` in a transaction that first takes the advisory lock of
     /// `key`, so that requests for one account are counted one at a time.
-    async fn wrote_in_turn(&self, key: String, q: Prepared<Statement>) -> Result<bool, PortError> {
+    pub(crate) async fn wrote_in_turn(
+        &self,
+        key: String,
+        q: Prepared<Statement>,
+    ) -> Result<bool, PortError> {
         let lock = Prepared(
             diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                 .bind::<Text, _>(key),
@@ -291,7 +295,10 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
                     WHERE id IN (SELECT id FROM doomed) AND revoked_at IS NULL RETURNING id), \
                  erased AS ( \
                     UPDATE refresh_tokens SET sealed_successor = NULL \
-                    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), "
+                    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
+                 keys_revoked AS ( \
+                    UPDATE api_keys SET revoked_at = $3 \
+                    WHERE user_id IN (SELECT user_id FROM changed) AND revoked_at IS NULL), "
                     .to_owned(),
                 audit_from(
                     "changed",

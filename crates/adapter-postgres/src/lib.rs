@@ -5,6 +5,7 @@
 
 mod account_tokens;
 mod admin;
+mod api_keys;
 mod audit;
 mod database;
 mod error;

@@ -14,7 +14,9 @@ use gatehouse_application::use_cases::Authenticate;
 use crate::bearer::Verifier;
 use crate::body::{MAX_BODY_BYTES, json_config};
 use crate::client::TrustedProxies;
-use crate::handlers::{admin, auth, email, health, introspection, password, sessions, users};
+use crate::handlers::{
+    admin, api_keys, auth, email, health, introspection, password, sessions, users,
+};
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::rate_limit::{AuthRateLimit, limit_auth_requests};
 use crate::request_log::log_request;
@@ -92,6 +94,7 @@ pub fn build_app<P: Ports>(
         .configure(email::configure::<P>)
         .configure(introspection::configure::<P>)
         .configure(admin::configure::<P>)
+        .configure(api_keys::configure::<P>)
         .service(web::resource("/health/live").route(web::get().to(health::live)))
         .service(web::resource("/health/ready").route(web::get().to(health::ready::<P>)))
         .service(web::resource("/openapi.json").route(web::get().to(move || {

@@ -19,8 +19,22 @@ pub type Verifier = Arc<dyn Fn(&str) -> Result<AccessClaims, AccessTokenError> +
 #[derive(Debug, Clone)]
 pub struct Bearer(pub AccessClaims);
 
+/// The `X-API-Key` header, where one was sent.
+pub(crate) fn api_key(request: &HttpRequest) -> Option<&str> {
+    request
+        .headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
 fn token(request: &HttpRequest) -> Result<&str, ApiError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        // A key is for `GET /v1/users/me` and introspection only: the rest
+        // (password, MFA, sessions, keys, admin) needs a signed-in session.
+        if api_key(request).is_some() {
+            return Err(ApiError::api_key_not_allowed());
+        }
         return Err(ApiError::token_missing());
     };
     let value = value.to_str().map_err(|_| ApiError::token_invalid())?;

@@ -125,6 +125,11 @@ pub fn field_error(field: &str, issue: impl Into<FieldIssue>) -> FieldError {
     FieldError::new(field, issue.code, issue.message)
 }
 
+/// A field error with a code and message of the caller's.
+pub fn field_error_text(field: &str, code: &str, message: &str) -> FieldError {
+    FieldError::new(field, code, message)
+}
+
 /// A domain parse error as a field error's code and message.
 #[derive(Debug)]
 pub struct FieldIssue {

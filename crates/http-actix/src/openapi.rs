@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and
 //! the DTO types, so it cannot drift from the code.
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
@@ -9,11 +9,16 @@ use crate::dto::{
     UserResponse,
 };
 use crate::handlers::admin::{AuditEventResponse, AuditPageResponse, UpdateUserBody, UsersPage};
+use crate::handlers::api_keys::{
+    ApiKeyResponse, ApiKeysResponse, CreateApiKeyBody, CreatedApiKeyResponse,
+};
 use crate::handlers::email::VerifyEmailBody;
 use crate::handlers::introspection::{IntrospectBody, IntrospectionResponse};
 use crate::handlers::password::{ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody};
 use crate::handlers::sessions::{SessionResponse, SessionsResponse};
-use crate::handlers::{admin, auth, email, health, introspection, password, sessions, users};
+use crate::handlers::{
+    admin, api_keys, auth, email, health, introspection, password, sessions, users,
+};
 use crate::problem::{FieldError, Problem};
 
 struct BearerScheme;
@@ -24,6 +29,10 @@ impl Modify for BearerScheme {
         let mut http = Http::new(HttpAuthScheme::Bearer);
         http.bearer_format = Some("JWT".to_owned());
         components.add_security_scheme("bearer", SecurityScheme::Http(http));
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
     }
 }
 
@@ -40,18 +49,20 @@ impl Modify for BearerScheme {
         sessions::list, sessions::revoke, sessions::revoke_all,
         admin::list_users, admin::get_user, admin::update_user, admin::revoke_sessions,
         admin::audit_events,
+        api_keys::create, api_keys::list, api_keys::revoke,
         health::live, health::ready,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
         IntrospectBody, IntrospectionResponse, UsersPage, UpdateUserBody, AuditEventResponse,
-        AuditPageResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
+        AuditPageResponse, CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeysResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
     )),
     modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Sign-up, sign-in and the token lifecycle"),
         (name = "users", description = "The caller's own account"),
         (name = "sessions", description = "The caller's sessions (refresh-token families): list, end one, end all"),
+        (name = "api-keys", description = "Keys with which scripts and services act as the caller (managed from a session)"),
         (name = "admin", description = "Users and the audit trail, for admins (the role is checked in the store on every call)"),
         (name = "health", description = "Probes for orchestrators"),
     ),

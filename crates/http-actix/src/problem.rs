@@ -167,6 +167,24 @@ impl ApiError {
         .retry_after(retry_after.as_secs_f64().ceil() as u64)
     }
 
+    pub fn api_key_not_allowed() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "API_KEY_NOT_ALLOWED",
+            "API key not allowed",
+            "This needs a signed-in session: an API key only reads /v1/users/me.",
+        )
+    }
+
+    pub fn api_key_invalid() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "API_KEY_INVALID",
+            "Invalid API key",
+            "The API key is unknown, revoked or expired.",
+        )
+    }
+
     pub fn account_disabled() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

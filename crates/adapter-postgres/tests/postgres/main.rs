@@ -2,6 +2,7 @@
 //! database cloned from a migrated template. One test binary (link time).
 
 mod admin;
+mod api_keys;
 mod contract;
 mod housekeeping;
 mod mail;

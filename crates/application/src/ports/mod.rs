@@ -6,6 +6,7 @@
 
 mod account_tokens;
 mod admin_store;
+mod api_keys;
 mod audit_log;
 mod clock;
 mod data_cipher;
@@ -26,6 +27,7 @@ pub use account_tokens::{
     TokenPurpose, VerificationRequest,
 };
 pub use admin_store::{AdminStore, AuditQuery, UpdateUserError, UserUpdate};
+pub use api_keys::{ApiKeyStore, ApiKeyView, CreateApiKeyError, KeyHolder, NewApiKey};
 pub use audit_log::{AuditLog, AuditTx};
 pub use clock::Clock;
 pub use data_cipher::DataCipher;
@@ -74,6 +76,7 @@ pub trait Ports: Send + Sync + 'static {
         + Housekeeping
         + LoginThrottleStore
         + AdminStore
+        + ApiKeyStore
         + AuditLog
         + Transactional
         + Readiness;
@@ -116,6 +119,7 @@ where
         + Housekeeping
         + LoginThrottleStore
         + AdminStore
+        + ApiKeyStore
         + AuditLog
         + Transactional
         + Readiness

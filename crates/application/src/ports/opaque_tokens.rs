@@ -37,6 +37,15 @@ pub trait OpaqueTokens: Send + Sync {
     /// Whether `token` has the shape `generate_account_token` produces.
     fn is_account_token(&self, token: &str) -> bool;
 
+    /// A new API key: `gk_` and 32 bytes from the OS CSPRNG in base64url.
+    ///
+    /// # Errors
+    /// `Unexpected` when the OS cannot supply randomness.
+    fn generate_api_key(&self) -> Result<SecretString, PortError>;
+
+    /// Whether `token` has the shape `generate_api_key` produces.
+    fn is_api_key(&self, token: &str) -> bool;
+
     fn digest(&self, token: &str) -> TokenDigest;
 
     /// Encrypts `secret` under a key derived from `key_token`, so that only

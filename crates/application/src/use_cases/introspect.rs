@@ -1,12 +1,13 @@
 //! Token introspection (RFC 7662 in spirit) for other services: is this
-//! access token good right now? Unlike a signature check, it also asks the
+//! access token, or API key, good right now? Unlike a signature check, it also asks the
 //! store, in one lookup, whether the token's session is still live and
 //! its user still enabled; anything else is simply inactive.
 
 use gatehouse_domain::{Role, SessionId, Timestamp, UserId};
 use tracing::instrument;
 
-use crate::ports::{Clock, PortError, Ports, TokenIssuer, UserStore};
+use crate::ports::{Clock, OpaqueTokens, PortError, Ports, TokenIssuer, UserStore};
+use crate::use_cases::api_keys::{AuthenticateApiKey, KeyError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Introspection {
@@ -17,6 +18,12 @@ pub enum Introspection {
         /// The user's role now, not the one the token was minted with.
         role: Role,
         expires_at: Timestamp,
+    },
+    ApiKey {
+        key_id: uuid::Uuid,
+        user_id: UserId,
+        role: Role,
+        expires_at: Option<Timestamp>,
     },
 }
 
@@ -35,6 +42,18 @@ impl<'a, P: Ports> Introspect<'a, P> {
     /// a lie the caller might act on.
     #[instrument(skip_all)]
     pub async fn execute(&self, token: &str) -> Result<Introspection, PortError> {
+        if self.ports.opaque().is_api_key(token) {
+            return match AuthenticateApiKey::new(self.ports).execute(token).await {
+                Ok(holder) => Ok(Introspection::ApiKey {
+                    key_id: holder.key_id,
+                    user_id: holder.user.id,
+                    role: holder.user.role,
+                    expires_at: holder.expires_at,
+                }),
+                Err(KeyError::Invalid | KeyError::Disabled) => Ok(Introspection::Inactive),
+                Err(KeyError::Port(e)) => Err(e),
+            };
+        }
         let now = self.ports.clock().now();
         let Ok(claims) = self.ports.tokens().verify(token, now) else {
             return Ok(Introspection::Inactive);

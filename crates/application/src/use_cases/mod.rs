@@ -2,6 +2,7 @@
 //! error enum whose variants say what a caller can act on.
 
 pub mod admin;
+pub mod api_keys;
 mod authenticate;
 mod current_user;
 pub mod email;

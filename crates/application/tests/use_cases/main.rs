@@ -2,6 +2,7 @@
 //! success path and each error variant. One test binary (link time).
 
 mod admin;
+mod api_keys;
 mod current_user;
 mod email_verification;
 mod housekeeping;

@@ -19,7 +19,7 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct IntrospectBody {
-    /// An access token.
+    /// An access token or an API key.
     #[garde(required, length(chars, max = 4096))]
     pub token: Option<String>,
 }
@@ -40,9 +40,12 @@ pub struct IntrospectionResponse {
     /// The user's role now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<&'static str>,
-    /// Expiry, seconds since the epoch.
+    /// Expiry, seconds since the epoch (absent for a key that never expires).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
+    /// The API key's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<uuid::Uuid>,
 }
 
 impl From<Introspection> for IntrospectionResponse {
@@ -61,13 +64,28 @@ impl From<Introspection> for IntrospectionResponse {
                 sid: Some(session_id.as_uuid()),
                 role: Some(role.as_str()),
                 exp: Some(expires_at.timestamp()),
+                key_id: None,
+            },
+            Introspection::ApiKey {
+                key_id,
+                user_id,
+                role,
+                expires_at,
+            } => Self {
+                active: true,
+                token_type: Some("api_key"),
+                sub: Some(user_id.as_uuid()),
+                sid: None,
+                role: Some(role.as_str()),
+                exp: expires_at.map(|at| at.timestamp()),
+                key_id: Some(key_id),
             },
         }
     }
 }
 
 /// Active only for a well-signed, unexpired access token whose session is
-/// live and whose user is enabled.
+/// live, or a live API key, whose user is enabled.
 #[utoipa::path(
     post, path = "/v1/auth/introspect", tag = "auth", request_body = IntrospectBody,
     responses(

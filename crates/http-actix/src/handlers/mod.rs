@@ -2,6 +2,7 @@
 //! values, runs one use case and maps its errors.
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod email;
 pub mod health;

@@ -2,6 +2,7 @@
 //! the Postgres adapter and a fresh database per test. One test binary.
 
 mod admin;
+mod api_keys;
 mod architecture;
 mod auth;
 mod binary;
