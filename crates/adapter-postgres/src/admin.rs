@@ -134,6 +134,7 @@ impl AuditRow {
             client: ClientInfo {
                 ip: self.ip,
                 user_agent: self.user_agent,
+                request_id: self.detail["request_id"].as_str().map(str::to_owned),
             },
             detail: self.detail,
         })

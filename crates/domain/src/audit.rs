@@ -85,18 +85,26 @@ impl AuditEvent {
         user_id: Option<UserId>,
         client: &ClientInfo,
     ) -> Self {
+        let mut detail = serde_json::Map::new();
+        if let Some(request_id) = &client.request_id {
+            detail.insert("request_id".into(), request_id.clone().into());
+        }
         Self {
             id: uuid::Uuid::now_v7(),
             at,
             kind,
             user_id,
             client: client.clone(),
-            detail: serde_json::Value::Object(Default::default()),
+            detail: serde_json::Value::Object(detail),
         }
     }
 
+    /// Adds the fields of `detail` (an object) to the event's detail.
     pub fn with_detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = detail;
+        match (self.detail.as_object_mut(), detail) {
+            (Some(ours), serde_json::Value::Object(theirs)) => ours.extend(theirs),
+            (_, other) => self.detail = other,
+        }
         self
     }
 }

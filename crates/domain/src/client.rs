@@ -8,6 +8,9 @@ const MAX_USER_AGENT_CHARS: usize = 512;
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The request's id (as logged and echoed in `X-Request-Id`), so an
+    /// audit event can be matched with the request's log lines.
+    pub request_id: Option<String>,
 }
 
 impl ClientInfo {
@@ -18,6 +21,15 @@ impl ClientInfo {
                 .take(MAX_USER_AGENT_CHARS)
                 .collect()
         });
-        Self { ip, user_agent }
+        Self {
+            ip,
+            user_agent,
+            request_id: None,
+        }
+    }
+
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
     }
 }

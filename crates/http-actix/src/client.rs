@@ -9,9 +9,11 @@
 use std::net::IpAddr;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpMessage, HttpRequest, web};
 use gatehouse_domain::ClientInfo;
 use ipnet::IpNet;
+
+use crate::request_log::RequestId;
 
 /// The proxies whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +84,11 @@ pub fn client_info(request: &HttpRequest) -> ClientInfo {
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    ClientInfo::new(ip, user_agent)
+    let client = ClientInfo::new(ip, user_agent);
+    match request.extensions().get::<RequestId>() {
+        Some(RequestId(id)) => client.with_request_id(id.clone()),
+        None => client,
+    }
 }
 
 #[cfg(test)]

@@ -3,17 +3,39 @@
 
 use std::time::Instant;
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+
+/// The id of the request being served, for what it records (audit).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A client's `X-Request-Id` is kept if it is short and plain, so that it
+/// cannot forge log structure; otherwise we make one.
+fn well_formed(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
 
 pub async fn log_request(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let request_id = uuid::Uuid::now_v7();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| well_formed(id))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
     let route = request
         .match_pattern()
@@ -22,7 +44,7 @@ pub async fn log_request(
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(%request_id, %method, %route, status, latency_ms, "request");
-    if let Ok(value) = HeaderValue::from_str(&request_id.to_string()) {
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
         response
             .headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);

@@ -201,3 +201,31 @@ async fn a_password_reset_revokes_every_key() {
         Err(KeyError::Invalid)
     ));
 }
+
+#[tokio::test]
+async fn a_password_change_keeps_keys_and_the_notice_lists_them() {
+    use gatehouse_application::use_cases::password::{ChangePassword, ChangePasswordCommand};
+
+    let ports = ports();
+    let (_, me) = signed_in(&ports).await;
+    let key = make(&ports, &me, None).await;
+    ChangePassword::new(&ports)
+        .execute(
+            &me,
+            ChangePasswordCommand {
+                current: Password::presented(PASSWORD),
+                new: Password::presented("a brand new passphrase 2031"),
+                client: client(),
+            },
+        )
+        .await
+        .unwrap();
+    AuthenticateApiKey::new(&ports).owner(&key).await.unwrap();
+    let notice = mails_about(&ports, "password was changed").await;
+    let body = notice[0].body.expose();
+    assert!(
+        body.contains(&format!("- script ({}...)", &key[..12])),
+        "{body}"
+    );
+    assert!(!body.contains(&key), "never the key itself");
+}

@@ -182,3 +182,63 @@ async fn the_configured_admin_is_ensured_at_start_and_never_reset() {
         1
     );
 }
+
+/// Audit events carry the id of the request that wrote them, as echoed in
+/// `X-Request-Id` (the client's own when it sent a plain one).
+#[actix_web::test]
+async fn audit_events_carry_the_request_id() {
+    let app = spawn_app().await;
+    let token = admin(&app, "root@example.com").await;
+    let failed = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .insert_header(("x-request-id", "trace-42.a_b"))
+        .send_json(&json!({ "email": "root@example.com", "password": "wrong password here" }))
+        .await
+        .unwrap();
+    assert_eq!(
+        failed
+            .headers()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "trace-42.a_b"
+    );
+    let events = app
+        .get("/v1/admin/audit-events?kind=login.failed", Some(&token))
+        .await;
+    assert_eq!(
+        events.body["items"][0]["detail"]["request_id"],
+        "trace-42.a_b"
+    );
+
+    let forged = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .insert_header(("x-request-id", "has spaces\tand tabs"))
+        .send_json(&json!({ "email": "root@example.com", "password": "wrong password here" }))
+        .await
+        .unwrap();
+    let echoed = forged
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        uuid::Uuid::parse_str(&echoed).is_ok(),
+        "a malformed id is replaced: {echoed}"
+    );
+    let events = app
+        .get(
+            "/v1/admin/audit-events?kind=login.failed&limit=1",
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        events.body["items"][0]["detail"]["request_id"],
+        echoed.as_str()
+    );
+}

@@ -4,6 +4,8 @@
 
 use gatehouse_domain::{ClientInfo, SecretString, Timestamp};
 
+use crate::ports::ApiKeyView;
+
 #[derive(Debug)]
 pub(crate) struct Letter {
     pub subject: String,
@@ -43,12 +45,21 @@ pub(crate) fn password_reset(public_url: &str, token: &SecretString) -> Letter {
     }
 }
 
-pub(crate) fn password_changed() -> Letter {
+/// Lists the API keys that still work: a password change leaves them be,
+/// so a user who did not change it should know what else to revoke.
+pub(crate) fn password_changed(live_keys: &[ApiKeyView]) -> Letter {
+    let mut body = "The password of your account was just changed, and every other session \
+                    was signed out.\n\nIf this was not you, reset your password now.\n"
+        .to_owned();
+    if !live_keys.is_empty() {
+        body.push_str("\nThese API keys still work; a password reset would revoke them:\n");
+        for key in live_keys {
+            body.push_str(&format!("- {} ({}...)\n", printable(&key.name), key.prefix));
+        }
+    }
     Letter {
         subject: "Your password was changed".to_owned(),
-        body: "The password of your account was just changed, and every other session \
-               was signed out.\n\nIf this was not you, reset your password now.\n"
-            .to_owned(),
+        body,
     }
 }
 
@@ -107,6 +118,7 @@ mod tests {
         let client = ClientInfo {
             ip: Some("203.0.113.9".into()),
             user_agent: Some("evil\r\nBcc: someone".into()),
+            request_id: None,
         };
         let letter = reuse_alert(chrono::Utc::now(), &client);
         assert!(letter.body.contains("Browser or app: evil  Bcc: someone\n"));

@@ -9,8 +9,9 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordErro
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, Clock, DataCipher, HashError, LoginFailure, LoginThrottleStore, PasswordChange,
-    PasswordHasher, PortError, Ports, RevokeReason, ThrottleKey, UserStore, Verified,
+    AccessClaims, ApiKeyStore, Clock, DataCipher, HashError, LoginFailure, LoginThrottleStore,
+    PasswordChange, PasswordHasher, PortError, Ports, RevokeReason, ThrottleKey, UserStore,
+    Verified,
 };
 use crate::use_cases::mail::{letters, outgoing};
 use crate::use_cases::signed_in::{CallerError, caller};
@@ -117,6 +118,7 @@ impl<'a, P: Ports> ChangePassword<'a, P> {
         }
         let new_hash = ports.hasher().hash(new).await?;
         let now = ports.clock().now();
+        let live_keys = ports.store().live_api_keys(user.id, now).await?;
         let changed = ports
             .store()
             .change_password(PasswordChange {
@@ -132,7 +134,12 @@ impl<'a, P: Ports> ChangePassword<'a, P> {
                     Some(user.id),
                     &command.client,
                 ),
-                notice: outgoing(ports, &user.email, letters::password_changed(), now)?,
+                notice: outgoing(
+                    ports,
+                    &user.email,
+                    letters::password_changed(&live_keys),
+                    now,
+                )?,
             })
             .await?;
         if !changed {
