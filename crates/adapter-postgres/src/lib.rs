@@ -150,8 +150,13 @@ impl PgStore {
     }
 }
 
+/// A readiness probe must answer within a second whatever the database
+/// does (Kubernetes gives up after one): this bounds the whole check,
+/// connecting included.
+const READY_WITHIN: Duration = Duration::from_millis(800);
+
 impl gatehouse_application::ports::Readiness for PgStore {
     async fn ready(&self) -> Result<(), PortError> {
-        self.ping().await
+        error::bounded(READY_WITHIN, self.ping()).await
     }
 }

@@ -3,10 +3,13 @@
 
 use std::sync::Arc;
 
+use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::middleware::{
+    Condition, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, from_fn,
+};
 use actix_web::{App, HttpResponse, ResponseError, web};
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::Authenticate;
@@ -56,6 +59,29 @@ pub struct HttpSettings {
     pub trusted_proxies: TrustedProxies,
     /// Shared by every worker; `None` when the limit is off.
     pub auth_rate_limit: Option<AuthRateLimit>,
+    /// Exact origins browsers may call from; empty: same origin only.
+    pub cors_origins: Vec<String>,
+}
+
+/// Exact origins, no credentials (tokens travel in headers the client
+/// sets, never in cookies), preflights cached for an hour.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-api-key"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3_600)
 }
 
 /// The whole HTTP application over `ports`.
@@ -76,6 +102,8 @@ pub fn build_app<P: Ports>(
         let ports = ports.clone();
         Arc::new(move |token: &str| Authenticate::new(&**ports).execute(token))
     };
+    let cors_enabled = !settings.cors_origins.is_empty();
+    let cors = cors(&settings.cors_origins);
     let mut app = App::new().app_data(web::Data::new(settings.trusted_proxies));
     if let Some(limit) = settings.auth_rate_limit {
         app = app.app_data(web::Data::new(limit));
@@ -108,5 +136,8 @@ pub fn build_app<P: Ports>(
         .default_service(web::to(not_found))
         .wrap(from_fn(limit_auth_requests))
         .wrap(ErrorHandlers::new().default_handler(problem_fallback))
+        // Every answer, errors included: no browser second-guesses our types.
+        .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+        .wrap(Condition::new(cors_enabled, cors))
         .wrap(from_fn(log_request))
 }

@@ -57,6 +57,8 @@ pub struct Config {
     /// Requests per minute and client IP on `/v1/auth/*`; 0 is off.
     pub rate_limit_per_min: u32,
     pub trusted_proxies: gatehouse_http_actix::TrustedProxies,
+    /// Exact origins browsers may call from (`AUTH_CORS_ORIGINS`).
+    pub cors_origins: Vec<String>,
     /// The admin ensured at every start (`AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD`).
     pub admin: Option<(gatehouse_domain::Email, SecretString)>,
     /// How often each instance sweeps expired data.
@@ -171,6 +173,7 @@ impl Config {
             login_max_failures: s.number("AUTH_LOGIN_MAX_FAILURES", 5)?,
             login_lockout: s.seconds("AUTH_LOGIN_LOCKOUT_SECS", 60)?,
             rate_limit_per_min: s.number("AUTH_RATE_LIMIT_PER_MIN", 300)?,
+            cors_origins: cors_origins(&s.string("AUTH_CORS_ORIGINS", ""))?,
             admin: match (
                 s.0("AUTH_ADMIN_EMAIL").filter(|v| !v.trim().is_empty()),
                 s.secret("AUTH_ADMIN_PASSWORD"),
@@ -356,6 +359,28 @@ impl Config {
     }
 }
 
+/// `scheme://host[:port]` each, no path, no wildcard: CORS compares
+/// origins exactly.
+fn cors_origins(raw: &str) -> anyhow::Result<Vec<String>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|origin| {
+            let rest = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            match rest {
+                Some(host) if !host.is_empty() && !host.contains(['/', '*', ' ', '?', '#']) => {
+                    Ok(origin.to_owned())
+                }
+                _ => bail!(
+                    "AUTH_CORS_ORIGINS must be exact origins like https://app.example.com, got {origin:?}"
+                ),
+            }
+        })
+        .collect()
+}
+
 fn check_secret(name: &str, value: Option<&SecretString>, why: &str) -> anyhow::Result<()> {
     match value {
         None => bail!(
@@ -533,6 +558,8 @@ mod tests {
             ("AUTH_RATE_LIMIT_PER_MIN", "lots"),
             ("AUTH_TRUSTED_PROXIES", "10.0.0.0/8, the load balancer"),
             ("AUTH_ADMIN_EMAIL", "not an address"),
+            ("AUTH_CORS_ORIGINS", "https://app.example.com, *"),
+            ("AUTH_CORS_ORIGINS", "https://app.example.com/path"),
             ("AUTH_PUBLIC_URL", "example.com"),
             ("AUTH_MAIL_FROM", "not an address"),
         ] {

@@ -220,6 +220,7 @@ impl Application {
         let http = HttpSettings {
             trusted_proxies: config.trusted_proxies.clone(),
             auth_rate_limit: AuthRateLimit::per_minute(config.rate_limit_per_min),
+            cors_origins: config.cors_origins.clone(),
         };
         let mut background = vec![
             spawn_sender(

@@ -1,4 +1,5 @@
-//! Logging: `RUST_LOG` filters (default `info`), `LOG_FORMAT=json` for
+//! Logging to standard output: `RUST_LOG` filters (default `info`),
+//! `AUTH_LOG_FORMAT=json` (or the older `LOG_FORMAT`) for
 //! machine-readable lines.
 //!
 //! Lines are handed to a writer thread instead of being written by the
@@ -18,11 +19,14 @@ use tracing_subscriber::EnvFilter;
 /// the lines still queued.
 pub fn init() -> WorkerGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let json = ["AUTH_LOG_FORMAT", "LOG_FORMAT"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("json"));
     // Colour codes only for a person at a terminal, never into log files.
-    let ansi = std::io::stderr().is_terminal();
+    let ansi = std::io::stdout().is_terminal();
     let (writer, guard) =
-        tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stderr()));
+        tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stdout()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

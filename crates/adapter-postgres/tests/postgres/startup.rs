@@ -108,3 +108,30 @@ async fn a_role_that_owns_only_its_database_can_migrate_and_serve() {
     }
     outcome.unwrap();
 }
+
+/// A database that accepts connections and then says nothing (a
+/// blackhole): readiness still answers within a second, unavailable.
+#[tokio::test]
+async fn readiness_answers_within_a_second_even_from_a_blackhole() {
+    use gatehouse_application::ports::Readiness;
+
+    let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = blackhole.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = blackhole.accept().await {
+            held.push(socket);
+        }
+    });
+    let store = PgStore::connect(&PgConfig::new(format!(
+        "postgres://postgres@127.0.0.1:{port}/gatehouse"
+    )));
+    let started = Instant::now();
+    let result = store.ready().await;
+    assert!(
+        matches!(result, Err(PortError::Unavailable(_))),
+        "{result:?}"
+    );
+    // A hang guard with room for a loaded machine; the bound itself is 800 ms.
+    assert!(started.elapsed() < Duration::from_secs(3));
+}

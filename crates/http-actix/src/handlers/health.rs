@@ -22,10 +22,19 @@ pub async fn live() -> HttpResponse {
     )
 )]
 pub async fn ready<P: Ports>(ports: web::Data<P>) -> Result<HttpResponse, ApiError> {
-    ports.store().ready().await.map_err(|e| match e {
-        gatehouse_application::PortError::Unavailable(e)
-        | gatehouse_application::PortError::Conflict(e)
-        | gatehouse_application::PortError::Unexpected(e) => ApiError::unavailable(&e),
+    ports.store().ready().await.map_err(|e| {
+        let cause = match e {
+            gatehouse_application::PortError::Unavailable(e)
+            | gatehouse_application::PortError::Conflict(e)
+            | gatehouse_application::PortError::Unexpected(e) => e,
+        };
+        // The reason, in words that hold no address or credential.
+        let reason = if format!("{cause:#}").contains("timed out") {
+            "The database did not answer in time."
+        } else {
+            "The database cannot be reached."
+        };
+        ApiError::unavailable(&cause).with_detail(reason)
     })?;
     Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
 }

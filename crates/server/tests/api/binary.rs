@@ -65,6 +65,8 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         name: format!("{}_bin", db.name),
         url: url.clone(),
     };
+    let mail_dir =
+        std::env::temp_dir().join(format!("gatehouse-log-test-{}", uuid::Uuid::now_v7()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .arg("serve")
         .env_clear()
@@ -76,15 +78,17 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         .env("AUTH_ARGON2_ITERATIONS", "1")
         // Everything our code and its tracing-instrumented crates can say.
         .env("RUST_LOG", "trace")
-        .stderr(Stdio::piped())
+        .env("AUTH_MAIL_DIR", &mail_dir)
+        .env("AUTH_MAIL_POLL_MS", "50")
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     // Read the log on a thread so that a silent server fails the test by
     // timeout instead of hanging it.
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let stderr = child.stderr.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
                 break;
             }
@@ -143,6 +147,55 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         .send()
         .await
         .unwrap();
+    let mut r = client
+        .post(format!("{base}/v1/users/me/api-keys"))
+        .insert_header(("authorization", format!("Bearer {access_token}")))
+        .send_json(&serde_json::json!({ "name": "log test" }))
+        .await
+        .unwrap();
+    let created: serde_json::Value = r.json().await.unwrap();
+    let api_key = created["key"].as_str().unwrap().to_owned();
+    client
+        .get(format!("{base}/v1/users/me"))
+        .insert_header(("x-api-key", api_key.as_str()))
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/v1/auth/password/forgot"))
+        .send_json(&serde_json::json!({ "email": "log@example.com" }))
+        .await
+        .unwrap();
+    // The reset and verification links, from the .eml files the sender writes.
+    let links = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let links: Vec<String> = std::fs::read_dir(&mail_dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                        .filter_map(|data| {
+                            gatehouse_testkit::ReceivedMail {
+                                from: String::new(),
+                                to: Vec::new(),
+                                data,
+                            }
+                            .link_token()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if links.len() >= 2 {
+                break links;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no mail files: {links:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let _ = std::fs::remove_dir_all(&mail_dir);
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -163,18 +216,20 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         rest.iter().any(|l| l.contains("/v1/auth/refresh")),
         "requests are logged"
     );
-    let secrets = [
+    let mut secrets = vec![
         password,
         "wrong but also secret",
         &refresh_token,
         &successor,
         &access_token,
+        &api_key,
         "$argon2",
         // Addresses appear masked (l***@example.com), never whole.
         "log@example.com",
     ];
+    secrets.extend(links.iter().map(String::as_str));
     for line in &rest {
-        for secret in secrets {
+        for secret in &secrets {
             assert!(!line.contains(secret), "a log line leaks a secret: {line}");
         }
     }

@@ -174,3 +174,55 @@ async fn openapi_documents_every_endpoint() {
     }
     assert!(r.body["components"]["schemas"]["Problem"].is_object());
 }
+
+#[actix_web::test]
+async fn every_answer_says_nosniff() {
+    let app = spawn_app().await;
+    for path in ["/health/live", "/no/such/route", "/v1/users/me"] {
+        let r = app.get(path, None).await;
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn cors_answers_configured_origins_only() {
+    let app = spawn_app_with(&[("AUTH_CORS_ORIGINS", "https://app.example.com")]).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(awc::http::Method::OPTIONS, app.url("/v1/auth/login"))
+            .insert_header(("origin", origin))
+            .insert_header(("access-control-request-method", "POST"))
+            .insert_header(("access-control-request-headers", "content-type"))
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    let headers = allowed.headers();
+    assert_eq!(
+        headers.get("access-control-allow-origin").unwrap(),
+        "https://app.example.com"
+    );
+    assert!(headers.get("access-control-allow-credentials").is_none());
+    assert_eq!(headers.get("access-control-max-age").unwrap(), "3600");
+    let refused = preflight("https://evil.example.com").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let without = spawn_app().await;
+    let r = without
+        .client
+        .get(without.url("/health/live"))
+        .insert_header(("origin", "https://app.example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
