@@ -99,7 +99,9 @@ impl Argon2Hasher {
     ) -> Result<T, HashError> {
         let mut slot = self.inner.slots.acquire().await?;
         let params = self.inner.params.clone();
-        tokio::task::spawn_blocking(move || work(&params, slot.memory()))
+        // The caller's span (its request id) goes along to the blocking pool.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| work(&params, slot.memory())))
             .await
             .map_err(|e| HashError::Unexpected(e.into()))?
             .map_err(HashError::Unexpected)

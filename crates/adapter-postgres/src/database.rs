@@ -58,6 +58,8 @@ pub(crate) async fn database_exists(
     Ok(row.exists)
 }
 
+const CONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Creates the database named in `url` unless it exists. Connects to the
 /// database itself first, and to the `postgres` maintenance database only
 /// when it is missing.
@@ -68,7 +70,11 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     // The usual case, and the only one a least-privileged role (which
     // owns its database and may create no other) can handle: the database
     // is there. Only when it is missing is the maintenance database asked.
-    match AsyncPgConnection::establish(url).await {
+    // A blackholed server must not hold the start forever.
+    let connected = tokio::time::timeout(CONNECT_WITHIN, AsyncPgConnection::establish(url))
+        .await
+        .map_err(|_| anyhow::anyhow!("connecting to DATABASE_URL timed out"))?;
+    match connected {
         Ok(_) => return Ok(()),
         Err(e) if e.to_string().contains("does not exist") => {}
         Err(e) => return Err(e).context("connecting to DATABASE_URL"),

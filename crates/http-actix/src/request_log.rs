@@ -8,6 +8,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use tracing::Instrument;
 
 /// The id of the request being served, for what it records (audit).
 #[derive(Debug, Clone)]
@@ -40,10 +41,13 @@ pub async fn log_request(
     let route = request
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let mut response = next.call(request).await?;
+    // Every line logged while serving the request (use cases, the hasher's
+    // blocking work) is inside this span, so it carries the request's id.
+    let span = tracing::info_span!("request", %request_id);
+    let mut response = next.call(request).instrument(span.clone()).await?;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(%request_id, %method, %route, status, latency_ms, "request");
+    span.in_scope(|| tracing::info!(%method, %route, status, latency_ms, "request"));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response
             .headers_mut()

@@ -48,6 +48,52 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `prepare_database`, waiting for a database that cannot be reached yet
+/// (compose and Kubernetes start things in any order): each attempt is
+/// logged, and the wait doubles up to 30 s. A bad URL, bad credentials or
+/// a failed migration still stop the start at once.
+pub async fn prepare_database_when_up(config: &Config) -> anyhow::Result<()> {
+    let mut wait = Duration::from_millis(500);
+    let mut attempt = 0u32;
+    loop {
+        attempt = attempt.saturating_add(1);
+        match prepare_database(config).await {
+            Ok(()) => return Ok(()),
+            Err(error) if unreachable(&error) => {
+                tracing::warn!(
+                    attempt,
+                    retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    error = %format!("{error:#}"),
+                    "database unreachable; waiting for it"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Whether the database is just not there (yet), as opposed to refusing us.
+fn unreachable(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}").to_lowercase();
+    [
+        // tokio-postgres's words for a failed connect (refused, no route,
+        // lookup): credentials and URLs fail later, in other words.
+        "error connecting to server",
+        "connection refused",
+        "timed out",
+        "connection reset",
+        "failed to lookup address",
+        "no route to host",
+        "network is unreachable",
+        "the database system is starting up",
+        "the database system is shutting down",
+    ]
+    .iter()
+    .any(|s| text.contains(s))
+}
+
 pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
     config.check_keys()?;
     let argon2 = Argon2Config {
@@ -207,7 +253,7 @@ impl Application {
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
-        prepare_database(config).await?;
+        prepare_database_when_up(config).await?;
         let base = build_ports(config).await?;
         ensure_admin(&base, config).await?;
         let openapi = Arc::new(gatehouse_http_actix::openapi_json());
@@ -287,6 +333,24 @@ mod tests {
     fn config(max: &str) -> Config {
         Config::from_source(|name| (name == "DATABASE_MAX_CONNECTIONS").then(|| max.to_owned()))
             .unwrap()
+    }
+
+    #[test]
+    fn only_an_absent_database_is_waited_for() {
+        for text in [
+            "ensuring the database exists: connecting to DATABASE_URL: error connecting to server",
+            "connecting to DATABASE_URL timed out",
+            "db error: FATAL: the database system is starting up",
+        ] {
+            assert!(unreachable(&anyhow::anyhow!("{text}")), "{text}");
+        }
+        for text in [
+            "db error: FATAL: password authentication failed for user \"gatehouse\"",
+            "DATABASE_URL names no database",
+            "applying migrations: relation already exists",
+        ] {
+            assert!(!unreachable(&anyhow::anyhow!("{text}")), "{text}");
+        }
     }
 
     #[test]

@@ -80,6 +80,7 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         .env("RUST_LOG", "trace")
         .env("AUTH_MAIL_DIR", &mail_dir)
         .env("AUTH_MAIL_POLL_MS", "50")
+        .env("AUTH_REFRESH_REUSE_GRACE_SECS", "0")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -196,6 +197,14 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         }
     };
     let _ = std::fs::remove_dir_all(&mail_dir);
+    // Presented again (no grace): a reuse, which the use case logs.
+    let reused = client
+        .post(format!("{base}/v1/auth/refresh"))
+        .insert_header(("x-request-id", "reuse-trace-1"))
+        .send_json(&serde_json::json!({ "refresh_token": refresh_token }))
+        .await
+        .unwrap();
+    assert_eq!(reused.status().as_u16(), 401);
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -215,6 +224,14 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
     assert!(
         rest.iter().any(|l| l.contains("/v1/auth/refresh")),
         "requests are logged"
+    );
+    let reuse = rest
+        .iter()
+        .find(|l| l.contains("reuse detected"))
+        .expect("the use case's warning");
+    assert!(
+        reuse.contains("request_id=reuse-trace-1"),
+        "use-case lines carry their request's id: {reuse}"
     );
     let mut secrets = vec![
         password,

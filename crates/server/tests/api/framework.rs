@@ -226,3 +226,52 @@ async fn cors_answers_configured_origins_only() {
         .unwrap();
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
+
+/// `serve` waits for a database that is not there yet, and starts once it
+/// is (compose and Kubernetes start things in any order).
+#[actix_web::test]
+async fn the_service_waits_for_a_database_that_comes_up_later() {
+    use gatehouse_adapter_postgres::test_support::TestDatabase;
+
+    let db = TestDatabase::create().await;
+    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = parked.local_addr().unwrap().port();
+    drop(parked);
+    // The same database, reached through a port where nothing listens yet.
+    let (scheme_user, rest) = db.url.split_once('@').unwrap();
+    let (real_host, path) = rest.split_once('/').unwrap();
+    let url = format!("{scheme_user}@127.0.0.1:{port}/{path}");
+    let config = test_config(&url, &[]);
+    let starting = actix_web::rt::spawn(async move {
+        gatehouse_server::Application::build(&config)
+            .await
+            .map(|app| app.port())
+    });
+
+    // The first attempts are refused; the start is still waiting.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    if starting.is_finished() {
+        panic!("serve gave up instead of waiting: {:?}", starting.await);
+    }
+
+    // The database "comes up": a proxy on that port to the real one.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let real_host = real_host.to_owned();
+    actix_web::rt::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let real_host = real_host.clone();
+            actix_web::rt::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(real_host.as_str()).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    let started = tokio::time::timeout(std::time::Duration::from_secs(60), starting)
+        .await
+        .expect("serve started once the database was up")
+        .unwrap();
+    assert!(started.is_ok(), "{started:?}");
+}
