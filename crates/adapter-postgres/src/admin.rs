@@ -16,7 +16,7 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, User, UserId};
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, retried};
 use crate::prepared::Prepared;
-use crate::rows::{UserColumns, UserRow, corrupt};
+use crate::rows::{MaybeUserColumns, UserRow, corrupt};
 use crate::schema::users;
 
 const UPDATE_USER: &str = "\
@@ -63,45 +63,16 @@ FROM (SELECT 1) AS one LEFT JOIN updated u ON true";
 struct UpdatedRow {
     #[diesel(sql_type = Bool)]
     found: bool,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    id: Option<uuid::Uuid>,
-    #[diesel(sql_type = Nullable<Text>)]
-    email: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    role: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    email_verified_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    disabled_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Bool>)]
-    mfa_enabled: Option<bool>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    created_at: Option<DateTime<Utc>>,
+    #[diesel(embed)]
+    user: MaybeUserColumns,
 }
 
 impl UpdatedRow {
     fn into_outcome(self) -> Result<User, UpdateUserError> {
-        match (
-            self.id,
-            self.email,
-            self.role,
-            self.mfa_enabled,
-            self.created_at,
-        ) {
-            (Some(id), Some(email), Some(role), Some(mfa_enabled), Some(created_at)) => {
-                Ok(UserColumns {
-                    id,
-                    email,
-                    role,
-                    email_verified_at: self.email_verified_at,
-                    disabled_at: self.disabled_at,
-                    mfa_enabled,
-                    created_at,
-                }
-                .into_user()?)
-            }
-            _ if self.found => Err(UpdateUserError::LastAdmin),
-            _ => Err(UpdateUserError::NotFound),
+        match self.user.into_user()? {
+            Some(user) => Ok(user),
+            None if self.found => Err(UpdateUserError::LastAdmin),
+            None => Err(UpdateUserError::NotFound),
         }
     }
 }

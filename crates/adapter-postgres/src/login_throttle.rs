@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{Bool, Double, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Double, Integer, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
@@ -16,7 +16,7 @@ use gatehouse_domain::{AuditEvent, Email, PasswordHash, Timestamp};
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, retried};
 use crate::prepared::Prepared;
-use crate::rows::{UserColumns, audit_insert, bind_audit, bind_session, session_ctes};
+use crate::rows::{MaybeUserColumns, audit_insert, bind_audit, bind_session, session_ctes};
 
 /// The account (if any) and the key's lockout (if any): one row always.
 const FIND_LOGIN: &str = "\
@@ -47,59 +47,21 @@ fn count_failure() -> String {
 
 #[derive(QueryableByName)]
 struct LoginRow {
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    id: Option<uuid::Uuid>,
-    #[diesel(sql_type = Nullable<Text>)]
-    email: Option<String>,
+    #[diesel(embed)]
+    user: MaybeUserColumns,
     #[diesel(sql_type = Nullable<Text>)]
     password_hash: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    role: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    email_verified_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    disabled_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Bool>)]
-    mfa_enabled: Option<bool>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    created_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     locked_until: Option<DateTime<Utc>>,
 }
 
 impl LoginRow {
     fn into_lookup(self) -> Result<LoginLookup, PortError> {
-        let credentials = match (
-            self.id,
-            self.email,
-            self.password_hash,
-            self.role,
-            self.mfa_enabled,
-            self.created_at,
-        ) {
-            (
-                Some(id),
-                Some(email),
-                Some(hash),
-                Some(role),
-                Some(mfa_enabled),
-                Some(created_at),
-            ) => {
-                let user = UserColumns {
-                    id,
-                    email,
-                    role,
-                    email_verified_at: self.email_verified_at,
-                    disabled_at: self.disabled_at,
-                    mfa_enabled,
-                    created_at,
-                }
-                .into_user()?;
-                Some(UserCredentials {
-                    user,
-                    password_hash: PasswordHash::new(hash),
-                })
-            }
+        let credentials = match (self.user.into_user()?, self.password_hash) {
+            (Some(user), Some(hash)) => Some(UserCredentials {
+                user,
+                password_hash: PasswordHash::new(hash),
+            }),
             _ => None,
         };
         Ok(LoginLookup {

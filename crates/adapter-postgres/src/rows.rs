@@ -64,6 +64,53 @@ impl UserColumns {
     }
 }
 
+/// A user's columns from an outer join: all null when no user matched.
+#[derive(QueryableByName)]
+pub(crate) struct MaybeUserColumns {
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub email: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub role: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub email_verified_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub disabled_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Bool>)]
+    pub mfa_enabled: Option<bool>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl MaybeUserColumns {
+    /// The user, if the join found one.
+    pub fn into_user(self) -> Result<Option<User>, PortError> {
+        match (
+            self.id,
+            self.email,
+            self.role,
+            self.mfa_enabled,
+            self.created_at,
+        ) {
+            (Some(id), Some(email), Some(role), Some(mfa_enabled), Some(created_at)) => {
+                UserColumns {
+                    id,
+                    email,
+                    role,
+                    email_verified_at: self.email_verified_at,
+                    disabled_at: self.disabled_at,
+                    mfa_enabled,
+                    created_at,
+                }
+                .into_user()
+                .map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 impl UserRow {
     pub fn into_user(self) -> Result<(User, PasswordHash), PortError> {
         let user = UserColumns {
