@@ -1,7 +1,9 @@
 //! Access tokens as JWTs (`typ: at+jwt`, RFC 9068). Verification pins the
 //! algorithm, the signature, `iss`, `aud` and `exp`; expiry is checked
 //! against the caller's clock, after the signature, so a forged token is
-//! never reported as merely expired.
+//! never reported as merely expired. With Ed25519, the header's `kid`
+//! picks the key among those still accepted, so a rotation needs no
+//! downtime.
 
 use std::collections::HashSet;
 
@@ -9,28 +11,31 @@ use anyhow::anyhow;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{AccessClaims, AccessTokenError, TokenIssuer};
 use gatehouse_domain::{Role, SecretString, SessionId, Timestamp, UserId};
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+
+use crate::jwt_keys::JwtKeys;
 use serde::{Deserialize, Serialize};
 
 const TOKEN_TYPE: &str = "at+jwt";
 /// Clock skew tolerated between issuer and verifier.
 const LEEWAY_MS: i64 = 1_000;
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct JwtConfig {
     pub issuer: String,
     pub audience: String,
-    /// HS256 key; at least 32 bytes (checked by the server's configuration).
-    pub secret: SecretString,
+    /// An HS256 secret of at least 32 bytes (checked by the server's
+    /// configuration), or an Ed25519 key set.
+    pub keys: JwtKeys,
 }
 
-impl std::fmt::Debug for JwtConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtConfig")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .finish_non_exhaustive()
-    }
+/// One key a token may name: `kid` is `None` for HS256, whose tokens carry
+/// none.
+#[derive(Clone)]
+struct VerifyKey {
+    kid: Option<String>,
+    key: DecodingKey,
 }
 
 #[derive(Clone)]
@@ -38,15 +43,18 @@ pub struct JwtIssuer {
     issuer: String,
     audience: String,
     algorithm: Algorithm,
+    signing_kid: Option<String>,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    verify: Vec<VerifyKey>,
     validation: Validation,
+    published: JwkSet,
 }
 
 impl std::fmt::Debug for JwtIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtIssuer")
             .field("algorithm", &self.algorithm)
+            .field("kid", &self.signing_kid)
             .finish_non_exhaustive()
     }
 }
@@ -65,10 +73,43 @@ struct Claims {
 }
 
 impl JwtIssuer {
-    pub fn hs256(config: &JwtConfig) -> Self {
-        let secret = config.secret.expose().as_bytes();
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
+    #[must_use]
+    pub fn new(config: &JwtConfig) -> Self {
+        let (algorithm, signing_kid, encoding, verify) = match &config.keys {
+            JwtKeys::Hs256(secret) => {
+                let secret = secret.expose().as_bytes();
+                (
+                    Algorithm::HS256,
+                    None,
+                    EncodingKey::from_secret(secret),
+                    vec![VerifyKey {
+                        kid: None,
+                        key: DecodingKey::from_secret(secret),
+                    }],
+                )
+            }
+            JwtKeys::Ed25519 {
+                signing,
+                also_accepted,
+            } => {
+                let current = signing.public();
+                let verify = std::iter::once(&current)
+                    .chain(also_accepted.iter().filter(|k| **k != current))
+                    .map(|k| VerifyKey {
+                        kid: Some(k.kid()),
+                        key: DecodingKey::from_ed_der(k.raw()),
+                    })
+                    .collect();
+                (
+                    Algorithm::EdDSA,
+                    Some(current.kid()),
+                    EncodingKey::from_ed_der(signing.pkcs8_der()),
+                    verify,
+                )
+            }
+        };
+        let mut validation = Validation::new(algorithm);
+        validation.algorithms = vec![algorithm];
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
         validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
@@ -82,11 +123,19 @@ impl JwtIssuer {
         Self {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
-            algorithm: Algorithm::HS256,
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            algorithm,
+            signing_kid,
+            encoding,
+            verify,
             validation,
+            published: config.keys.published(),
         }
+    }
+
+    /// The JWKS document: the public keys tokens may be verified with.
+    #[must_use]
+    pub fn jwks(&self) -> &JwkSet {
+        &self.published
     }
 }
 
@@ -94,6 +143,7 @@ impl TokenIssuer for JwtIssuer {
     fn issue(&self, claims: &AccessClaims) -> Result<SecretString, PortError> {
         let mut header = Header::new(self.algorithm);
         header.typ = Some(TOKEN_TYPE.to_owned());
+        header.kid.clone_from(&self.signing_kid);
         let body = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -115,7 +165,14 @@ impl TokenIssuer for JwtIssuer {
         if header.typ.as_deref() != Some(TOKEN_TYPE) || header.alg != self.algorithm {
             return Err(AccessTokenError::Invalid);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        // The token names its key; one we do not hold (retired, or never
+        // ours) is a bad token like any other.
+        let key = self
+            .verify
+            .iter()
+            .find(|k| k.kid == header.kid)
+            .ok_or(AccessTokenError::Invalid)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation)
             .map_err(|_| AccessTokenError::Invalid)?;
         let claims = data.claims;
         if now.timestamp_millis() > claims.exp.saturating_mul(1000).saturating_add(LEEWAY_MS) {
@@ -145,7 +202,7 @@ mod tests {
         JwtConfig {
             issuer: "gatehouse".into(),
             audience: "gatehouse".into(),
-            secret: SecretString::new("an-hs256-secret-of-at-least-32-bytes!!"),
+            keys: JwtKeys::Hs256(SecretString::new("an-hs256-secret-of-at-least-32-bytes!!")),
         }
     }
 
@@ -170,7 +227,7 @@ mod tests {
 
     #[test]
     fn round_trips_with_the_contract_header_and_claims() {
-        let issuer = JwtIssuer::hs256(&config());
+        let issuer = JwtIssuer::new(&config());
         let c = claims();
         let token = issuer.issue(&c).unwrap();
         let header = jsonwebtoken::decode_header(token.expose()).unwrap();
@@ -181,7 +238,7 @@ mod tests {
 
     #[test]
     fn expiry_has_at_most_one_second_of_leeway() {
-        let issuer = JwtIssuer::hs256(&config());
+        let issuer = JwtIssuer::new(&config());
         let token = issuer.issue(&claims()).unwrap();
         assert!(issuer.verify(token.expose(), at(901)).is_ok());
         let late = at(901) + chrono::Duration::milliseconds(1);
@@ -193,7 +250,7 @@ mod tests {
 
     #[test]
     fn foreign_issuer_audience_or_key_is_invalid() {
-        let ours = JwtIssuer::hs256(&config());
+        let ours = JwtIssuer::new(&config());
         for other in [
             JwtConfig {
                 issuer: "someone-else".into(),
@@ -204,11 +261,11 @@ mod tests {
                 ..config()
             },
             JwtConfig {
-                secret: SecretString::new("a-different-secret-also-32-bytes-long"),
+                keys: JwtKeys::Hs256(SecretString::new("a-different-secret-also-32-bytes-long")),
                 ..config()
             },
         ] {
-            let token = JwtIssuer::hs256(&other).issue(&claims()).unwrap();
+            let token = JwtIssuer::new(&other).issue(&claims()).unwrap();
             assert_eq!(
                 ours.verify(token.expose(), at(10)),
                 Err(AccessTokenError::Invalid)
@@ -218,12 +275,12 @@ mod tests {
 
     #[test]
     fn forged_expired_token_is_invalid_not_expired() {
-        let ours = JwtIssuer::hs256(&config());
+        let ours = JwtIssuer::new(&config());
         let other = JwtConfig {
-            secret: SecretString::new("a-different-secret-also-32-bytes-long"),
+            keys: JwtKeys::Hs256(SecretString::new("a-different-secret-also-32-bytes-long")),
             ..config()
         };
-        let token = JwtIssuer::hs256(&other).issue(&claims()).unwrap();
+        let token = JwtIssuer::new(&other).issue(&claims()).unwrap();
         assert_eq!(
             ours.verify(token.expose(), at(5000)),
             Err(AccessTokenError::Invalid)
@@ -233,7 +290,7 @@ mod tests {
     #[test]
     fn alg_none_and_garbage_are_invalid() {
         use base64::Engine as _;
-        let ours = JwtIssuer::hs256(&config());
+        let ours = JwtIssuer::new(&config());
         let token = ours.issue(&claims()).unwrap();
         let payload = token.expose().split('.').nth(1).unwrap().to_owned();
         let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -254,13 +311,13 @@ mod tests {
 
     #[test]
     fn other_token_types_are_invalid() {
-        let ours = JwtIssuer::hs256(&config());
+        let ours = JwtIssuer::new(&config());
         let body = serde_json::json!({"iss":"gatehouse","aud":"gatehouse","sub":UserId::new().to_string(),"role":"user",
             "sid":SessionId::new().to_string(),"amr":["pwd"],"jti":uuid::Uuid::now_v7().to_string(),"iat":at(0).timestamp(),"exp":at(900).timestamp()});
         let token = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &body,
-            &EncodingKey::from_secret(config().secret.expose().as_bytes()),
+            &EncodingKey::from_secret(b"an-hs256-secret-of-at-least-32-bytes!!"),
         )
         .unwrap();
         assert_eq!(ours.verify(&token, at(10)), Err(AccessTokenError::Invalid));

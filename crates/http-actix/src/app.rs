@@ -18,7 +18,7 @@ use crate::bearer::Verifier;
 use crate::body::{MAX_BODY_BYTES, json_config};
 use crate::client::TrustedProxies;
 use crate::handlers::{
-    admin, api_keys, auth, email, health, introspection, password, sessions, users,
+    admin, api_keys, auth, email, health, introspection, jwks, password, sessions, users,
 };
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::rate_limit::{AuthRateLimit, limit_auth_requests};
@@ -61,6 +61,8 @@ pub struct HttpSettings {
     pub auth_rate_limit: Option<AuthRateLimit>,
     /// Exact origins browsers may call from; empty: same origin only.
     pub cors_origins: Vec<String>,
+    /// The published token keys (empty with HS256).
+    pub jwks: jwks::Jwks,
 }
 
 /// Exact origins, no credentials (tokens travel in headers the client
@@ -104,7 +106,9 @@ pub fn build_app<P: Ports>(
     };
     let cors_enabled = !settings.cors_origins.is_empty();
     let cors = cors(&settings.cors_origins);
-    let mut app = App::new().app_data(web::Data::new(settings.trusted_proxies));
+    let mut app = App::new()
+        .app_data(web::Data::new(settings.trusted_proxies))
+        .app_data(web::Data::new(settings.jwks));
     if let Some(limit) = settings.auth_rate_limit {
         app = app.app_data(web::Data::new(limit));
     }
@@ -123,6 +127,7 @@ pub fn build_app<P: Ports>(
         .configure(introspection::configure::<P>)
         .configure(admin::configure::<P>)
         .configure(api_keys::configure::<P>)
+        .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
         .service(web::resource("/health/live").route(web::get().to(health::live)))
         .service(web::resource("/health/ready").route(web::get().to(health::ready::<P>)))
         .service(web::resource("/openapi.json").route(web::get().to(move || {

@@ -19,6 +19,7 @@ mod request_log;
 
 pub use app::{HttpSettings, build_app, configure_json};
 pub use client::TrustedProxies;
+pub use handlers::jwks::Jwks;
 pub use openapi::openapi_json;
 pub use problem::{ApiError, FieldError};
 pub use rate_limit::AuthRateLimit;

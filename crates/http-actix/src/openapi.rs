@@ -14,10 +14,11 @@ use crate::handlers::api_keys::{
 };
 use crate::handlers::email::VerifyEmailBody;
 use crate::handlers::introspection::{IntrospectBody, IntrospectionResponse};
+use crate::handlers::jwks::{JwkResponse, JwksResponse};
 use crate::handlers::password::{ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody};
 use crate::handlers::sessions::{SessionResponse, SessionsResponse};
 use crate::handlers::{
-    admin, api_keys, auth, email, health, introspection, password, sessions, users,
+    admin, api_keys, auth, email, health, introspection, jwks, password, sessions, users,
 };
 use crate::problem::{FieldError, Problem};
 
@@ -50,12 +51,12 @@ impl Modify for BearerScheme {
         admin::list_users, admin::get_user, admin::update_user, admin::revoke_sessions,
         admin::audit_events,
         api_keys::create, api_keys::list, api_keys::revoke,
-        health::live, health::ready,
+        health::live, health::ready, jwks::jwks,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
         IntrospectBody, IntrospectionResponse, UsersPage, UpdateUserBody, AuditEventResponse,
-        AuditPageResponse, CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeysResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, Problem, FieldError,
+        AuditPageResponse, CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeysResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, JwkResponse, JwksResponse, Problem, FieldError,
     )),
     modifiers(&BearerScheme),
     tags(
@@ -64,7 +65,7 @@ impl Modify for BearerScheme {
         (name = "sessions", description = "The caller's sessions (refresh-token families): list, end one, end all"),
         (name = "api-keys", description = "Keys with which scripts and services act as the caller (managed from a session)"),
         (name = "admin", description = "Users and the audit trail, for admins (the role is checked in the store on every call)"),
-        (name = "health", description = "Probes for orchestrators"),
+        (name = "health", description = "Probes for orchestrators, and the public keys of token verification"),
     ),
 )]
 struct ApiDoc;

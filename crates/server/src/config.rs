@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use gatehouse_adapter_crypto::{Ed25519PublicKey, Ed25519SigningKey, JwtKeys};
 use gatehouse_domain::SecretString;
 use gatehouse_domain::password::{LOWEST_MIN_LENGTH, MAX_PASSWORD_CHARS};
 
@@ -18,10 +19,37 @@ const MAX_ARGON2_MEMORY_KIB: u32 = 1_048_576;
 /// OWASP's recommended minimum for Argon2id (with t=2, p=1).
 const OWASP_ARGON2_MEMORY_KIB: u32 = 19_456;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JwtAlgorithm {
-    Hs256,
-    EdDsa,
+/// Where the access-token keys come from (`AUTH_JWT_ALGORITHM` and the
+/// variables of that algorithm). Files are read by `jwt_keys`, at start of
+/// `serve`, so `migrate` needs none of them.
+#[derive(Clone)]
+pub enum TokenKeySource {
+    Hs256 {
+        secret: Option<SecretString>,
+    },
+    EdDsa {
+        private_key_file: Option<PathBuf>,
+        verify_key_files: Vec<PathBuf>,
+    },
+}
+
+impl std::fmt::Debug for TokenKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hs256 { secret } => f
+                .debug_struct("Hs256")
+                .field("secret", &secret.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            Self::EdDsa {
+                private_key_file,
+                verify_key_files,
+            } => f
+                .debug_struct("EdDsa")
+                .field("private_key_file", private_key_file)
+                .field("verify_key_files", verify_key_files)
+                .finish(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -34,8 +62,9 @@ pub struct Config {
     pub database_lock_timeout: Duration,
     pub database_idle_in_transaction_timeout: Duration,
     pub listen_addr: SocketAddr,
-    pub jwt_algorithm: JwtAlgorithm,
-    pub jwt_secret: Option<SecretString>,
+    pub jwt_keys: TokenKeySource,
+    /// Variables that are set but mean nothing in this configuration.
+    pub unused: Vec<&'static str>,
     pub data_key: Option<SecretString>,
     pub jwt_issuer: String,
     pub jwt_audience: String,
@@ -129,11 +158,7 @@ impl Config {
     pub fn from_source(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let s = Source(get);
         let listen = s.string("AUTH_LISTEN_ADDR", "127.0.0.1:8080");
-        let jwt_algorithm = match s.string("AUTH_JWT_ALGORITHM", "HS256").as_str() {
-            "HS256" => JwtAlgorithm::Hs256,
-            "EdDSA" => JwtAlgorithm::EdDsa,
-            other => bail!("AUTH_JWT_ALGORITHM must be HS256 or EdDSA, got {other:?}"),
-        };
+        let jwt_keys = token_key_source(&s)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let config = Self {
             database_url: s.string(
@@ -152,8 +177,14 @@ impl Config {
             listen_addr: listen
                 .parse()
                 .with_context(|| format!("AUTH_LISTEN_ADDR must be host:port, got {listen:?}"))?,
-            jwt_algorithm,
-            jwt_secret: s.secret("AUTH_JWT_SECRET"),
+            unused: if matches!(jwt_keys, TokenKeySource::EdDsa { .. })
+                && s.secret("AUTH_JWT_SECRET").is_some()
+            {
+                vec!["AUTH_JWT_SECRET"]
+            } else {
+                Vec::new()
+            },
+            jwt_keys,
             data_key: s.secret("AUTH_DATA_KEY"),
             jwt_issuer: s.string("AUTH_JWT_ISSUER", "gatehouse"),
             jwt_audience: s.string("AUTH_JWT_AUDIENCE", "gatehouse"),
@@ -321,7 +352,11 @@ impl Config {
     /// so loudly. (Tests and benchmarks choose cheap costs and short
     /// lifetimes on purpose.)
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = self
+            .unused
+            .iter()
+            .map(|name| format!("{name} is set but not used with this AUTH_JWT_ALGORITHM"))
+            .collect();
         if self.argon2_memory_kib < OWASP_ARGON2_MEMORY_KIB || self.argon2_iterations < 2 {
             warnings.push(format!(
                 "Argon2 cost m={} KiB t={} is below the OWASP minimum (m=19456 KiB, t=2): \
@@ -341,22 +376,102 @@ impl Config {
 
     /// What `serve` needs beyond what `migrate` does: the keys.
     pub fn check_keys(&self) -> anyhow::Result<()> {
-        match self.jwt_algorithm {
-            JwtAlgorithm::Hs256 => check_secret(
-                "AUTH_JWT_SECRET",
-                self.jwt_secret.as_ref(),
-                "with AUTH_JWT_ALGORITHM=HS256",
-            )?,
-            JwtAlgorithm::EdDsa => {
-                bail!("AUTH_JWT_ALGORITHM=EdDSA is not supported by this version yet; use HS256")
-            }
-        }
+        self.jwt_keys()?;
         check_secret(
             "AUTH_DATA_KEY",
             self.data_key.as_ref(),
             "to encrypt secrets at rest",
         )
     }
+
+    /// The access-token keys, files read and parsed, each failure naming
+    /// its variable and file.
+    pub fn jwt_keys(&self) -> anyhow::Result<JwtKeys> {
+        match &self.jwt_keys {
+            TokenKeySource::Hs256 { secret } => {
+                check_secret(
+                    "AUTH_JWT_SECRET",
+                    secret.as_ref(),
+                    "with AUTH_JWT_ALGORITHM=HS256",
+                )?;
+                Ok(JwtKeys::Hs256(
+                    secret.clone().unwrap_or_else(|| SecretString::new("")),
+                ))
+            }
+            TokenKeySource::EdDsa {
+                private_key_file,
+                verify_key_files,
+            } => {
+                let Some(path) = private_key_file else {
+                    bail!(
+                        "AUTH_JWT_PRIVATE_KEY_FILE is required with AUTH_JWT_ALGORITHM=EdDSA: \
+                         make one with `gatehouse keys generate > key.pem`"
+                    );
+                };
+                let signing = Ed25519SigningKey::from_pem(
+                    read_key_file("AUTH_JWT_PRIVATE_KEY_FILE", path)?.expose(),
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!("AUTH_JWT_PRIVATE_KEY_FILE {}: {e}", path.display())
+                })?;
+                let also_accepted = verify_key_files
+                    .iter()
+                    .map(|path| {
+                        Ed25519PublicKey::from_pem(
+                            read_key_file("AUTH_JWT_VERIFY_KEY_FILES", path)?.expose(),
+                        )
+                        .map_err(|e| {
+                            anyhow::anyhow!("AUTH_JWT_VERIFY_KEY_FILES {}: {e}", path.display())
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                Ok(JwtKeys::Ed25519 {
+                    signing,
+                    also_accepted,
+                })
+            }
+        }
+    }
+}
+
+fn token_key_source<F: Fn(&str) -> Option<String>>(
+    s: &Source<F>,
+) -> anyhow::Result<TokenKeySource> {
+    let private_key_file = s.0("AUTH_JWT_PRIVATE_KEY_FILE")
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| PathBuf::from(v.trim()));
+    let verify_key_files: Vec<PathBuf> = s
+        .string("AUTH_JWT_VERIFY_KEY_FILES", "")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    match s.string("AUTH_JWT_ALGORITHM", "HS256").as_str() {
+        "HS256" => {
+            if private_key_file.is_some() || !verify_key_files.is_empty() {
+                bail!(
+                    "AUTH_JWT_PRIVATE_KEY_FILE and AUTH_JWT_VERIFY_KEY_FILES are Ed25519 keys: \
+                     set AUTH_JWT_ALGORITHM=EdDSA to use them, or unset them for HS256"
+                );
+            }
+            Ok(TokenKeySource::Hs256 {
+                secret: s.secret("AUTH_JWT_SECRET"),
+            })
+        }
+        "EdDSA" => Ok(TokenKeySource::EdDsa {
+            private_key_file,
+            verify_key_files,
+        }),
+        other => bail!("AUTH_JWT_ALGORITHM must be HS256 or EdDSA, got {other:?}"),
+    }
+}
+
+/// A key file's text; its content never reaches an error message.
+fn read_key_file(variable: &str, path: &std::path::Path) -> anyhow::Result<SecretString> {
+    std::fs::read_to_string(path)
+        .map(SecretString::new)
+        .with_context(|| format!("{variable}: reading {}", path.display()))
 }
 
 /// `scheme://host[:port]` each, no path, no wildcard: CORS compares
@@ -441,7 +556,7 @@ mod tests {
             (19_456, 2, 1)
         );
         assert_eq!(c.password_min_length, 8);
-        assert_eq!(c.jwt_algorithm, JwtAlgorithm::Hs256);
+        assert!(matches!(c.jwt_keys, TokenKeySource::Hs256 { secret: None }));
         assert_eq!(
             (c.jwt_issuer.as_str(), c.jwt_audience.as_str()),
             ("gatehouse", "gatehouse")
@@ -529,6 +644,50 @@ mod tests {
         assert!(cheap.warnings()[0].contains("OWASP"));
         let long = config(&[("AUTH_ACCESS_TOKEN_TTL_SECS", "7200")]).unwrap();
         assert!(long.warnings()[0].contains("AUTH_ACCESS_TOKEN_TTL_SECS"));
+    }
+
+    #[test]
+    fn ed25519_key_files_need_eddsa_and_an_hs256_secret_is_unused_with_it() {
+        let err = config(&[("AUTH_JWT_PRIVATE_KEY_FILE", "/keys/new.pem")]).unwrap_err();
+        assert!(
+            err.to_string().contains("AUTH_JWT_ALGORITHM=EdDSA"),
+            "{err}"
+        );
+        let err = config(&[("AUTH_JWT_VERIFY_KEY_FILES", "/keys/old.pem")]).unwrap_err();
+        assert!(
+            err.to_string().contains("AUTH_JWT_VERIFY_KEY_FILES"),
+            "{err}"
+        );
+
+        let c = config(&[
+            ("AUTH_JWT_ALGORITHM", "EdDSA"),
+            ("AUTH_JWT_PRIVATE_KEY_FILE", "/keys/new.pem"),
+            (
+                "AUTH_JWT_VERIFY_KEY_FILES",
+                " /keys/old.pem, ,/keys/older.pem ",
+            ),
+            ("AUTH_JWT_SECRET", KEY),
+        ])
+        .unwrap();
+        let TokenKeySource::EdDsa {
+            private_key_file,
+            verify_key_files,
+        } = &c.jwt_keys
+        else {
+            panic!("{:?}", c.jwt_keys)
+        };
+        assert_eq!(
+            private_key_file.as_deref(),
+            Some(std::path::Path::new("/keys/new.pem"))
+        );
+        assert_eq!(
+            verify_key_files,
+            &[
+                PathBuf::from("/keys/old.pem"),
+                PathBuf::from("/keys/older.pem")
+            ]
+        );
+        assert!(c.warnings()[0].contains("AUTH_JWT_SECRET is set but not used"));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `gatehouse`: serve the API, apply migrations, or create an account.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use gatehouse_adapter_crypto::Ed25519SigningKey;
 use gatehouse_application::use_cases::admin::CreateAccount;
 use gatehouse_domain::{Email, Password, Role};
 use gatehouse_server::startup::{build_ports, prepare_database};
@@ -27,6 +28,18 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Write a new Ed25519 private key (PKCS#8 PEM) to standard output, for
+    /// AUTH_JWT_PRIVATE_KEY_FILE; its key id goes to standard error.
+    Generate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,9 +63,16 @@ enum RoleArg {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // No logging and no configuration: the output is the key alone.
+        Command::Keys {
+            command: KeysCommand::Generate,
+        } => return generate_key(),
+        command => command,
+    };
     let _log_writer = telemetry::init();
     let config = Config::from_env().context("reading configuration")?;
-    match cli.command {
+    match command {
         Command::Serve => {
             let app = Application::build(&config)
                 .await
@@ -68,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::Create { email, role },
         } => create_account(&config, &email, role).await?,
+        Command::Keys { .. } => generate_key()?,
     }
     Ok(())
 }
@@ -86,6 +107,17 @@ async fn create_account(config: &Config, email: &str, role: RoleArg) -> anyhow::
         .await
         .context("creating the account")?;
     tracing::info!(user_id = %user.id, email = %user.email.masked(), role = role.as_str(), "account created");
+    Ok(())
+}
+
+fn generate_key() -> anyhow::Result<()> {
+    let key = Ed25519SigningKey::generate()?;
+    let pem = key.to_pem()?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(pem.expose().as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing the key to standard output")?;
+    eprintln!("kid: {}", key.public().kid());
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use gatehouse_application::ports::Lockout;
 use gatehouse_application::use_cases::admin::EnsureAdmin;
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{Password, PasswordRules, SecretString};
-use gatehouse_http_actix::{AuthRateLimit, HttpSettings};
+use gatehouse_http_actix::{AuthRateLimit, HttpSettings, Jwks};
 
 use crate::background::Background;
 use crate::config::Config;
@@ -108,10 +108,6 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         .await
         .context("argon2 set-up task")?
         .context("AUTH_ARGON2_* parameters")?;
-    let jwt_secret = config
-        .jwt_secret
-        .clone()
-        .unwrap_or_else(|| SecretString::new(""));
     // Requests use the workers' own pools (`for_worker`); this one is for
     // work outside requests (the mail sender), so one connection is its
     // whole budget.
@@ -123,10 +119,10 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
     Ok(Adapters {
         store,
         hasher,
-        tokens: JwtIssuer::hs256(&JwtConfig {
+        tokens: JwtIssuer::new(&JwtConfig {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
-            secret: jwt_secret,
+            keys: config.jwt_keys()?,
         }),
         opaque: RandomTokens,
         clock: SystemClock,
@@ -267,6 +263,9 @@ impl Application {
             trusted_proxies: config.trusted_proxies.clone(),
             auth_rate_limit: AuthRateLimit::per_minute(config.rate_limit_per_min),
             cors_origins: config.cors_origins.clone(),
+            jwks: Jwks::new(
+                serde_json::to_string(base.tokens.jwks()).context("serialising the JWKS")?,
+            ),
         };
         let mut background = vec![
             spawn_sender(

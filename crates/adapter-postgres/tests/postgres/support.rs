@@ -4,7 +4,7 @@ use chrono::TimeZone;
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use gatehouse_adapter_crypto::{
-    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens,
+    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, JwtKeys, RandomTokens,
 };
 use gatehouse_adapter_postgres::PgStore;
 use gatehouse_adapter_postgres::test_support::TestDatabase;
@@ -36,10 +36,10 @@ pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
             queue_wait: Duration::from_secs(5),
         })
         .unwrap(),
-        tokens: JwtIssuer::hs256(&JwtConfig {
+        tokens: JwtIssuer::new(&JwtConfig {
             issuer: "gatehouse".into(),
             audience: "gatehouse".into(),
-            secret: SecretString::new("test-secret-that-is-at-least-32-bytes"),
+            keys: JwtKeys::Hs256(SecretString::new("test-secret-that-is-at-least-32-bytes")),
         }),
         opaque: RandomTokens,
         clock: FixedClock::at(chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()),

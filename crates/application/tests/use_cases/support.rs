@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use chrono::TimeZone;
 use gatehouse_adapter_crypto::{
-    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens,
+    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, JwtKeys, RandomTokens,
 };
 use gatehouse_adapter_memory::MemoryStore;
 use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
@@ -41,10 +41,10 @@ pub fn ports_with(policy: AuthPolicy) -> TestPorts {
     Adapters {
         store: MemoryStore::new(),
         hasher: Argon2Hasher::new(&cheap_argon2()).unwrap(),
-        tokens: JwtIssuer::hs256(&JwtConfig {
+        tokens: JwtIssuer::new(&JwtConfig {
             issuer: "gatehouse".into(),
             audience: "gatehouse".into(),
-            secret: SecretString::new("test-secret-that-is-at-least-32-bytes"),
+            keys: JwtKeys::Hs256(SecretString::new("test-secret-that-is-at-least-32-bytes")),
         }),
         opaque: RandomTokens,
         clock: FixedClock::at(start()),

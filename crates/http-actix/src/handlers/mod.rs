@@ -7,6 +7,7 @@ pub mod auth;
 pub mod email;
 pub mod health;
 pub mod introspection;
+pub mod jwks;
 pub mod password;
 pub mod sessions;
 pub mod users;

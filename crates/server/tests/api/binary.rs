@@ -52,6 +52,33 @@ fn help_lists_the_commands() {
     );
 }
 
+#[test]
+fn keys_generate_writes_a_fresh_usable_key_and_nothing_else() {
+    let generate = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["keys", "generate"])
+            // Configuration is not read: nonsense in it changes nothing.
+            .env("AUTH_ACCESS_TOKEN_TTL_SECS", "soon")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        (
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (pem, note) = generate();
+    let key = gatehouse_adapter_crypto::Ed25519SigningKey::from_pem(&pem).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
+    assert!(
+        pem.trim_end().ends_with("-----END PRIVATE KEY-----"),
+        "{pem}"
+    );
+    assert_eq!(note.trim(), format!("kid: {}", key.public().kid()));
+    let (again, _) = generate();
+    assert_ne!(pem, again, "every run makes a new key");
+}
+
 /// SIGTERM stops the server cleanly (actix drains in-flight requests first).
 #[actix_web::test]
 async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {

@@ -9,6 +9,7 @@ mod binary;
 mod brute_force;
 mod framework;
 mod introspection;
+mod jwks;
 mod mail;
 mod me;
 mod password;
