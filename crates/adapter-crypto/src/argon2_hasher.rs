@@ -17,7 +17,7 @@ use gatehouse_application::ports::{HashError, PasswordHasher, Verified};
 use gatehouse_domain::{Password, PasswordHash};
 use rand::TryRng;
 
-use crate::hashing_slots::HashingSlots;
+use crate::hashing_slots::{HashingLoad, HashingSlots};
 
 #[derive(Debug, Clone)]
 pub struct Argon2Config {
@@ -91,6 +91,12 @@ impl Argon2Hasher {
                 dummy,
             }),
         })
+    }
+
+    /// Hashes running and callers queued for a slot (for `/metrics`).
+    #[must_use]
+    pub fn load(&self) -> HashingLoad {
+        self.inner.slots.load()
     }
 
     async fn run<T: Send + 'static>(

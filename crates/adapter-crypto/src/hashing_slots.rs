@@ -10,6 +10,7 @@
 //! owned buffers, hashing memory is `slots × m_cost` by construction,
 //! whatever the allocator does.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -19,7 +20,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug)]
 pub(crate) struct HashingSlots {
+    count: usize,
     permits: Arc<Semaphore>,
+    /// Callers queued for a slot right now (for `/metrics`).
+    waiting: Arc<AtomicUsize>,
     /// Exactly one buffer per permit not currently taken.
     buffers: Arc<Mutex<Vec<Vec<Block>>>>,
     queue_wait: Duration,
@@ -51,12 +55,38 @@ impl Drop for Slot {
     }
 }
 
+/// How busy hashing is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HashingLoad {
+    pub in_flight: usize,
+    pub waiting: usize,
+}
+
+/// One place in the queue, left however the wait ends (a slot, a timeout,
+/// or the request dropped).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn join(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl HashingSlots {
     /// Allocates `count` buffers of `blocks` Argon2 blocks each, up front.
     pub(crate) fn new(count: usize, blocks: usize, queue_wait: Duration) -> Self {
         let count = count.max(1);
         let buffers = (0..count).map(|_| vec![Block::default(); blocks]).collect();
         Self {
+            count,
+            waiting: Arc::new(AtomicUsize::new(0)),
             permits: Arc::new(Semaphore::new(count)),
             buffers: Arc::new(Mutex::new(buffers)),
             queue_wait,
@@ -68,6 +98,7 @@ impl HashingSlots {
     /// # Errors
     /// `Overloaded` when every slot stayed busy for the whole wait.
     pub(crate) async fn acquire(&self) -> Result<Slot, HashError> {
+        let _queued = Queued::join(&self.waiting);
         let permit =
             tokio::time::timeout(self.queue_wait, Arc::clone(&self.permits).acquire_owned())
                 .await
@@ -108,6 +139,14 @@ impl HashingSlots {
         })
     }
 
+    /// Slots held and callers waiting for one, at this moment.
+    pub(crate) fn load(&self) -> HashingLoad {
+        HashingLoad {
+            in_flight: self.count.saturating_sub(self.permits.available_permits()),
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn free_buffers(&self) -> usize {
         self.buffers
@@ -132,9 +171,17 @@ mod tests {
             slots.acquire().await.unwrap_err(),
             HashError::Overloaded { .. }
         ));
+        assert_eq!(
+            slots.load(),
+            HashingLoad {
+                in_flight: 2,
+                waiting: 0
+            }
+        );
         drop(a);
         drop(b);
         assert_eq!(slots.free_buffers(), 2);
+        assert_eq!(slots.load(), HashingLoad::default());
         assert!(slots.try_acquire().is_ok());
     }
 
@@ -144,5 +191,41 @@ mod tests {
         let first = slots.acquire().await.unwrap().buffer.as_ptr();
         let again = slots.acquire().await.unwrap().buffer.as_ptr();
         assert_eq!(first, again);
+    }
+
+    #[tokio::test]
+    async fn callers_queued_for_a_slot_are_counted_until_they_leave() {
+        let slots = Arc::new(HashingSlots::new(1, 4, Duration::from_secs(10)));
+        let held = slots.acquire().await.unwrap();
+        let queued = {
+            let slots = Arc::clone(&slots);
+            tokio::spawn(async move { slots.acquire().await.map(drop) })
+        };
+        while slots.load().waiting == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            slots.load(),
+            HashingLoad {
+                in_flight: 1,
+                waiting: 1
+            }
+        );
+        drop(held);
+        queued.await.unwrap().unwrap();
+        assert_eq!(slots.load(), HashingLoad::default());
+        // A caller that gives up (its request dropped) leaves the queue too.
+        let held = slots.acquire().await.unwrap();
+        let abandoned = {
+            let slots = Arc::clone(&slots);
+            tokio::spawn(async move { slots.acquire().await.map(drop) })
+        };
+        while slots.load().waiting == 0 {
+            tokio::task::yield_now().await;
+        }
+        abandoned.abort();
+        assert!(abandoned.await.unwrap_err().is_cancelled());
+        assert_eq!(slots.load().waiting, 0);
+        drop(held);
     }
 }

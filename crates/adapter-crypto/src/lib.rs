@@ -19,6 +19,7 @@ mod random_tokens;
 
 pub use argon2_hasher::{Argon2Config, Argon2Hasher};
 pub use data_cipher::DataKeyCipher;
+pub use hashing_slots::HashingLoad;
 pub use jwt_issuer::{JwtConfig, JwtIssuer};
 pub use jwt_keys::{Ed25519PublicKey, Ed25519SigningKey, JwtKeys, KeyError};
 pub use random_tokens::RandomTokens;

@@ -74,6 +74,13 @@ impl PgConfig {
     }
 }
 
+/// A pool's connections at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolLoad {
+    pub connections: u32,
+    pub idle: u32,
+}
+
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
@@ -121,6 +128,16 @@ impl PgStore {
         Self {
             pool,
             query_timeout: config.query_timeout,
+        }
+    }
+
+    /// Connections open and, of those, idle (for `/metrics`).
+    #[must_use]
+    pub fn pool_load(&self) -> PoolLoad {
+        let state = self.pool.state();
+        PoolLoad {
+            connections: state.connections,
+            idle: state.idle_connections,
         }
     }
 

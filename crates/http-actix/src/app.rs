@@ -20,6 +20,7 @@ use crate::client::TrustedProxies;
 use crate::handlers::{
     admin, api_keys, auth, email, health, introspection, jwks, password, sessions, users,
 };
+use crate::metrics::{self, Metrics};
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::rate_limit::{AuthRateLimit, limit_auth_requests};
 use crate::request_log::log_request;
@@ -54,7 +55,7 @@ fn problem_fallback<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorH
 }
 
 /// What the HTTP layer takes from the operator's configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub trusted_proxies: TrustedProxies,
     /// Shared by every worker; `None` when the limit is off.
@@ -63,6 +64,8 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// The published token keys (empty with HS256).
     pub jwks: jwks::Jwks,
+    /// Shared by every worker, so `/metrics` adds up the whole process.
+    pub metrics: Metrics,
 }
 
 /// Exact origins, no credentials (tokens travel in headers the client
@@ -108,7 +111,8 @@ pub fn build_app<P: Ports>(
     let cors = cors(&settings.cors_origins);
     let mut app = App::new()
         .app_data(web::Data::new(settings.trusted_proxies))
-        .app_data(web::Data::new(settings.jwks));
+        .app_data(web::Data::new(settings.jwks))
+        .app_data(web::Data::new(settings.metrics));
     if let Some(limit) = settings.auth_rate_limit {
         app = app.app_data(web::Data::new(limit));
     }
@@ -128,6 +132,7 @@ pub fn build_app<P: Ports>(
         .configure(admin::configure::<P>)
         .configure(api_keys::configure::<P>)
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
+        .service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
         .service(web::resource("/health/live").route(web::get().to(health::live)))
         .service(web::resource("/health/ready").route(web::get().to(health::ready::<P>)))
         .service(web::resource("/openapi.json").route(web::get().to(move || {

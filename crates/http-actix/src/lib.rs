@@ -1,7 +1,8 @@
 //! The HTTP face of Gatehouse on actix-web: request bodies (serde + garde),
 //! mapping use-case errors to RFC 9457 problems with stable codes, bearer
 //! authentication, the client IP behind trusted proxies, the per-IP rate
-//! limit, request logging, health checks and the OpenAPI document
+//! limit, request logging and metrics, health checks and the OpenAPI
+//! document
 //! generated from the handlers. Generic over the application's `Ports`, so
 //! it never learns which adapters are behind them.
 
@@ -12,6 +13,7 @@ mod client;
 mod dto;
 mod errors;
 mod handlers;
+mod metrics;
 mod openapi;
 mod problem;
 mod rate_limit;
@@ -20,6 +22,7 @@ mod request_log;
 pub use app::{HttpSettings, build_app, configure_json};
 pub use client::TrustedProxies;
 pub use handlers::jwks::Jwks;
+pub use metrics::Metrics;
 pub use openapi::openapi_json;
 pub use problem::{ApiError, FieldError};
 pub use rate_limit::AuthRateLimit;

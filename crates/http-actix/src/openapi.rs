@@ -20,6 +20,7 @@ use crate::handlers::sessions::{SessionResponse, SessionsResponse};
 use crate::handlers::{
     admin, api_keys, auth, email, health, introspection, jwks, password, sessions, users,
 };
+use crate::metrics;
 use crate::problem::{FieldError, Problem};
 
 struct BearerScheme;
@@ -51,7 +52,7 @@ impl Modify for BearerScheme {
         admin::list_users, admin::get_user, admin::update_user, admin::revoke_sessions,
         admin::audit_events,
         api_keys::create, api_keys::list, api_keys::revoke,
-        health::live, health::ready, jwks::jwks,
+        health::live, health::ready, jwks::jwks, metrics::metrics,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,

@@ -1,14 +1,17 @@
-//! One structured line per request: id, method, route pattern (never the
-//! raw path or query, which may carry ids or tokens), status, latency.
+//! One structured line and one metrics observation per request: id,
+//! method, route pattern (never the raw path or query, which may carry ids
+//! or tokens), status, latency.
 
 use std::time::Instant;
 
-use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
 use tracing::Instrument;
+
+use crate::metrics::Metrics;
 
 /// The id of the request being served, for what it records (audit).
 #[derive(Debug, Clone)]
@@ -46,7 +49,11 @@ pub async fn log_request(
     let span = tracing::info_span!("request", %request_id);
     let mut response = next.call(request).instrument(span.clone()).await?;
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    if let Some(metrics) = response.request().app_data::<web::Data<Metrics>>() {
+        metrics.observe_request(&method, &route, status, elapsed);
+    }
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(%method, %route, status, latency_ms, "request"));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response

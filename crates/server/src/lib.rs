@@ -5,6 +5,7 @@ mod background;
 pub mod config;
 mod housekeeper;
 pub mod mail;
+mod metrics;
 pub mod startup;
 mod system;
 pub mod telemetry;

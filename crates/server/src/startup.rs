@@ -16,12 +16,13 @@ use gatehouse_application::ports::Lockout;
 use gatehouse_application::use_cases::admin::EnsureAdmin;
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{Password, PasswordRules, SecretString};
-use gatehouse_http_actix::{AuthRateLimit, HttpSettings, Jwks};
+use gatehouse_http_actix::{AuthRateLimit, HttpSettings, Jwks, Metrics};
 
 use crate::background::Background;
 use crate::config::Config;
 use crate::housekeeper::spawn_housekeeper;
 use crate::mail::{EmlFiles, MailCounters, MailTransport, SmtpMailer, spawn_sender};
+use crate::metrics::{Pools, register_sampled};
 use crate::system::SystemClock;
 
 pub type GatehousePorts = Adapters<
@@ -258,6 +259,16 @@ impl Application {
         let port = listener.local_addr()?.port();
         let workers = worker_count();
         let mail_counters = Arc::new(MailCounters::default());
+        let metrics = Metrics::new().context("setting up metrics")?;
+        let pools = Pools::default();
+        pools.add(&base.store);
+        register_sampled(
+            metrics.registry(),
+            base.hasher.clone(),
+            pools.clone(),
+            Arc::clone(&mail_counters),
+        )
+        .context("setting up metrics")?;
         let shared = Arc::new(base.clone());
         let http = HttpSettings {
             trusted_proxies: config.trusted_proxies.clone(),
@@ -266,6 +277,7 @@ impl Application {
             jwks: Jwks::new(
                 serde_json::to_string(base.tokens.jwks()).context("serialising the JWKS")?,
             ),
+            metrics,
         };
         let mut background = vec![
             spawn_sender(
@@ -283,7 +295,9 @@ impl Application {
         }
         let config = config.clone();
         let server = HttpServer::new(move || {
-            let ports = web::Data::new(for_worker(&base, &config, workers));
+            let ports = for_worker(&base, &config, workers);
+            pools.add(&ports.store);
+            let ports = web::Data::new(ports);
             gatehouse_http_actix::build_app(ports, Arc::clone(&openapi), http.clone())
         })
         .workers(workers)

@@ -3,7 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::{
-    Login, LoginCommand, Logout, Register, RegisterCommand, RotateRefreshToken,
+    Login, LoginCommand, LoginError, Logout, Register, RegisterCommand, RotateRefreshToken,
+    RotateRefreshTokenError,
 };
 use gatehouse_domain::{Email, Password};
 
@@ -11,6 +12,7 @@ use super::no_store;
 use crate::body::FieldErrors;
 use crate::client::client_info;
 use crate::dto::{LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse};
+use crate::metrics::{LoginOutcome, Metrics, RefreshOutcome};
 use crate::problem::{ApiError, Problem};
 
 /// Create an account (role `user`), mail it a verification link, and sign it
@@ -68,6 +70,7 @@ pub async fn register<P: Ports>(
 )]
 pub async fn login<P: Ports>(
     ports: web::Data<P>,
+    metrics: web::Data<Metrics>,
     request: HttpRequest,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -80,13 +83,23 @@ pub async fn login<P: Ports>(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::malformed("email and password are required"));
     };
-    let tokens = Login::new(&**ports)
+    let outcome = Login::new(&**ports)
         .execute(LoginCommand {
             email,
             password,
             client: client_info(&request),
         })
-        .await?;
+        .await;
+    metrics.login(match &outcome {
+        Ok(_) => LoginOutcome::Success,
+        Err(LoginError::InvalidCredentials) => LoginOutcome::InvalidCredentials,
+        Err(LoginError::AccountDisabled) => LoginOutcome::AccountDisabled,
+        Err(LoginError::EmailNotVerified) => LoginOutcome::EmailNotVerified,
+        Err(LoginError::Throttled { .. }) => LoginOutcome::Locked,
+        Err(LoginError::Overloaded { .. }) => LoginOutcome::Overloaded,
+        Err(LoginError::Unavailable(_) | LoginError::Unexpected(_)) => LoginOutcome::Error,
+    });
+    let tokens = outcome?;
     Ok(no_store(
         HttpResponse::Ok().json(TokenResponse::from(tokens)),
     ))
@@ -110,13 +123,23 @@ fn refresh_token(body: &RefreshBody) -> Result<&str, ApiError> {
 )]
 pub async fn refresh<P: Ports>(
     ports: web::Data<P>,
+    metrics: web::Data<Metrics>,
     request: HttpRequest,
     body: web::Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let token = refresh_token(&body)?;
-    let tokens = RotateRefreshToken::new(&**ports)
+    let outcome = RotateRefreshToken::new(&**ports)
         .execute(token, &client_info(&request))
-        .await?;
+        .await;
+    metrics.refresh(match &outcome {
+        Ok(_) => RefreshOutcome::Success,
+        Err(RotateRefreshTokenError::Invalid) => RefreshOutcome::Invalid,
+        Err(RotateRefreshTokenError::Reused) => RefreshOutcome::ReuseDetected,
+        Err(RotateRefreshTokenError::Unavailable(_) | RotateRefreshTokenError::Unexpected(_)) => {
+            RefreshOutcome::Error
+        }
+    });
+    let tokens = outcome?;
     Ok(no_store(
         HttpResponse::Ok().json(TokenResponse::from(tokens)),
     ))

@@ -12,6 +12,7 @@ mod introspection;
 mod jwks;
 mod mail;
 mod me;
+mod metrics;
 mod password;
 mod refresh;
 mod repository;
