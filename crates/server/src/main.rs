@@ -28,11 +28,24 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The configuration from the environment.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Token signing keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print every setting in effect (secrets redacted), check it as
+    /// `serve` would (key files included, no database), and exit non-zero
+    /// if it is invalid.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +81,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Generate,
         } => return generate_key(),
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => return check_config(),
         command => command,
     };
     let _log_writer = telemetry::init();
@@ -77,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
             let app = Application::build(&config)
                 .await
                 .context("starting gatehouse")?;
-            tracing::info!(addr = %config.listen_addr, port = app.port(), "gatehouse listening");
+            tracing::info!(addr = %config.http.listen_addr, port = app.port(), "gatehouse listening");
             app.run_until_stopped().await.context("serving")?;
             tracing::info!("gatehouse stopped");
         }
@@ -89,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
             command: AdminCommand::Create { email, role },
         } => create_account(&config, &email, role).await?,
         Command::Keys { .. } => generate_key()?,
+        Command::Config { .. } => check_config()?,
     }
     Ok(())
 }
@@ -107,6 +124,23 @@ async fn create_account(config: &Config, email: &str, role: RoleArg) -> anyhow::
         .await
         .context("creating the account")?;
     tracing::info!(user_id = %user.id, email = %user.email.masked(), role = role.as_str(), "account created");
+    Ok(())
+}
+
+/// Plain lines on standard output (no logger: this is the answer, not a
+/// log), problems on standard error.
+fn check_config() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let mut out = std::io::stdout().lock();
+    for (name, value) in &config.effective {
+        writeln!(out, "{name}={value}").context("writing to standard output")?;
+    }
+    out.flush().context("writing to standard output")?;
+    config.check_keys()?;
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    eprintln!("configuration valid");
     Ok(())
 }
 

@@ -37,10 +37,10 @@ pub type GatehousePorts = Adapters<
 
 /// Creates the database if missing and applies pending migrations.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
-    ensure_database(&config.database_url)
+    ensure_database(&config.database.url)
         .await
         .context("ensuring the database exists")?;
-    let applied = run_migrations(&config.database_url)
+    let applied = run_migrations(&config.database.url)
         .await
         .context("applying migrations")?;
     for version in applied {
@@ -97,12 +97,13 @@ fn unreachable(error: &anyhow::Error) -> bool {
 
 pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
     config.check_keys()?;
+    let p = &config.passwords;
     let argon2 = Argon2Config {
-        memory_kib: config.argon2_memory_kib,
-        iterations: config.argon2_iterations,
-        parallelism: config.argon2_parallelism,
-        max_concurrent: config.argon2_max_concurrent,
-        queue_wait: config.argon2_queue_wait,
+        memory_kib: p.argon2_memory_kib,
+        iterations: p.argon2_iterations,
+        parallelism: p.argon2_parallelism,
+        max_concurrent: p.argon2_max_concurrent,
+        queue_wait: p.argon2_queue_wait,
     };
     // Building the hasher computes the dummy hash: keep it off the executor.
     let hasher = tokio::task::spawn_blocking(move || Argon2Hasher::new(&argon2))
@@ -121,8 +122,8 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         store,
         hasher,
         tokens: JwtIssuer::new(&JwtConfig {
-            issuer: config.jwt_issuer.clone(),
-            audience: config.jwt_audience.clone(),
+            issuer: config.tokens.issuer.clone(),
+            audience: config.tokens.audience.clone(),
             keys: config.jwt_keys()?,
         }),
         opaque: RandomTokens,
@@ -130,35 +131,35 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         mailer: mail_transport(config)?,
         cipher: DataKeyCipher::new(&data_key),
         policy: AuthPolicy {
-            access_token_ttl: config.access_token_ttl,
-            refresh_token_idle_ttl: config.refresh_token_ttl,
-            session_max_lifetime: config.session_max_lifetime,
-            refresh_reuse_grace: config.refresh_reuse_grace,
+            access_token_ttl: config.tokens.access_ttl,
+            refresh_token_idle_ttl: config.tokens.refresh_idle_ttl,
+            session_max_lifetime: config.tokens.session_max_lifetime,
+            refresh_reuse_grace: config.tokens.refresh_reuse_grace,
             password_rules: PasswordRules {
-                min_length: config.password_min_length,
+                min_length: config.passwords.min_length,
             },
-            require_verified_email: config.require_verified_email,
+            require_verified_email: config.accounts.require_verified_email,
             lockout: Lockout {
-                max_failures: config.login_max_failures,
-                first: config.login_lockout,
+                max_failures: config.accounts.login_max_failures,
+                first: config.accounts.login_lockout,
                 longest: Duration::from_secs(15 * 60),
             },
             retention: RetentionPolicy {
                 audit_events: Duration::from_secs(
-                    u64::from(config.audit_retention_days) * 24 * 3_600,
+                    u64::from(config.accounts.audit_retention_days) * 24 * 3_600,
                 ),
                 ..RetentionPolicy::default()
             },
-            public_url: config.public_url.trim_end_matches('/').to_owned(),
+            public_url: config.mail.public_url.trim_end_matches('/').to_owned(),
             mail_delivery: DeliveryPolicy {
-                first_retry: config.mail_retry_base,
+                first_retry: config.mail.retry_base,
                 // No attempt starts after half the lease, and one attempt
                 // takes at most about ten SMTP steps (connect, greeting,
                 // EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, body, QUIT), each
                 // bounded by the timeout: so none outlives its lease.
                 lease: DeliveryPolicy::default()
                     .lease
-                    .max(config.smtp_timeout.saturating_mul(20)),
+                    .max(config.mail.smtp_timeout.saturating_mul(20)),
                 ..DeliveryPolicy::default()
             },
         },
@@ -167,7 +168,7 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
 
 /// `AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD`: make sure this admin exists.
 async fn ensure_admin(ports: &GatehousePorts, config: &Config) -> anyhow::Result<()> {
-    let Some((email, password)) = &config.admin else {
+    let Some((email, password)) = &config.accounts.admin else {
         return Ok(());
     };
     let ensured = EnsureAdmin::new(ports)
@@ -179,25 +180,27 @@ async fn ensure_admin(ports: &GatehousePorts, config: &Config) -> anyhow::Result
 }
 
 fn mail_transport(config: &Config) -> anyhow::Result<MailTransport> {
-    let from = crate::mail::parse_from(&config.mail_from)?;
-    Ok(match &config.smtp_url {
-        Some(url) => MailTransport::Smtp(SmtpMailer::new(url, from, config.smtp_timeout)?),
+    let mail = &config.mail;
+    let from = crate::mail::parse_from(&mail.from)?;
+    Ok(match &mail.smtp_url {
+        Some(url) => MailTransport::Smtp(SmtpMailer::new(url, from, mail.smtp_timeout)?),
         None => {
-            tracing::info!(dir = %config.mail_dir.display(), "no AUTH_SMTP_URL: mails are written as .eml files");
-            MailTransport::Files(EmlFiles::new(config.mail_dir.clone(), from))
+            tracing::info!(dir = %mail.dir.display(), "no AUTH_SMTP_URL: mails are written as .eml files");
+            MailTransport::Files(EmlFiles::new(mail.dir.clone(), from))
         }
     })
 }
 
 fn pg_config(config: &Config, max_connections: u32) -> PgConfig {
+    let d = &config.database;
     PgConfig {
-        url: config.database_url.clone(),
+        url: d.url.clone(),
         max_connections,
-        acquire_timeout: config.database_acquire_timeout,
-        query_timeout: config.database_query_timeout,
-        statement_timeout: config.database_statement_timeout,
-        lock_timeout: config.database_lock_timeout,
-        idle_in_transaction_timeout: config.database_idle_in_transaction_timeout,
+        acquire_timeout: d.acquire_timeout,
+        query_timeout: d.query_timeout,
+        statement_timeout: d.statement_timeout,
+        lock_timeout: d.lock_timeout,
+        idle_in_transaction_timeout: d.idle_in_transaction_timeout,
     }
 }
 
@@ -224,7 +227,7 @@ fn for_worker(base: &GatehousePorts, config: &Config, workers: usize) -> Gatehou
 /// (a budget below the worker count is exceeded to that extent).
 fn worker_share(config: &Config, workers: usize) -> u32 {
     let workers = u32::try_from(workers).unwrap_or(u32::MAX).max(1);
-    (config.database_max_connections / workers).max(1)
+    (config.database.max_connections / workers).max(1)
 }
 
 /// A bound, not yet running, HTTP server, and the mail sender beside it.
@@ -254,8 +257,9 @@ impl Application {
         let base = build_ports(config).await?;
         ensure_admin(&base, config).await?;
         let openapi = Arc::new(gatehouse_http_actix::openapi_json());
-        let listener = TcpListener::bind(config.listen_addr)
-            .with_context(|| format!("binding AUTH_LISTEN_ADDR {}", config.listen_addr))?;
+        let listen_addr = config.http.listen_addr;
+        let listener = TcpListener::bind(listen_addr)
+            .with_context(|| format!("binding AUTH_LISTEN_ADDR {listen_addr}"))?;
         let port = listener.local_addr()?.port();
         let workers = worker_count();
         let mail_counters = Arc::new(MailCounters::default());
@@ -271,9 +275,9 @@ impl Application {
         .context("setting up metrics")?;
         let shared = Arc::new(base.clone());
         let http = HttpSettings {
-            trusted_proxies: config.trusted_proxies.clone(),
-            auth_rate_limit: AuthRateLimit::per_minute(config.rate_limit_per_min),
-            cors_origins: config.cors_origins.clone(),
+            trusted_proxies: config.http.trusted_proxies.clone(),
+            auth_rate_limit: AuthRateLimit::per_minute(config.http.rate_limit_per_min),
+            cors_origins: config.http.cors_origins.clone(),
             jwks: Jwks::new(
                 serde_json::to_string(base.tokens.jwks()).context("serialising the JWKS")?,
             ),
@@ -283,9 +287,9 @@ impl Application {
             spawn_sender(
                 Arc::clone(&shared),
                 Arc::clone(&mail_counters),
-                config.mail_poll,
+                config.mail.poll,
             ),
-            spawn_housekeeper(shared, config.housekeeping_interval),
+            spawn_housekeeper(shared, config.operations.housekeeping_interval),
         ];
         if let Some(limit) = http.auth_rate_limit.clone() {
             background.push(Background::spawn(Duration::from_secs(60), move || {

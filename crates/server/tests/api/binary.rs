@@ -327,3 +327,65 @@ async fn admin_create_makes_an_account_from_standard_input() {
     assert_eq!(me.body["role"], "admin");
     assert_eq!(me.body["email_verified"], true);
 }
+
+#[test]
+fn config_check_prints_the_effective_configuration_without_secrets() {
+    let check = |vars: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command.args(["config", "check"]).env_clear();
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let secret = "config-check-secret-that-is-long-enough-42";
+    let output = check(&[
+        ("AUTH_JWT_SECRET", secret),
+        ("AUTH_DATA_KEY", secret),
+        ("AUTH_SMTP_URL", "smtp://mailer:smtp-password-7@mail:587"),
+        ("AUTH_ACCESS_TOKEN_TTL_SECS", "600"),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("AUTH_ACCESS_TOKEN_TTL_SECS=600\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("AUTH_REFRESH_TOKEN_TTL_SECS=604800\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("AUTH_JWT_SECRET=<redacted>\n"), "{stdout}");
+    assert!(stdout.contains("AUTH_SMTP_URL=smtp://mailer:<redacted>@mail:587\n"));
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    assert!(!stdout.contains("smtp-password-7"));
+    assert!(stderr.contains("configuration valid"), "{stderr}");
+
+    // Invalid: non-zero, and the message names the variable.
+    for (vars, named) in [
+        (
+            vec![
+                ("AUTH_JWT_SECRET", secret),
+                ("AUTH_DATA_KEY", secret),
+                ("AUTH_ACCESS_TOKEN_TTL_SECS", "soon"),
+            ],
+            "AUTH_ACCESS_TOKEN_TTL_SECS",
+        ),
+        (vec![("AUTH_DATA_KEY", secret)], "AUTH_JWT_SECRET"),
+        (
+            vec![
+                ("AUTH_DATA_KEY", secret),
+                ("AUTH_JWT_ALGORITHM", "EdDSA"),
+                ("AUTH_JWT_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+            ],
+            "AUTH_JWT_PRIVATE_KEY_FILE",
+        ),
+    ] {
+        let output = check(&vars);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{named}: {stderr}");
+        assert!(stderr.contains(named), "{named}: {stderr}");
+        assert!(!stderr.contains(secret));
+    }
+}

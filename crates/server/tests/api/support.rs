@@ -107,7 +107,7 @@ pub async fn spawn_on(db: std::sync::Arc<TestDatabase>, extra: &[(&str, &str)]) 
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
-        mail_dir: config.mail_dir.clone(),
+        mail_dir: config.mail.dir.clone(),
         db,
         client: awc::Client::default(),
         handle,
