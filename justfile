@@ -47,6 +47,12 @@ audit:
     command -v cargo-audit >/dev/null 2>&1 || cargo install cargo-audit --locked
     cargo audit
 
+# Schemathesis (installed in .venv-api-check on first use) against a fresh `gatehouse serve`:
+# every check, the stateful phase following the document's links; zero failures is the bar.
+# Extra arguments go to `st run` (e.g. `just api-check --max-examples 200`).
+api-check *ARGS:
+    .ci/api-check {{ARGS}}
+
 # Clippy on everything, warnings are errors.
 lint:
     cargo clippy --workspace --all-targets -- -D warnings

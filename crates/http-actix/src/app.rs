@@ -47,8 +47,14 @@ fn problem_fallback<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorH
         ));
     }
     let status = response.status();
+    // What the framework said in headers stays said: above all `Allow`
+    // on a 405, which RFC 9110 requires.
+    let allow = response.headers().get(header::ALLOW).cloned();
     let (request, _) = response.into_parts();
-    let replacement = ApiError::from_status(status).error_response();
+    let mut replacement = ApiError::from_status(status).error_response();
+    if let Some(allow) = allow {
+        replacement.headers_mut().insert(header::ALLOW, allow);
+    }
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(request, replacement).map_into_right_body(),
     ))

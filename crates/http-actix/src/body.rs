@@ -180,3 +180,59 @@ impl From<std::convert::Infallible> for FieldIssue {
         match e {}
     }
 }
+
+/// An optional whole number as JSON Schema defines one: `30` and `30.0`
+/// alike (serde's integers refuse the second, which a client's JSON
+/// library may well write).
+pub(crate) fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(f))
+            // Exact: a whole f64 below 2^53.
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|n| T::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom("expected a whole number in range"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, serde::Deserialize)]
+    struct Days {
+        #[serde(default, deserialize_with = "super::whole_number")]
+        days: Option<u32>,
+    }
+
+    fn days(json: &str) -> Result<Option<u32>, serde_json::Error> {
+        serde_json::from_str::<Days>(json).map(|d| d.days)
+    }
+
+    #[test]
+    fn whole_numbers_in_either_spelling_and_nothing_else() {
+        assert_eq!(days(r#"{"days": 30}"#).unwrap(), Some(30));
+        assert_eq!(days(r#"{"days": 30.0}"#).unwrap(), Some(30));
+        assert_eq!(days(r#"{"days": null}"#).unwrap(), None);
+        assert_eq!(days("{}").unwrap(), None);
+        for bad in [
+            r#"{"days": 30.5}"#,
+            r#"{"days": -1}"#,
+            r#"{"days": 1e300}"#,
+            r#"{"days": 4294967296}"#,
+            r#"{"days": "30"}"#,
+        ] {
+            assert!(days(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use chrono::SecondsFormat;
 use garde::Validate;
 use gatehouse_application::use_cases::TokenPair;
-use gatehouse_domain::{Timestamp, User};
+use gatehouse_domain::{Role, Timestamp, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,18 +15,20 @@ pub(crate) const MAX_RAW_PASSWORD: usize = 1024;
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct RegisterBody {
     #[garde(required, length(chars, max = 254))]
-    #[schema(example = "ada@example.com", max_length = 254)]
+    #[schema(value_type = String, required = true, format = Email, example = "ada@example.com", max_length = 254)]
     pub email: Option<String>,
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
     pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct LoginBody {
     #[garde(required, length(chars, max = 254))]
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     pub email: Option<String>,
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(value_type = String, required = true)]
     pub password: Option<String>,
     /// TOTP or backup code; accepted and ignored until MFA is enabled.
     #[garde(length(chars, max = 64))]
@@ -36,7 +38,26 @@ pub struct LoginBody {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct RefreshBody {
     #[garde(required, length(chars, max = 512))]
+    #[schema(value_type = String, required = true)]
     pub refresh_token: Option<String>,
+}
+
+/// A role, as the API spells it. (Bodies read it as a string, so that a
+/// wrong one is a field error rather than a malformed body.)
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    User,
+    Admin,
+}
+
+impl From<Role> for RoleName {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::User => Self::User,
+            Role::Admin => Self::Admin,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,7 +65,7 @@ pub struct UserResponse {
     pub id: uuid::Uuid,
     pub email: String,
     #[schema(example = "user")]
-    pub role: &'static str,
+    pub role: RoleName,
     pub email_verified: bool,
     pub mfa_enabled: bool,
     pub disabled: bool,
@@ -61,7 +82,7 @@ impl From<User> for UserResponse {
         Self {
             id: user.id.as_uuid(),
             email: user.email.as_str().to_owned(),
-            role: user.role.as_str(),
+            role: user.role.into(),
             email_verified: user.email_verified,
             mfa_enabled: user.mfa_enabled,
             disabled: user.disabled,

@@ -5,8 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
-    HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse,
-    UserResponse,
+    HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, RoleName,
+    TokenResponse, UserResponse,
 };
 use crate::handlers::admin::{AuditEventResponse, AuditPageResponse, UpdateUserBody, UsersPage};
 use crate::handlers::api_keys::{
@@ -57,7 +57,7 @@ impl Modify for BearerScheme {
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
         IntrospectBody, IntrospectionResponse, UsersPage, UpdateUserBody, AuditEventResponse,
-        AuditPageResponse, CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeysResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, JwkResponse, JwksResponse, Problem, FieldError,
+        AuditPageResponse, CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeysResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, JwkResponse, JwksResponse, Problem, FieldError, RoleName,
     )),
     modifiers(&BearerScheme),
     tags(
@@ -87,5 +87,127 @@ pub fn openapi_json() -> String {
                 ),
         ),
     );
+    document_body_refusals(&mut doc);
+    link_token_responses(&mut doc);
     doc.to_json().unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// OpenAPI links: what a client does next with a token pair (refresh it,
+/// sign out, call `/v1/users/me`), and signing in with what registered.
+/// Stateful clients and test tools follow them.
+fn link_token_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::link::LinkBuilder;
+    let with_pair = |operation_id: &str, description: &str| {
+        LinkBuilder::new()
+            .operation_id(operation_id)
+            .description(description)
+            .request_body(Some(serde_json::json!({
+                "refresh_token": "$response.body#/refresh_token"
+            })))
+            .build()
+    };
+    let links = |signing_in: bool| {
+        let mut links = vec![
+            (
+                "Refresh",
+                with_pair("refresh", "Rotate the refresh token of this pair"),
+            ),
+            (
+                "Logout",
+                with_pair("logout", "End the session of this pair"),
+            ),
+            (
+                "Me",
+                LinkBuilder::new()
+                    .operation_id("me")
+                    .description("The signed-in user, with the access token of this pair")
+                    .parameter(
+                        "header.Authorization",
+                        "Bearer {$response.body#/access_token}",
+                    )
+                    .build(),
+            ),
+        ];
+        if signing_in {
+            links.push((
+                "Login",
+                LinkBuilder::new()
+                    .operation_id("login")
+                    .description("Sign in again with the registered credentials")
+                    .request_body(Some(serde_json::json!({
+                        "email": "$request.body#/email",
+                        "password": "$request.body#/password"
+                    })))
+                    .build(),
+            ));
+        }
+        links
+    };
+    for (path, status, signing_in) in [
+        ("/v1/auth/register", "201", true),
+        ("/v1/auth/login", "200", false),
+        ("/v1/auth/refresh", "200", false),
+    ] {
+        let Some(RefOr::T(response)) = doc
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.responses.responses.get_mut(status))
+        else {
+            continue;
+        };
+        for (name, link) in links(signing_in) {
+            response.links.insert(name.to_owned(), RefOr::T(link));
+        }
+    }
+}
+
+/// Every operation that reads a JSON body can refuse it before any
+/// handler runs: not JSON or not an object (400), too big (413), another
+/// content type (415). Said once here rather than on each handler.
+fn document_body_refusals(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let refusals = [
+        (
+            "400",
+            "`MALFORMED_REQUEST`: the body is not JSON, or not an object",
+        ),
+        ("413", "`PAYLOAD_TOO_LARGE`: the body is over 64 KiB"),
+        (
+            "415",
+            "`UNSUPPORTED_MEDIA_TYPE`: the body is not `application/json`",
+        ),
+    ];
+    for item in doc.paths.paths.values_mut() {
+        for operation in [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if operation.request_body.is_none() {
+                continue;
+            }
+            for (status, description) in refusals {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description));
+            }
+        }
+    }
 }

@@ -16,6 +16,8 @@ use gatehouse_domain::{AuditEvent, AuditKind, Role, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::dto::RoleName;
+
 use super::no_store;
 use crate::bearer::Bearer;
 use crate::body::{FieldErrors, FieldIssue};
@@ -79,7 +81,7 @@ pub struct UsersPage {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct UpdateUserBody {
     #[garde(skip)]
-    #[schema(example = "admin")]
+    #[schema(value_type = Option<RoleName>, example = "admin")]
     pub role: Option<String>,
     #[garde(skip)]
     pub disabled: Option<bool>,

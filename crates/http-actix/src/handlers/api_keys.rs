@@ -33,11 +33,12 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct CreateApiKeyBody {
     #[garde(required, length(chars, min = 1, max = MAX_NAME_CHARS))]
-    #[schema(example = "nightly export", min_length = 1, max_length = 100)]
+    #[schema(value_type = String, required = true, example = "nightly export", min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// 1 to 365; absent for a key that does not expire.
     #[garde(range(min = 1, max = MAX_EXPIRY_DAYS))]
     #[schema(minimum = 1, maximum = 365)]
+    #[serde(default, deserialize_with = "crate::body::whole_number")]
     pub expires_in_days: Option<u32>,
 }
 

@@ -21,6 +21,7 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
 pub struct IntrospectBody {
     /// An access token or an API key.
     #[garde(required, length(chars, max = 4096))]
+    #[schema(value_type = String, required = true)]
     pub token: Option<String>,
 }
 

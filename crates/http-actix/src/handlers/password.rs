@@ -31,7 +31,7 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct ForgotPasswordBody {
     #[garde(required, length(chars, max = 254))]
-    #[schema(example = "ada@example.com", max_length = 254)]
+    #[schema(value_type = String, required = true, format = Email, example = "ada@example.com", max_length = 254)]
     pub email: Option<String>,
 }
 
@@ -39,9 +39,10 @@ pub struct ForgotPasswordBody {
 pub struct ResetPasswordBody {
     /// The `token` of the link in the reset mail.
     #[garde(required, length(chars, max = 512))]
+    #[schema(value_type = String, required = true)]
     pub token: Option<String>,
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
     pub new_password: Option<String>,
 }
 
@@ -131,9 +132,10 @@ pub async fn reset<P: Ports>(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct ChangePasswordBody {
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(value_type = String, required = true)]
     pub current_password: Option<String>,
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
-    #[schema(min_length = 8, max_length = 128)]
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
     pub new_password: Option<String>,
 }
 

@@ -11,9 +11,13 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
     app.get("/v1/nothing-here", None)
         .await
         .assert_problem(404, "NOT_FOUND");
-    app.get("/v1/auth/login", None)
-        .await
-        .assert_problem(405, "METHOD_NOT_ALLOWED");
+    let r = app.get("/v1/auth/login", None).await;
+    r.assert_problem(405, "METHOD_NOT_ALLOWED");
+    // RFC 9110: a 405 says what is allowed.
+    assert_eq!(r.header("allow"), Some("POST"));
+    let r = app.get("/v1/users/me/sessions/not-even-a-uuid", None).await;
+    r.assert_problem(405, "METHOD_NOT_ALLOWED");
+    assert_eq!(r.header("allow"), Some("DELETE"));
 }
 
 #[actix_web::test]
@@ -226,6 +230,46 @@ async fn openapi_documents_every_endpoint() {
         );
     }
     assert!(r.body["components"]["schemas"]["Problem"].is_object());
+
+    // The document tells a client the truth about bodies: required fields
+    // are required, not nullable, and a body that is not JSON is a
+    // documented 400.
+    let schemas = &r.body["components"]["schemas"];
+    assert_eq!(
+        schemas["RegisterBody"]["required"],
+        json!(["email", "password"])
+    );
+    assert_eq!(
+        schemas["RegisterBody"]["properties"]["email"]["type"],
+        "string"
+    );
+    assert_eq!(
+        schemas["RegisterBody"]["properties"]["email"]["format"],
+        "email"
+    );
+    assert_eq!(
+        schemas["ResetPasswordBody"]["required"],
+        json!(["token", "new_password"])
+    );
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        operation["responses"][status].is_object(),
+                        "{method} {path} does not document {status}"
+                    );
+                }
+            }
+        }
+    }
+    // Links lead a stateful client from a token pair to what it can do.
+    let links = &paths["/v1/auth/login"]["post"]["responses"]["200"]["links"];
+    assert_eq!(links["Refresh"]["operationId"], "refresh");
+    assert_eq!(
+        links["Me"]["parameters"]["header.Authorization"],
+        "Bearer {$response.body#/access_token}"
+    );
 }
 
 #[actix_web::test]
