@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use anyhow::anyhow;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{AccessClaims, AccessTokenError, TokenIssuer};
-use gatehouse_domain::{Role, SecretString, SessionId, Timestamp, UserId};
+use gatehouse_domain::{Amr, Role, SecretString, SessionId, Timestamp, UserId};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
@@ -150,7 +150,7 @@ impl TokenIssuer for JwtIssuer {
             sub: claims.user_id.to_string(),
             role: claims.role.as_str().to_owned(),
             sid: claims.session_id.to_string(),
-            amr: claims.amr.clone(),
+            amr: claims.amr.to_strings(),
             jti: claims.jti.to_string(),
             iat: claims.issued_at.timestamp(),
             exp: claims.expires_at.timestamp(),
@@ -185,7 +185,7 @@ impl TokenIssuer for JwtIssuer {
             user_id: UserId::from_uuid(parse_uuid(&claims.sub)?),
             session_id: SessionId::from_uuid(parse_uuid(&claims.sid)?),
             role: Role::parse(&claims.role).ok_or(AccessTokenError::Invalid)?,
-            amr: claims.amr,
+            amr: Amr::parse(&claims.amr).ok_or(AccessTokenError::Invalid)?,
             jti: parse_uuid(&claims.jti)?,
             issued_at: timestamp(claims.iat)?,
             expires_at: timestamp(claims.exp)?,
@@ -218,7 +218,7 @@ mod tests {
             user_id: UserId::new(),
             session_id: SessionId::new(),
             role: Role::User,
-            amr: vec!["pwd".into()],
+            amr: Amr::Password,
             jti: uuid::Uuid::now_v7(),
             issued_at: at(0),
             expires_at: at(900),

@@ -16,6 +16,7 @@ mod hashing_slots;
 mod jwt_issuer;
 mod jwt_keys;
 mod random_tokens;
+mod totp_codes;
 
 pub use argon2_hasher::{Argon2Config, Argon2Hasher};
 pub use data_cipher::DataKeyCipher;
@@ -23,3 +24,4 @@ pub use hashing_slots::HashingLoad;
 pub use jwt_issuer::{JwtConfig, JwtIssuer};
 pub use jwt_keys::{Ed25519PublicKey, Ed25519SigningKey, JwtKeys, KeyError};
 pub use random_tokens::RandomTokens;
+pub use totp_codes::TotpCodes;

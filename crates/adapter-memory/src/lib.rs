@@ -9,6 +9,7 @@ mod admin;
 mod api_keys;
 mod housekeeping;
 mod login_throttle;
+mod mfa;
 mod outbox;
 mod store;
 

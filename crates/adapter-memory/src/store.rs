@@ -9,7 +9,8 @@ use gatehouse_application::ports::{
     UnitOfWork, UserCredentials, UserStore,
 };
 use gatehouse_domain::{
-    AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User, UserId,
+    Amr, AuditEvent, ClientInfo, Email, PasswordHash, PresentedToken, SessionId, Timestamp, User,
+    UserId,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -24,7 +25,7 @@ pub(crate) struct SessionRow {
     last_used_at: Timestamp,
     pub(crate) revoked_at: Option<Timestamp>,
     revoke_reason: Option<&'static str>,
-    amr: Vec<String>,
+    amr: Amr,
     client: ClientInfo,
 }
 
@@ -48,6 +49,7 @@ pub(crate) struct State {
     /// Key to (consecutive failures, locked until, last failure).
     pub(crate) login_throttle: HashMap<String, (u32, Option<Timestamp>, Timestamp)>,
     pub(crate) api_keys: Vec<crate::api_keys::ApiKeyRow>,
+    pub(crate) mfa: HashMap<UserId, crate::mfa::MfaRow>,
 }
 
 impl State {
@@ -62,7 +64,7 @@ impl State {
             email: user.email.clone(),
             role: user.role,
             user_disabled: user.disabled,
-            amr: session.amr.clone(),
+            amr: session.amr,
             sealed_successor: token.sealed_successor.clone(),
             facts: PresentedToken {
                 expires_at: token.expires_at,

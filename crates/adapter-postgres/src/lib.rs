@@ -11,6 +11,7 @@ mod database;
 mod error;
 mod housekeeping;
 mod login_throttle;
+mod mfa;
 mod outbox;
 mod prepared;
 mod rows;

@@ -157,7 +157,7 @@ pub(crate) fn bind_session(q: Statement, s: NewSession) -> Statement {
         .bind::<SqlUuid, _>(s.user_id.as_uuid())
         .bind::<Timestamptz, _>(s.created_at)
         .bind::<Timestamptz, _>(s.expires_at)
-        .bind::<Array<Text>, _>(s.amr)
+        .bind::<Array<Text>, _>(s.amr.to_strings())
         .bind::<Nullable<Text>, _>(s.client.ip)
         .bind::<Nullable<Text>, _>(s.client.user_agent)
         .bind::<SqlUuid, _>(s.first_token.id)

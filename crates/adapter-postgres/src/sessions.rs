@@ -17,7 +17,9 @@ use gatehouse_application::ports::{
     SessionRevocation, SessionStore, SessionTx, SessionView, StoredToken, TokenDigest,
     Transactional, UnitOfWork,
 };
-use gatehouse_domain::{AuditEvent, Email, PresentedToken, Role, SessionId, Timestamp, UserId};
+use gatehouse_domain::{
+    Amr, AuditEvent, Email, PresentedToken, Role, SessionId, Timestamp, UserId,
+};
 
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, from_pool, retried};
@@ -316,7 +318,7 @@ impl LockedRow {
             email: Email::parse(&r.email).map_err(|_| corrupt("email"))?,
             role: Role::parse(&r.role).ok_or_else(|| corrupt("role"))?,
             user_disabled: r.disabled_at.is_some(),
-            amr: r.amr,
+            amr: Amr::parse(&r.amr).ok_or_else(|| corrupt("amr"))?,
             facts: PresentedToken {
                 expires_at: r.token_expires_at,
                 rotated_at: r.rotated_at,

@@ -25,6 +25,8 @@ pub struct AuthPolicy {
     pub retention: RetentionPolicy,
     /// Brute-force protection per account.
     pub lockout: Lockout,
+    /// The issuer authenticator apps show beside a TOTP entry.
+    pub totp_issuer: String,
 }
 
 impl Default for AuthPolicy {
@@ -37,6 +39,7 @@ impl Default for AuthPolicy {
             password_rules: PasswordRules::default(),
             require_verified_email: false,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            totp_issuer: "gatehouse".to_owned(),
             mail_delivery: DeliveryPolicy::default(),
             retention: RetentionPolicy::default(),
             lockout: Lockout {

@@ -9,6 +9,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod amr;
 pub mod audit;
 pub mod client;
 pub mod email;
@@ -18,6 +19,7 @@ pub mod refresh;
 pub mod secret;
 pub mod user;
 
+pub use amr::{Amr, AuthMethod};
 pub use audit::{AuditEvent, AuditKind};
 pub use client::ClientInfo;
 pub use email::{Email, EmailError};

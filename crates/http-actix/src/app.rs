@@ -18,7 +18,7 @@ use crate::bearer::Verifier;
 use crate::body::{MAX_BODY_BYTES, json_config};
 use crate::client::TrustedProxies;
 use crate::handlers::{
-    admin, api_keys, auth, email, health, introspection, jwks, password, sessions, users,
+    admin, api_keys, auth, email, health, introspection, jwks, mfa, password, sessions, users,
 };
 use crate::metrics::{self, Metrics};
 use crate::problem::{ApiError, PROBLEM_JSON};
@@ -137,6 +137,7 @@ pub fn build_app<P: Ports>(
         .configure(introspection::configure::<P>)
         .configure(admin::configure::<P>)
         .configure(api_keys::configure::<P>)
+        .configure(mfa::configure::<P>)
         .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
         .service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
         .service(web::resource("/health/live").route(web::get().to(health::live)))

@@ -30,7 +30,8 @@ pub struct LoginBody {
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
     #[schema(value_type = String, required = true)]
     pub password: Option<String>,
-    /// TOTP or backup code; accepted and ignored until MFA is enabled.
+    /// With MFA on: the code of the authenticator app (six digits) or a
+    /// backup code. Ignored otherwise.
     #[garde(length(chars, max = 64))]
     pub otp: Option<String>,
 }

@@ -44,6 +44,13 @@ impl From<LoginError> for ApiError {
                 "Email not verified",
                 "Confirm your email address with the link we mailed you, then sign in.",
             ),
+            LoginError::MfaRequired => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "MFA_REQUIRED",
+                "Second factor required",
+                "Send the code of your authenticator app, or a backup code, as `otp`.",
+            ),
+            LoginError::MfaInvalid => ApiError::mfa_invalid(StatusCode::UNAUTHORIZED),
             LoginError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
             LoginError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             LoginError::Unavailable(e) => ApiError::unavailable(&e),

@@ -15,10 +15,13 @@ use crate::handlers::api_keys::{
 use crate::handlers::email::VerifyEmailBody;
 use crate::handlers::introspection::{IntrospectBody, IntrospectionResponse};
 use crate::handlers::jwks::{JwkResponse, JwksResponse};
+use crate::handlers::mfa::{
+    BackupCodesResponse, DisableTotpBody, EnableTotpBody, TotpSetupResponse,
+};
 use crate::handlers::password::{ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody};
 use crate::handlers::sessions::{SessionResponse, SessionsResponse};
 use crate::handlers::{
-    admin, api_keys, auth, email, health, introspection, jwks, password, sessions, users,
+    admin, api_keys, auth, email, health, introspection, jwks, mfa, password, sessions, users,
 };
 use crate::metrics;
 use crate::problem::{FieldError, Problem};
@@ -52,18 +55,21 @@ impl Modify for BearerScheme {
         admin::list_users, admin::get_user, admin::update_user, admin::revoke_sessions,
         admin::audit_events,
         api_keys::create, api_keys::list, api_keys::revoke,
+        mfa::setup, mfa::enable, mfa::disable,
         health::live, health::ready, jwks::jwks, metrics::metrics,
     ),
     components(schemas(
         RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
         IntrospectBody, IntrospectionResponse, UsersPage, UpdateUserBody, AuditEventResponse,
         AuditPageResponse, CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeysResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, JwkResponse, JwksResponse, Problem, FieldError, RoleName,
+        TotpSetupResponse, EnableTotpBody, BackupCodesResponse, DisableTotpBody,
     )),
     modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Sign-up, sign-in and the token lifecycle"),
         (name = "users", description = "The caller's own account"),
         (name = "sessions", description = "The caller's sessions (refresh-token families): list, end one, end all"),
+        (name = "mfa", description = "Two-step sign-in with an authenticator app (TOTP) and backup codes"),
         (name = "api-keys", description = "Keys with which scripts and services act as the caller (managed from a session)"),
         (name = "admin", description = "Users and the audit trail, for admins (the role is checked in the store on every call)"),
         (name = "health", description = "Probes for orchestrators, and the public keys of token verification"),
@@ -194,9 +200,14 @@ fn document_body_refusals(doc: &mut utoipa::openapi::OpenApi) {
         ),
     ];
     for item in doc.paths.paths.values_mut() {
-        for operation in [item.post.as_mut(), item.put.as_mut(), item.patch.as_mut()]
-            .into_iter()
-            .flatten()
+        for operation in [
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
         {
             if operation.request_body.is_none() {
                 continue;

@@ -191,6 +191,17 @@ impl ApiError {
         )
     }
 
+    /// A TOTP or backup code that is wrong or spent: 401 at login, 400
+    /// when confirming a setup.
+    pub fn mfa_invalid(status: StatusCode) -> Self {
+        Self::new(
+            status,
+            "MFA_INVALID",
+            "Invalid code",
+            "The code is wrong, expired or already used.",
+        )
+    }
+
     pub fn account_disabled() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

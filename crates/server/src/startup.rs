@@ -8,7 +8,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{HttpServer, web};
 use anyhow::Context;
 use gatehouse_adapter_crypto::{
-    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens,
+    Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens, TotpCodes,
 };
 use gatehouse_adapter_postgres::{PgConfig, PgStore, ensure_database, run_migrations};
 use gatehouse_application::policy::{DeliveryPolicy, RetentionPolicy};
@@ -33,6 +33,7 @@ pub type GatehousePorts = Adapters<
     SystemClock,
     MailTransport,
     DataKeyCipher,
+    TotpCodes,
 >;
 
 /// Creates the database if missing and applies pending migrations.
@@ -130,6 +131,7 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         clock: SystemClock,
         mailer: mail_transport(config)?,
         cipher: DataKeyCipher::new(&data_key),
+        codes: TotpCodes,
         policy: AuthPolicy {
             access_token_ttl: config.tokens.access_ttl,
             refresh_token_idle_ttl: config.tokens.refresh_idle_ttl,
@@ -151,6 +153,7 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
                 ..RetentionPolicy::default()
             },
             public_url: config.mail.public_url.trim_end_matches('/').to_owned(),
+            totp_issuer: config.tokens.issuer.clone(),
             mail_delivery: DeliveryPolicy {
                 first_retry: config.mail.retry_base,
                 // No attempt starts after half the lease, and one attempt

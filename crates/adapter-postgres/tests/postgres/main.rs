@@ -6,6 +6,7 @@ mod api_keys;
 mod contract;
 mod housekeeping;
 mod mail;
+mod mfa;
 mod rotation;
 mod startup;
 mod support;

@@ -5,6 +5,7 @@ use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use gatehouse_adapter_crypto::{
     Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, JwtKeys, RandomTokens,
+    TotpCodes,
 };
 use gatehouse_adapter_postgres::PgStore;
 use gatehouse_adapter_postgres::test_support::TestDatabase;
@@ -21,6 +22,7 @@ pub type PgPorts = Adapters<
     FixedClock,
     RecordingMailer,
     DataKeyCipher,
+    TotpCodes,
 >;
 
 pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
@@ -45,6 +47,7 @@ pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
         clock: FixedClock::at(chrono::Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap()),
         mailer: RecordingMailer::default(),
         cipher: DataKeyCipher::new(&SecretString::new(DATA_KEY)),
+        codes: TotpCodes,
         policy,
     }
 }

@@ -47,7 +47,7 @@ pub(crate) fn new_session(user_id: UserId, token: u8) -> NewSession {
         user_id,
         created_at: at(0),
         expires_at: at(1000),
-        amr: vec!["pwd".into()],
+        amr: gatehouse_domain::Amr::Password,
         client: ClientInfo::new(Some("192.0.2.1".into()), Some("contract")),
         first_token: NewRefreshToken {
             id: uuid::Uuid::now_v7(),
@@ -150,7 +150,7 @@ pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore + Transactio
     let token = tx.lock_token(&digest(10)).await.unwrap().unwrap();
     assert_eq!((token.session_id, token.user_id), (session_id, id));
     assert_eq!(token.email.as_str(), "rotate@example.com");
-    assert_eq!(token.amr, vec!["pwd".to_owned()]);
+    assert_eq!(token.amr, gatehouse_domain::Amr::Password);
     assert_eq!(token.facts.expires_at, at(100));
     assert_eq!(token.facts.session_expires_at, at(1000));
     assert!(
@@ -297,7 +297,7 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<
         panic!("a current token rotates: {outcome:?}");
     };
     assert_eq!((rotated.session_id, rotated.user_id), (session_id, id));
-    assert_eq!(rotated.amr, vec!["pwd".to_owned()]);
+    assert_eq!(rotated.amr, gatehouse_domain::Amr::Password);
     let old = current_token(store, 30).await;
     assert_eq!(old.facts.rotated_at, Some(at(5)));
     assert_eq!(old.sealed_successor.as_deref(), Some(&[30u8, 31][..]));

@@ -14,6 +14,8 @@ mod housekeeping;
 mod login_throttle;
 mod mail_outbox;
 mod mailer;
+mod mfa_store;
+mod one_time_codes;
 mod opaque_tokens;
 mod password_hasher;
 mod readiness;
@@ -35,6 +37,8 @@ pub use housekeeping::{Housekeeping, Sweep, Swept};
 pub use login_throttle::{Lockout, LoginFailure, LoginLookup, LoginThrottleStore, ThrottleKey};
 pub use mail_outbox::{ClaimedMail, DeliveryOutcome, MailOutbox, OutboxTx, OutgoingMail};
 pub use mailer::{Mail, Mailer};
+pub use mfa_store::{MfaDisable, MfaEnable, MfaState, MfaStore};
+pub use one_time_codes::{OneTimeCodes, SecretBytes, TotpEnrolment};
 pub use opaque_tokens::{OpaqueTokens, TokenDigest};
 pub use password_hasher::{HashError, PasswordHasher, Verified};
 pub use readiness::Readiness;
@@ -77,6 +81,7 @@ pub trait Ports: Send + Sync + 'static {
         + LoginThrottleStore
         + AdminStore
         + ApiKeyStore
+        + MfaStore
         + AuditLog
         + Transactional
         + Readiness;
@@ -86,6 +91,7 @@ pub trait Ports: Send + Sync + 'static {
     type Clock: Clock;
     type Mailer: Mailer;
     type Cipher: DataCipher;
+    type Codes: OneTimeCodes;
 
     fn store(&self) -> &Self::Store;
     fn hasher(&self) -> &Self::Hasher;
@@ -94,12 +100,13 @@ pub trait Ports: Send + Sync + 'static {
     fn clock(&self) -> &Self::Clock;
     fn mailer(&self) -> &Self::Mailer;
     fn cipher(&self) -> &Self::Cipher;
+    fn codes(&self) -> &Self::Codes;
     fn policy(&self) -> &AuthPolicy;
 }
 
 /// The usual way to bundle concrete adapters into [`Ports`].
 #[derive(Debug, Clone)]
-pub struct Adapters<S, H, T, O, C, M, D> {
+pub struct Adapters<S, H, T, O, C, M, D, F> {
     pub store: S,
     pub hasher: H,
     pub tokens: T,
@@ -107,10 +114,11 @@ pub struct Adapters<S, H, T, O, C, M, D> {
     pub clock: C,
     pub mailer: M,
     pub cipher: D,
+    pub codes: F,
     pub policy: AuthPolicy,
 }
 
-impl<S, H, T, O, C, M, D> Ports for Adapters<S, H, T, O, C, M, D>
+impl<S, H, T, O, C, M, D, F> Ports for Adapters<S, H, T, O, C, M, D, F>
 where
     S: UserStore
         + SessionStore
@@ -120,6 +128,7 @@ where
         + LoginThrottleStore
         + AdminStore
         + ApiKeyStore
+        + MfaStore
         + AuditLog
         + Transactional
         + Readiness
@@ -130,6 +139,7 @@ where
     C: Clock + 'static,
     M: Mailer + 'static,
     D: DataCipher + 'static,
+    F: OneTimeCodes + 'static,
 {
     type Store = S;
     type Hasher = H;
@@ -138,6 +148,7 @@ where
     type Clock = C;
     type Mailer = M;
     type Cipher = D;
+    type Codes = F;
 
     fn store(&self) -> &S {
         &self.store
@@ -159,6 +170,9 @@ where
     }
     fn cipher(&self) -> &D {
         &self.cipher
+    }
+    fn codes(&self) -> &F {
+        &self.codes
     }
     fn policy(&self) -> &AuthPolicy {
         &self.policy

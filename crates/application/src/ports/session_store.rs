@@ -1,7 +1,7 @@
 use std::future::Future;
 
 use gatehouse_domain::{
-    AuditEvent, ClientInfo, Email, PresentedToken, Role, SessionId, Timestamp, UserId,
+    Amr, AuditEvent, ClientInfo, Email, PresentedToken, Role, SessionId, Timestamp, UserId,
 };
 
 use super::{PortError, TokenDigest};
@@ -22,7 +22,7 @@ pub struct NewSession {
     pub created_at: Timestamp,
     /// Absolute end, however often the session is refreshed.
     pub expires_at: Timestamp,
-    pub amr: Vec<String>,
+    pub amr: Amr,
     pub client: ClientInfo,
     pub first_token: NewRefreshToken,
 }
@@ -38,7 +38,7 @@ pub struct StoredToken {
     pub email: Email,
     pub role: Role,
     pub user_disabled: bool,
-    pub amr: Vec<String>,
+    pub amr: Amr,
     pub sealed_successor: Option<Vec<u8>>,
     pub facts: PresentedToken,
 }

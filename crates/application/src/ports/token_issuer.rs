@@ -1,4 +1,4 @@
-use gatehouse_domain::{Role, SecretString, SessionId, Timestamp, UserId};
+use gatehouse_domain::{Amr, Role, SecretString, SessionId, Timestamp, UserId};
 
 use super::PortError;
 
@@ -8,8 +8,8 @@ pub struct AccessClaims {
     pub user_id: UserId,
     pub session_id: SessionId,
     pub role: Role,
-    /// Authentication methods: `pwd`, then `otp` after a second factor.
-    pub amr: Vec<String>,
+    /// How the session was signed in.
+    pub amr: Amr,
     pub jti: uuid::Uuid,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,

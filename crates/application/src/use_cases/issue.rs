@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use gatehouse_domain::{
-    ClientInfo, Role, SecretString, SessionId, Timestamp, UserId, refresh::token_expiry,
+    Amr, ClientInfo, Role, SecretString, SessionId, Timestamp, UserId, refresh::token_expiry,
 };
 
 use crate::ports::{
@@ -58,7 +58,7 @@ pub(crate) fn new_refresh_token<P: Ports>(
 pub(crate) fn new_session<P: Ports>(
     ports: &P,
     user_id: UserId,
-    amr: Vec<String>,
+    amr: Amr,
     client: &ClientInfo,
     now: Timestamp,
 ) -> Result<(NewSession, SecretString), PortError> {
@@ -81,7 +81,7 @@ pub(crate) fn access_token<P: Ports>(
     user_id: UserId,
     session_id: SessionId,
     role: Role,
-    amr: Vec<String>,
+    amr: Amr,
     now: Timestamp,
 ) -> Result<SecretString, PortError> {
     let ttl = ports.policy().access_token_ttl;

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, Password};
+use gatehouse_domain::{Amr, AuditEvent, AuditKind, ClientInfo, Email, Password, SecretString};
 use tracing::instrument;
 
 use super::issue::{self, TokenPair};
 use super::mail::verification_request;
+use super::mfa::second_factor_passes;
 use super::{from_hash_error, from_port_error};
 use crate::ports::{
     AccountTokenStore, Clock, DataCipher, LoginFailure, LoginThrottleStore, PasswordHasher, Ports,
@@ -19,6 +20,8 @@ use crate::ports::{
 pub struct LoginCommand {
     pub email: Email,
     pub password: Password,
+    /// A TOTP or backup code; needed, and only read, when MFA is on.
+    pub otp: Option<SecretString>,
     pub client: ClientInfo,
 }
 
@@ -32,6 +35,13 @@ pub enum LoginError {
     /// matched: a stranger learns nothing from it. A new link is mailed.
     #[error("email not verified")]
     EmailNotVerified,
+    /// The password matched; MFA is on and no code came with it.
+    #[error("second factor required")]
+    MfaRequired,
+    /// The password matched; the code did not (or was spent). Counts as a
+    /// failed login.
+    #[error("second factor invalid")]
+    MfaInvalid,
     /// Too many consecutive failures for this email: locked out.
     #[error("too many failed attempts")]
     Throttled { retry_after: Duration },
@@ -130,9 +140,38 @@ impl<'a, P: Ports> Login<'a, P> {
                 .await;
         }
 
-        let amr = vec!["pwd".to_owned()];
+        let amr = if user.mfa_enabled {
+            let Some(otp) = command.otp.as_ref() else {
+                return Err(LoginError::MfaRequired);
+            };
+            if !second_factor_passes(ports, user.id, otp.expose()).await? {
+                let at = ports.clock().now();
+                let audit = AuditEvent::new(
+                    AuditKind::LoginFailed,
+                    at,
+                    Some(user.id),
+                    &command.client,
+                )
+                .with_detail(
+                    serde_json::json!({ "email_digest": email_digest, "reason": "wrong_otp" }),
+                );
+                ports
+                    .store()
+                    .record_login_failure(LoginFailure {
+                        key,
+                        at,
+                        lockout: ports.policy().lockout,
+                        audit,
+                    })
+                    .await?;
+                return Err(LoginError::MfaInvalid);
+            }
+            Amr::PasswordAndOneTimeCode
+        } else {
+            Amr::Password
+        };
         let (session, refresh_token) =
-            issue::new_session(ports, user.id, amr.clone(), &command.client, now)?;
+            issue::new_session(ports, user.id, amr, &command.client, now)?;
         let session_id = session.id;
         let audit = AuditEvent::new(
             AuditKind::LoginSucceeded,

@@ -12,6 +12,7 @@ mod issue;
 mod login;
 mod logout;
 pub mod mail;
+pub mod mfa;
 pub mod password;
 mod refresh;
 mod register;

@@ -235,7 +235,7 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             token.user_id,
             token.session_id,
             token.role,
-            token.amr.clone(),
+            token.amr,
             now,
         )?;
         Ok(issue::pair(self.ports, access_token, refresh_token))

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, Password, Role, User, UserId};
+use gatehouse_domain::{
+    Amr, AuditEvent, AuditKind, ClientInfo, Email, Password, Role, User, UserId,
+};
 use tracing::instrument;
 
 use super::issue::{self, TokenPair};
@@ -69,14 +71,14 @@ impl<'a, P: Ports> Register<'a, P> {
             created_at: now,
         };
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
-        let amr = vec!["pwd".to_owned()];
+        let amr = Amr::Password;
         let session = if ports.policy().require_verified_email {
             None
         } else {
             Some(issue::new_session(
                 ports,
                 user.id,
-                amr.clone(),
+                amr,
                 &command.client,
                 now,
             )?)

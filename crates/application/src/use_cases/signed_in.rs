@@ -4,9 +4,12 @@
 //! session that was logged out or revoked, is refused even while the access
 //! token has not expired.
 
-use gatehouse_domain::User;
+use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordHash, User};
 
-use crate::ports::{AccessClaims, Clock, PortError, Ports, UserStore};
+use crate::ports::{
+    AccessClaims, Clock, DataCipher, HashError, LoginFailure, LoginThrottleStore, PasswordHasher,
+    PortError, Ports, ThrottleKey, UserStore, Verified,
+};
 
 /// Why a well-signed access token does not make a caller.
 #[derive(Debug, thiserror::Error)]
@@ -41,4 +44,65 @@ pub async fn caller<P: Ports>(ports: &P, claims: &AccessClaims) -> Result<User, 
         return Err(CallerError::SessionEnded);
     }
     Ok(found.user)
+}
+
+/// Why the caller's password was not confirmed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmPasswordError {
+    #[error("invalid credentials")]
+    Wrong,
+    /// Too many wrong passwords for this account: locked out.
+    #[error("too many failed attempts")]
+    Throttled { retry_after: std::time::Duration },
+    #[error(transparent)]
+    Caller(#[from] CallerError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// Checks the signed-in caller's password before a sensitive change. A
+/// stolen session must not become a way to guess the password: a wrong
+/// one counts towards the account's lockout as a failed login does, and a
+/// locked account is refused before any hashing. Answers the stored hash
+/// that matched.
+///
+/// # Errors
+/// As [`ConfirmPasswordError`] says.
+pub(crate) async fn confirm_password<P: Ports>(
+    ports: &P,
+    user: &User,
+    password: Password,
+    client: &ClientInfo,
+    reason: &'static str,
+) -> Result<PasswordHash, ConfirmPasswordError> {
+    let key = ThrottleKey(ports.cipher().keyed_digest(user.email.as_str().as_bytes()));
+    let found = ports.store().find_login(&user.email, &key).await?;
+    let started = ports.clock().now();
+    if let Some(until) = found.locked_until.filter(|until| *until > started) {
+        return Err(ConfirmPasswordError::Throttled {
+            retry_after: (until - started).to_std().unwrap_or_default(),
+        });
+    }
+    let stored = found.credentials.ok_or(CallerError::Gone)?.password_hash;
+    let verdict = ports
+        .hasher()
+        .verify(password, Some(stored.clone()))
+        .await?;
+    if verdict == Verified::Mismatch {
+        let now = ports.clock().now();
+        ports
+            .store()
+            .record_login_failure(LoginFailure {
+                key,
+                at: now,
+                lockout: ports.policy().lockout,
+                audit: AuditEvent::new(AuditKind::LoginFailed, now, Some(user.id), client)
+                    .with_detail(serde_json::json!({ "reason": reason })),
+            })
+            .await?;
+        return Err(ConfirmPasswordError::Wrong);
+    }
+    Ok(stored)
 }

@@ -26,6 +26,7 @@ fn claims(ports: &TestPorts, access_token: &str) -> AccessClaims {
 async fn login(ports: &TestPorts, password: &str) -> Result<(), LoginError> {
     Login::new(ports)
         .execute(LoginCommand {
+            otp: None,
             email: email(EMAIL),
             password: Password::presented(password),
             client: client(),

@@ -8,6 +8,7 @@ use crate::support::*;
 async fn attempt(ports: &TestPorts, e: &str, p: &str) -> Result<(), LoginError> {
     Login::new(ports)
         .execute(LoginCommand {
+            otp: None,
             email: email(e),
             password: Password::presented(p),
             client: client(),

@@ -6,6 +6,7 @@ use crate::support::*;
 
 fn command(e: &str, p: &str) -> LoginCommand {
     LoginCommand {
+        otp: None,
         email: email(e),
         password: Password::presented(p),
         client: client(),

@@ -11,6 +11,7 @@ mod lockout;
 mod login;
 mod logout;
 mod mail;
+mod mfa;
 mod password;
 mod password_reset;
 mod refresh;

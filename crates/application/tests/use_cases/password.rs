@@ -30,6 +30,7 @@ fn change(current: &str, new: &str) -> ChangePasswordCommand {
 async fn login(ports: &TestPorts, password: &str) -> Result<TokenPair, LoginError> {
     Login::new(ports)
         .execute(LoginCommand {
+            otp: None,
             email: email(EMAIL),
             password: Password::presented(password),
             client: client(),

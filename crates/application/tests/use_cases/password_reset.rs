@@ -32,6 +32,7 @@ async fn reset(ports: &TestPorts, token: &str, new: &str) -> Result<(), ResetPas
 async fn login(ports: &TestPorts, password: &str) -> Result<TokenPair, LoginError> {
     Login::new(ports)
         .execute(LoginCommand {
+            otp: None,
             email: email(EMAIL),
             password: Password::presented(password),
             client: client(),

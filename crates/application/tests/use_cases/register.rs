@@ -22,7 +22,7 @@ async fn creates_a_user_with_role_user_and_a_first_session() {
         .verify(registered.tokens.access_token.expose(), ports.clock.now())
         .unwrap();
     assert_eq!(claims.user_id, registered.user.id);
-    assert_eq!(claims.amr, vec!["pwd".to_owned()]);
+    assert_eq!(claims.amr, gatehouse_domain::Amr::Password);
     assert_eq!(registered.tokens.expires_in, ports.policy.access_token_ttl);
     assert_eq!(registered.tokens.refresh_token.expose().len(), 86);
     assert_eq!(ports.store.session_count().await, 1);

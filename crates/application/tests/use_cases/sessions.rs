@@ -22,6 +22,7 @@ fn claims(ports: &TestPorts, tokens: &TokenPair) -> AccessClaims {
 async fn login(ports: &TestPorts) -> TokenPair {
     Login::new(ports)
         .execute(LoginCommand {
+            otp: None,
             email: email(EMAIL),
             password: Password::presented(PASSWORD),
             client: client(),

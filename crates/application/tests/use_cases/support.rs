@@ -3,6 +3,7 @@ use std::time::Duration;
 use chrono::TimeZone;
 use gatehouse_adapter_crypto::{
     Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, JwtKeys, RandomTokens,
+    TotpCodes,
 };
 use gatehouse_adapter_memory::MemoryStore;
 use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
@@ -18,6 +19,7 @@ pub type TestPorts = Adapters<
     FixedClock,
     RecordingMailer,
     DataKeyCipher,
+    TotpCodes,
 >;
 
 pub fn start() -> Timestamp {
@@ -50,6 +52,7 @@ pub fn ports_with(policy: AuthPolicy) -> TestPorts {
         clock: FixedClock::at(start()),
         mailer: RecordingMailer::default(),
         cipher: DataKeyCipher::new(&SecretString::new(DATA_KEY)),
+        codes: TotpCodes,
         policy,
     }
 }

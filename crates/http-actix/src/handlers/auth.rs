@@ -6,7 +6,7 @@ use gatehouse_application::use_cases::{
     Login, LoginCommand, LoginError, Logout, Register, RegisterCommand, RotateRefreshToken,
     RotateRefreshTokenError,
 };
-use gatehouse_domain::{Email, Password};
+use gatehouse_domain::{Email, Password, SecretString};
 
 use super::no_store;
 use crate::body::FieldErrors;
@@ -61,7 +61,7 @@ pub async fn register<P: Ports>(
     post, path = "/v1/auth/login", tag = "auth", request_body = LoginBody,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "`INVALID_CREDENTIALS`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`INVALID_CREDENTIALS`; with MFA on, after the password matched: `MFA_REQUIRED` (no `otp`) or `MFA_INVALID` (wrong or spent code)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`ACCOUNT_DISABLED`, or `EMAIL_NOT_VERIFIED` when a verified email is required (only ever after the password matched)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`TOO_MANY_ATTEMPTS`: too many consecutive failures for this email (known or not); see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
@@ -85,6 +85,7 @@ pub async fn login<P: Ports>(
     };
     let outcome = Login::new(&**ports)
         .execute(LoginCommand {
+            otp: body.otp.as_deref().map(SecretString::new),
             email,
             password,
             client: client_info(&request),
@@ -95,6 +96,8 @@ pub async fn login<P: Ports>(
         Err(LoginError::InvalidCredentials) => LoginOutcome::InvalidCredentials,
         Err(LoginError::AccountDisabled) => LoginOutcome::AccountDisabled,
         Err(LoginError::EmailNotVerified) => LoginOutcome::EmailNotVerified,
+        Err(LoginError::MfaRequired) => LoginOutcome::MfaRequired,
+        Err(LoginError::MfaInvalid) => LoginOutcome::MfaInvalid,
         Err(LoginError::Throttled { .. }) => LoginOutcome::Locked,
         Err(LoginError::Overloaded { .. }) => LoginOutcome::Overloaded,
         Err(LoginError::Unavailable(_) | LoginError::Unexpected(_)) => LoginOutcome::Error,

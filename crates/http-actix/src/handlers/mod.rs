@@ -8,6 +8,7 @@ pub mod email;
 pub mod health;
 pub mod introspection;
 pub mod jwks;
+pub mod mfa;
 pub mod password;
 pub mod sessions;
 pub mod users;

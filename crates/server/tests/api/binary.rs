@@ -189,6 +189,53 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         .send()
         .await
         .unwrap();
+    // Two-step sign-in: the secret, the URI, the codes, a backup code used.
+    let mut r = client
+        .post(format!("{base}/v1/users/me/mfa/totp/setup"))
+        .insert_header(("authorization", format!("Bearer {access_token}")))
+        .send()
+        .await
+        .unwrap();
+    let setup: serde_json::Value = r.json().await.unwrap();
+    let totp_secret = setup["secret"].as_str().unwrap().to_owned();
+    let otpauth_uri = setup["otpauth_uri"].as_str().unwrap().to_owned();
+    let code = totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        totp_rs::Secret::Encoded(totp_secret.clone())
+            .to_bytes()
+            .unwrap(),
+        None,
+        String::new(),
+    )
+    .generate_current()
+    .unwrap();
+    let mut r = client
+        .post(format!("{base}/v1/users/me/mfa/totp/enable"))
+        .insert_header(("authorization", format!("Bearer {access_token}")))
+        .send_json(&serde_json::json!({ "code": code }))
+        .await
+        .unwrap();
+    let enabled: serde_json::Value = r.json().await.unwrap();
+    let backup_codes: Vec<String> =
+        serde_json::from_value(enabled["backup_codes"].clone()).unwrap();
+    let signed_in = client
+        .post(format!("{base}/v1/auth/login"))
+        .send_json(&serde_json::json!({
+            "email": "log@example.com", "password": password, "otp": backup_codes[0]
+        }))
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 200);
+    client
+        .post(format!("{base}/v1/auth/login"))
+        .send_json(&serde_json::json!({
+            "email": "log@example.com", "password": password, "otp": "wrong-otp-secret"
+        }))
+        .await
+        .unwrap();
     client
         .post(format!("{base}/v1/auth/password/forgot"))
         .send_json(&serde_json::json!({ "email": "log@example.com" }))
@@ -270,7 +317,12 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         "$argon2",
         // Addresses appear masked (l***@example.com), never whole.
         "log@example.com",
+        &totp_secret,
+        &otpauth_uri,
+        // (Not the six-digit code: log timestamps hold six-digit runs.)
+        "wrong-otp-secret",
     ];
+    secrets.extend(backup_codes.iter().map(String::as_str));
     secrets.extend(links.iter().map(String::as_str));
     for line in &rest {
         for secret in &secrets {

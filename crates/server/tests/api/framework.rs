@@ -161,8 +161,7 @@ async fn openapi_documents_every_endpoint() {
     let r = app.get("/openapi.json", None).await;
     assert_eq!(r.status.as_u16(), 200);
     assert!(str_of(&r.body, "openapi").starts_with("3.1"));
-    // Every operation of the contract this version serves. (MFA comes with
-    // its issue.)
+    // Every operation of the contract this version serves.
     let served = [
         ("post", "/v1/auth/register"),
         ("post", "/v1/auth/login"),
@@ -181,6 +180,9 @@ async fn openapi_documents_every_endpoint() {
         ("post", "/v1/users/me/api-keys"),
         ("get", "/v1/users/me/api-keys"),
         ("delete", "/v1/users/me/api-keys/{id}"),
+        ("post", "/v1/users/me/mfa/totp/setup"),
+        ("post", "/v1/users/me/mfa/totp/enable"),
+        ("delete", "/v1/users/me/mfa/totp"),
         ("get", "/v1/admin/users"),
         ("get", "/v1/admin/users/{id}"),
         ("patch", "/v1/admin/users/{id}"),

@@ -13,6 +13,7 @@ mod jwks;
 mod mail;
 mod me;
 mod metrics;
+mod mfa;
 mod password;
 mod refresh;
 mod repository;

@@ -63,6 +63,26 @@ pub(crate) fn password_changed(live_keys: &[ApiKeyView]) -> Letter {
     }
 }
 
+pub(crate) fn mfa_enabled() -> Letter {
+    Letter {
+        subject: "Two-step sign-in is on".to_owned(),
+        body: "Two-step sign-in (an authenticator app code) was just turned on for your \
+               account. Keep your backup codes somewhere safe: each works once if you lose \
+               the app.\n\nIf this was not you, reset your password now.\n"
+            .to_owned(),
+    }
+}
+
+pub(crate) fn mfa_disabled() -> Letter {
+    Letter {
+        subject: "Two-step sign-in is off".to_owned(),
+        body: "Two-step sign-in was just turned off for your account: your password alone \
+               now signs you in.\n\nIf this was not you, reset your password now and turn \
+               it on again.\n"
+            .to_owned(),
+    }
+}
+
 /// Says when and from where, and what was done. The ip and user agent are
 /// the request that presented the old token: possibly the attacker's.
 pub(crate) fn reuse_alert(now: Timestamp, client: &ClientInfo) -> Letter {

@@ -9,12 +9,11 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordErro
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, ApiKeyStore, Clock, DataCipher, HashError, LoginFailure, LoginThrottleStore,
-    PasswordChange, PasswordHasher, PortError, Ports, RevokeReason, ThrottleKey, UserStore,
-    Verified,
+    AccessClaims, ApiKeyStore, Clock, HashError, PasswordChange, PasswordHasher, PortError, Ports,
+    RevokeReason, UserStore,
 };
 use crate::use_cases::mail::{letters, outgoing};
-use crate::use_cases::signed_in::{CallerError, caller};
+use crate::use_cases::signed_in::{CallerError, ConfirmPasswordError, caller, confirm_password};
 
 #[derive(Debug)]
 pub struct ChangePasswordCommand {
@@ -81,41 +80,21 @@ impl<'a, P: Ports> ChangePassword<'a, P> {
             Some(&user.email),
         )
         .map_err(E::WeakPassword)?;
-        // A stolen session must not become a way to guess the password:
-        // wrong current passwords count towards the account's lockout, as
-        // failed logins do, and a locked account is refused before hashing.
-        let key = ThrottleKey(ports.cipher().keyed_digest(user.email.as_str().as_bytes()));
-        let found = ports.store().find_login(&user.email, &key).await?;
-        let started = ports.clock().now();
-        if let Some(until) = found.locked_until.filter(|until| *until > started) {
-            return Err(E::Throttled {
-                retry_after: (until - started).to_std().unwrap_or_default(),
-            });
-        }
-        let stored = found.credentials.ok_or(CallerError::Gone)?.password_hash;
-        let verdict = ports
-            .hasher()
-            .verify(command.current, Some(stored.clone()))
-            .await?;
-        if verdict == Verified::Mismatch {
-            let now = ports.clock().now();
-            ports
-                .store()
-                .record_login_failure(LoginFailure {
-                    key,
-                    at: now,
-                    lockout: ports.policy().lockout,
-                    audit: AuditEvent::new(
-                        AuditKind::LoginFailed,
-                        now,
-                        Some(user.id),
-                        &command.client,
-                    )
-                    .with_detail(serde_json::json!({ "reason": "wrong_current_password" })),
-                })
-                .await?;
-            return Err(E::InvalidCredentials);
-        }
+        let stored = confirm_password(
+            ports,
+            &user,
+            command.current,
+            &command.client,
+            "wrong_current_password",
+        )
+        .await
+        .map_err(|e| match e {
+            ConfirmPasswordError::Wrong => E::InvalidCredentials,
+            ConfirmPasswordError::Throttled { retry_after } => E::Throttled { retry_after },
+            ConfirmPasswordError::Caller(e) => E::Caller(e),
+            ConfirmPasswordError::Hash(e) => E::from(e),
+            ConfirmPasswordError::Port(e) => E::Port(e),
+        })?;
         let new_hash = ports.hasher().hash(new).await?;
         let now = ports.clock().now();
         let live_keys = ports.store().live_api_keys(user.id, now).await?;

@@ -1,0 +1,176 @@
+//! TOTP enrolment: setup, enable (answers the backup codes), disable.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use garde::Validate;
+use gatehouse_application::Ports;
+use gatehouse_application::use_cases::mfa::{DisableTotp, EnableTotp, MfaError, SetupTotp};
+use gatehouse_domain::Password;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::no_store;
+use crate::bearer::Bearer;
+use crate::body::FieldErrors;
+use crate::client::client_info;
+use crate::dto::MAX_RAW_PASSWORD;
+use crate::problem::{ApiError, Problem};
+
+pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
+    config
+        .service(web::resource("/v1/users/me/mfa/totp/setup").route(web::post().to(setup::<P>)))
+        .service(web::resource("/v1/users/me/mfa/totp/enable").route(web::post().to(enable::<P>)))
+        .service(web::resource("/v1/users/me/mfa/totp").route(web::delete().to(disable::<P>)));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotpSetupResponse {
+    /// The secret in base32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://totp/...`, the same secret for apps that open links.
+    pub otpauth_uri: String,
+    /// The URI as a QR code: an SVG document to show inline.
+    pub qr_svg: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct EnableTotpBody {
+    /// The current code of the authenticator app.
+    #[garde(required, length(chars, max = 16))]
+    #[schema(value_type = String, required = true, example = "123456")]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupCodesResponse {
+    /// Ten codes, shown this once; each signs in once in place of a TOTP code.
+    pub backup_codes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct DisableTotpBody {
+    #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(value_type = String, required = true)]
+    pub password: Option<String>,
+}
+
+impl From<MfaError> for ApiError {
+    fn from(error: MfaError) -> Self {
+        match error {
+            MfaError::AlreadyEnabled => ApiError::new(
+                StatusCode::CONFLICT,
+                "MFA_ALREADY_ENABLED",
+                "MFA already enabled",
+                "Two-step sign-in is on; turn it off first to enrol a new app.",
+            ),
+            MfaError::InvalidCode => ApiError::mfa_invalid(StatusCode::BAD_REQUEST),
+            MfaError::InvalidCredentials => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "INVALID_CREDENTIALS",
+                "Invalid credentials",
+                "The password is not correct.",
+            ),
+            MfaError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
+            MfaError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
+            MfaError::Caller(e) => e.into(),
+            MfaError::Port(e) => e.into(),
+            MfaError::Unexpected(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+const SESSION_ERRORS: &str =
+    "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED`";
+
+/// Start enrolling an authenticator app: a new secret, pending until
+/// enabled (a second setup replaces it).
+#[utoipa::path(
+    post, path = "/v1/users/me/mfa/totp/setup", tag = "mfa", security(("bearer" = [])),
+    responses(
+        (status = 200, body = TotpSetupResponse),
+        (status = 401, description = SESSION_ERRORS, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`MFA_ALREADY_ENABLED`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn setup<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let enrolment = SetupTotp::new(&**ports).execute(&claims).await?;
+    Ok(no_store(HttpResponse::Ok().json(TotpSetupResponse {
+        secret: enrolment.secret_base32.expose().to_owned(),
+        otpauth_uri: enrolment.otpauth_uri.expose().to_owned(),
+        qr_svg: enrolment.qr_svg.expose().to_owned(),
+    })))
+}
+
+/// Confirm the pending secret with a current code: two-step sign-in is on,
+/// and the backup codes are answered, this once.
+#[utoipa::path(
+    post, path = "/v1/users/me/mfa/totp/enable", tag = "mfa", security(("bearer" = [])),
+    request_body = EnableTotpBody,
+    responses(
+        (status = 200, body = BackupCodesResponse),
+        (status = 400, description = "`MFA_INVALID`: a wrong or expired code, or no setup to confirm; `MALFORMED_REQUEST`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = SESSION_ERRORS, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`MFA_ALREADY_ENABLED`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn enable<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+    request: HttpRequest,
+    body: web::Json<EnableTotpBody>,
+) -> Result<HttpResponse, ApiError> {
+    FieldErrors::from_garde(&*body).finish()?;
+    let code = body
+        .code
+        .as_deref()
+        .ok_or_else(|| ApiError::malformed("code is required"))?;
+    let codes = EnableTotp::new(&**ports)
+        .execute(&claims, code, &client_info(&request))
+        .await?;
+    Ok(no_store(HttpResponse::Ok().json(BackupCodesResponse {
+        backup_codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
+    })))
+}
+
+/// Turn two-step sign-in off: the secret and the backup codes are
+/// forgotten. The password is asked again.
+#[utoipa::path(
+    delete, path = "/v1/users/me/mfa/totp", tag = "mfa", security(("bearer" = [])),
+    request_body = DisableTotpBody,
+    responses(
+        (status = 204, description = "Off (or it was)"),
+        (status = 401, description = SESSION_ERRORS, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`INVALID_CREDENTIALS`, `ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`TOO_MANY_ATTEMPTS`: wrong passwords count towards the account's lockout", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`OVERLOADED` or `SERVICE_UNAVAILABLE`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn disable<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+    request: HttpRequest,
+    body: web::Json<DisableTotpBody>,
+) -> Result<HttpResponse, ApiError> {
+    FieldErrors::from_garde(&*body).finish()?;
+    let password = body
+        .password
+        .as_deref()
+        .ok_or_else(|| ApiError::malformed("password is required"))?;
+    DisableTotp::new(&**ports)
+        .execute(
+            &claims,
+            Password::presented(password),
+            &client_info(&request),
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
