@@ -21,6 +21,9 @@ impl From<RegisterError> for ApiError {
                 "Email taken",
                 "An account with this email already exists.",
             ),
+            RegisterError::WeakPassword(e) => {
+                ApiError::validation(vec![crate::body::field_error("password", e)])
+            }
             RegisterError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             RegisterError::Unavailable(e) => ApiError::unavailable(&e),
             RegisterError::Unexpected(e) => ApiError::internal(&e),

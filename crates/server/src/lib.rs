@@ -2,6 +2,7 @@
 //! them into the HTTP application, and runs the command line.
 
 mod background;
+pub mod breached;
 pub mod config;
 mod housekeeper;
 pub mod mail;

@@ -19,6 +19,7 @@ use gatehouse_domain::{Password, PasswordRules, SecretString};
 use gatehouse_http_actix::{AuthRateLimit, HttpSettings, Jwks, Metrics};
 
 use crate::background::Background;
+use crate::breached::{BreachCheck, PwnedPasswords};
 use crate::config::Config;
 use crate::housekeeper::spawn_housekeeper;
 use crate::mail::{EmlFiles, MailCounters, MailTransport, SmtpMailer, spawn_sender};
@@ -34,6 +35,7 @@ pub type GatehousePorts = Adapters<
     MailTransport,
     DataKeyCipher,
     TotpCodes,
+    BreachCheck,
 >;
 
 /// Creates the database if missing and applies pending migrations.
@@ -132,6 +134,10 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         mailer: mail_transport(config)?,
         cipher: DataKeyCipher::new(&data_key),
         codes: TotpCodes,
+        breached: match &config.passwords.hibp_url {
+            Some(url) => BreachCheck::Pwned(PwnedPasswords::start(url)?),
+            None => BreachCheck::BundledOnly,
+        },
         policy: AuthPolicy {
             access_token_ttl: config.tokens.access_ttl,
             refresh_token_idle_ttl: config.tokens.refresh_idle_ttl,

@@ -12,7 +12,7 @@ use gatehouse_adapter_postgres::test_support::TestDatabase;
 use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString};
-use gatehouse_testkit::{FixedClock, RecordingMailer};
+use gatehouse_testkit::{BreachList, FixedClock, RecordingMailer};
 
 pub type PgPorts = Adapters<
     PgStore,
@@ -23,6 +23,7 @@ pub type PgPorts = Adapters<
     RecordingMailer,
     DataKeyCipher,
     TotpCodes,
+    BreachList,
 >;
 
 pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
@@ -48,6 +49,7 @@ pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
         mailer: RecordingMailer::default(),
         cipher: DataKeyCipher::new(&SecretString::new(DATA_KEY)),
         codes: TotpCodes,
+        breached: BreachList::none(),
         policy,
     }
 }

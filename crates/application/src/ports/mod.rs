@@ -8,6 +8,7 @@ mod account_tokens;
 mod admin_store;
 mod api_keys;
 mod audit_log;
+mod breached_passwords;
 mod clock;
 mod data_cipher;
 mod housekeeping;
@@ -31,6 +32,7 @@ pub use account_tokens::{
 pub use admin_store::{AdminStore, AuditQuery, UpdateUserError, UserUpdate};
 pub use api_keys::{ApiKeyStore, ApiKeyView, CreateApiKeyError, KeyHolder, NewApiKey};
 pub use audit_log::{AuditLog, AuditTx};
+pub use breached_passwords::BreachedPasswords;
 pub use clock::Clock;
 pub use data_cipher::DataCipher;
 pub use housekeeping::{Housekeeping, Sweep, Swept};
@@ -92,6 +94,7 @@ pub trait Ports: Send + Sync + 'static {
     type Mailer: Mailer;
     type Cipher: DataCipher;
     type Codes: OneTimeCodes;
+    type Breached: BreachedPasswords;
 
     fn store(&self) -> &Self::Store;
     fn hasher(&self) -> &Self::Hasher;
@@ -101,12 +104,13 @@ pub trait Ports: Send + Sync + 'static {
     fn mailer(&self) -> &Self::Mailer;
     fn cipher(&self) -> &Self::Cipher;
     fn codes(&self) -> &Self::Codes;
+    fn breached(&self) -> &Self::Breached;
     fn policy(&self) -> &AuthPolicy;
 }
 
 /// The usual way to bundle concrete adapters into [`Ports`].
 #[derive(Debug, Clone)]
-pub struct Adapters<S, H, T, O, C, M, D, F> {
+pub struct Adapters<S, H, T, O, C, M, D, F, B> {
     pub store: S,
     pub hasher: H,
     pub tokens: T,
@@ -115,10 +119,11 @@ pub struct Adapters<S, H, T, O, C, M, D, F> {
     pub mailer: M,
     pub cipher: D,
     pub codes: F,
+    pub breached: B,
     pub policy: AuthPolicy,
 }
 
-impl<S, H, T, O, C, M, D, F> Ports for Adapters<S, H, T, O, C, M, D, F>
+impl<S, H, T, O, C, M, D, F, B> Ports for Adapters<S, H, T, O, C, M, D, F, B>
 where
     S: UserStore
         + SessionStore
@@ -140,6 +145,7 @@ where
     M: Mailer + 'static,
     D: DataCipher + 'static,
     F: OneTimeCodes + 'static,
+    B: BreachedPasswords + 'static,
 {
     type Store = S;
     type Hasher = H;
@@ -149,6 +155,7 @@ where
     type Mailer = M;
     type Cipher = D;
     type Codes = F;
+    type Breached = B;
 
     fn store(&self) -> &S {
         &self.store
@@ -173,6 +180,9 @@ where
     }
     fn codes(&self) -> &F {
         &self.codes
+    }
+    fn breached(&self) -> &B {
+        &self.breached
     }
     fn policy(&self) -> &AuthPolicy {
         &self.policy

@@ -13,7 +13,8 @@ use super::issue::{self, TokenPair};
 use super::mail::mailed_token;
 use super::{from_hash_error, from_port_error};
 use crate::ports::{
-    Clock, CreateUserError, NewUser, PasswordHasher, Ports, TokenPurpose, UserStore,
+    BreachedPasswords, Clock, CreateUserError, NewUser, PasswordHasher, Ports, TokenPurpose,
+    UserStore,
 };
 
 #[derive(Debug)]
@@ -35,6 +36,10 @@ pub struct Registered {
 pub enum RegisterError {
     #[error("email already registered")]
     EmailTaken,
+    /// The password is known from breaches (the remote check; the bundled
+    /// list is the domain's rules, applied when the password was made).
+    #[error("password refused: {0}")]
+    WeakPassword(#[source] gatehouse_domain::PasswordError),
     #[error("password hashing saturated")]
     Overloaded { retry_after: Duration },
     #[error("store unavailable")]
@@ -58,6 +63,11 @@ impl<'a, P: Ports> Register<'a, P> {
     #[instrument(skip_all, fields(user_id))]
     pub async fn execute(&self, command: RegisterCommand) -> Result<Registered, RegisterError> {
         let ports = self.ports;
+        if ports.breached().is_breached(&command.password).await {
+            return Err(RegisterError::WeakPassword(
+                gatehouse_domain::PasswordError::Breached,
+            ));
+        }
         // Hash before touching the store: no transaction waits on Argon2.
         let password_hash = ports.hasher().hash(command.password).await?;
         let now = ports.clock().now();

@@ -3,6 +3,7 @@
 
 mod admin;
 mod api_keys;
+mod breached;
 mod current_user;
 mod email_verification;
 mod housekeeping;

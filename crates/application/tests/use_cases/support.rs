@@ -9,7 +9,7 @@ use gatehouse_adapter_memory::MemoryStore;
 use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString, Timestamp};
-use gatehouse_testkit::{FixedClock, RecordingMailer};
+use gatehouse_testkit::{BreachList, FixedClock, RecordingMailer};
 
 pub type TestPorts = Adapters<
     MemoryStore,
@@ -20,6 +20,7 @@ pub type TestPorts = Adapters<
     RecordingMailer,
     DataKeyCipher,
     TotpCodes,
+    BreachList,
 >;
 
 pub fn start() -> Timestamp {
@@ -53,6 +54,7 @@ pub fn ports_with(policy: AuthPolicy) -> TestPorts {
         mailer: RecordingMailer::default(),
         cipher: DataKeyCipher::new(&SecretString::new(DATA_KEY)),
         codes: TotpCodes,
+        breached: BreachList::none(),
         policy,
     }
 }

@@ -78,6 +78,9 @@ pub struct TokenConfig {
 #[derive(Debug, Clone)]
 pub struct PasswordConfig {
     pub min_length: usize,
+    /// The Pwned Passwords range API's base (`AUTH_HIBP_URL`); unset: the
+    /// bundled list only.
+    pub hibp_url: Option<String>,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -183,6 +186,7 @@ impl Config {
         let data_key = s.secret("AUTH_DATA_KEY");
         let passwords = PasswordConfig {
             min_length: s.number("AUTH_PASSWORD_MIN_LENGTH", 8)?,
+            hibp_url: s.optional("AUTH_HIBP_URL"),
             argon2_memory_kib: s.number("AUTH_ARGON2_MEMORY_KIB", 19_456)?,
             argon2_iterations: s.number("AUTH_ARGON2_ITERATIONS", 2)?,
             argon2_parallelism: s.number("AUTH_ARGON2_PARALLELISM", 1)?,
@@ -332,6 +336,11 @@ impl Config {
         }
         if !(d.url.starts_with("postgres://") || d.url.starts_with("postgresql://")) {
             bail!("DATABASE_URL must be a postgres:// URL");
+        }
+        if let Some(url) = &p.hibp_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("AUTH_HIBP_URL must start with https:// (or http://), got {url:?}");
         }
         let public_url = &self.mail.public_url;
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
@@ -627,6 +636,7 @@ mod tests {
             ("AUTH_CORS_ORIGINS", "https://app.example.com, *"),
             ("AUTH_CORS_ORIGINS", "https://app.example.com/path"),
             ("AUTH_PUBLIC_URL", "example.com"),
+            ("AUTH_HIBP_URL", "api.pwnedpasswords.com"),
             ("AUTH_MAIL_FROM", "not an address"),
             ("AUTH_LOG_FORMAT", "xml"),
             ("DATABASE_URL", "mysql://localhost/gatehouse"),

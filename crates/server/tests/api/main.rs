@@ -6,6 +6,7 @@ mod api_keys;
 mod architecture;
 mod auth;
 mod binary;
+mod breached;
 mod brute_force;
 mod framework;
 mod introspection;

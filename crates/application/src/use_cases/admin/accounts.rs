@@ -11,8 +11,8 @@ use gatehouse_domain::{
 use tracing::instrument;
 
 use crate::ports::{
-    AdminStore, Clock, CreateUserError, NewUser, PasswordHasher, PortError, Ports, UpdateUserError,
-    UserStore, UserUpdate,
+    AdminStore, BreachedPasswords, Clock, CreateUserError, NewUser, PasswordHasher, PortError,
+    Ports, UpdateUserError, UserStore, UserUpdate,
 };
 use crate::use_cases::from_hash_error;
 
@@ -56,6 +56,11 @@ impl<'a, P: Ports> CreateAccount<'a, P> {
             Some(&email),
         )
         .map_err(CreateAccountError::WeakPassword)?;
+        if ports.breached().is_breached(&password).await {
+            return Err(CreateAccountError::WeakPassword(
+                gatehouse_domain::PasswordError::Breached,
+            ));
+        }
         let password_hash = ports.hasher().hash(password).await?;
         let now = ports.clock().now();
         let user = User {

@@ -9,8 +9,8 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordErro
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, ApiKeyStore, Clock, HashError, PasswordChange, PasswordHasher, PortError, Ports,
-    RevokeReason, UserStore,
+    AccessClaims, ApiKeyStore, BreachedPasswords, Clock, HashError, PasswordChange, PasswordHasher,
+    PortError, Ports, RevokeReason, UserStore,
 };
 use crate::use_cases::mail::{letters, outgoing};
 use crate::use_cases::signed_in::{CallerError, ConfirmPasswordError, caller, confirm_password};
@@ -80,6 +80,9 @@ impl<'a, P: Ports> ChangePassword<'a, P> {
             Some(&user.email),
         )
         .map_err(E::WeakPassword)?;
+        if ports.breached().is_breached(&new).await {
+            return Err(E::WeakPassword(PasswordError::Breached));
+        }
         let stored = confirm_password(
             ports,
             &user,

@@ -11,8 +11,8 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordErro
 use tracing::instrument;
 
 use crate::ports::{
-    AccountTokenStore, Clock, OpaqueTokens, PasswordHasher, PasswordReset, PortError, Ports,
-    TokenPurpose,
+    AccountTokenStore, BreachedPasswords, Clock, OpaqueTokens, PasswordHasher, PasswordReset,
+    PortError, Ports, TokenPurpose,
 };
 use crate::use_cases::from_hash_error;
 
@@ -70,6 +70,9 @@ impl<'a, P: Ports> ResetPassword<'a, P> {
             Some(&user.email),
         )
         .map_err(E::WeakPassword)?;
+        if ports.breached().is_breached(&new).await {
+            return Err(E::WeakPassword(gatehouse_domain::PasswordError::Breached));
+        }
         let new_hash = ports.hasher().hash(new).await?;
         let now = ports.clock().now();
         ports
