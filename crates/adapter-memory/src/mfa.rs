@@ -98,14 +98,14 @@ impl MfaStore for MemoryStore {
     async fn spend_backup_code(
         &self,
         user_id: UserId,
-        digest: &str,
+        digests: &[String],
         at: Timestamp,
     ) -> Result<bool, PortError> {
         let mut state = self.state.lock().await;
         let Some(code) = state.mfa.get_mut(&user_id).and_then(|row| {
             row.backup_codes
                 .iter_mut()
-                .find(|(d, used)| d == digest && used.is_none())
+                .find(|(d, used)| digests.contains(d) && used.is_none())
         }) else {
             return Ok(false);
         };

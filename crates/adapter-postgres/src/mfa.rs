@@ -70,7 +70,7 @@ WHERE id = $1 AND mfa_enabled AND (totp_last_step IS NULL OR totp_last_step < $2
 
 const SPEND_BACKUP_CODE: &str = "\
 UPDATE mfa_backup_codes SET used_at = $3 \
-WHERE user_id = $1 AND digest = $2 AND used_at IS NULL";
+WHERE user_id = $1 AND digest = ANY($2) AND used_at IS NULL";
 
 #[derive(QueryableByName)]
 struct StateRow {
@@ -186,14 +186,14 @@ impl MfaStore for PgStore {
     async fn spend_backup_code(
         &self,
         user_id: UserId,
-        digest: &str,
+        digests: &[String],
         at: Timestamp,
     ) -> Result<bool, PortError> {
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             let updated = diesel::sql_query(SPEND_BACKUP_CODE)
                 .bind::<SqlUuid, _>(user_id.as_uuid())
-                .bind::<Text, _>(digest.to_owned())
+                .bind::<Array<Text>, _>(digests.to_vec())
                 .bind::<Timestamptz, _>(at)
                 .execute(&mut *conn)
                 .await

@@ -132,7 +132,7 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
         opaque: RandomTokens,
         clock: SystemClock,
         mailer: mail_transport(config)?,
-        cipher: DataKeyCipher::new(&data_key),
+        cipher: DataKeyCipher::with_previous(&data_key, &config.data_key_previous),
         codes: TotpCodes,
         breached: match &config.passwords.hibp_url {
             Some(url) => BreachCheck::Pwned(PwnedPasswords::start(url)?),

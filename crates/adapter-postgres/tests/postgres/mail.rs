@@ -7,7 +7,9 @@ use gatehouse_adapter_postgres::test_support::TestDatabase;
 use gatehouse_application::AuthPolicy;
 use gatehouse_application::policy::DeliveryPolicy;
 use gatehouse_application::ports::Clock;
-use gatehouse_application::ports::{DataCipher, OutboxTx, OutgoingMail, Transactional, UnitOfWork};
+use gatehouse_application::ports::{
+    DataCipher, OutboxTx, OutgoingMail, SealPurpose, Transactional, UnitOfWork,
+};
 use gatehouse_application::use_cases::email::{VerifyEmail, VerifyEmailError};
 use gatehouse_application::use_cases::mail::DeliverMail;
 use gatehouse_application::use_cases::password::{
@@ -38,7 +40,10 @@ async fn queue(ports: &PgPorts, n: usize) {
             id,
             to: Email::parse(&format!("user{i}@example.com")).unwrap(),
             subject: format!("mail {i}"),
-            sealed_body: ports.cipher.seal(id.as_bytes(), b"hello").unwrap(),
+            sealed_body: ports
+                .cipher
+                .seal(SealPurpose::MailBody, id.as_bytes(), b"hello")
+                .unwrap(),
             queued_at: ports.clock.now(),
         })
         .await

@@ -94,14 +94,15 @@ pub trait MfaStore: Send + Sync {
         step: i64,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
 
-    /// Spends the backup code with this digest: `true` only the first time.
+    /// Spends the backup code whose digest is one of `digests` (one per
+    /// configured data key): `true` only the first time.
     ///
     /// # Errors
     /// `Unavailable`.
     fn spend_backup_code(
         &self,
         user_id: UserId,
-        digest: &str,
+        digests: &[String],
         at: Timestamp,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
 }

@@ -34,7 +34,7 @@ pub use api_keys::{ApiKeyStore, ApiKeyView, CreateApiKeyError, KeyHolder, NewApi
 pub use audit_log::{AuditLog, AuditTx};
 pub use breached_passwords::BreachedPasswords;
 pub use clock::Clock;
-pub use data_cipher::DataCipher;
+pub use data_cipher::{DataCipher, SealPurpose};
 pub use housekeeping::{Housekeeping, Sweep, Swept};
 pub use login_throttle::{Lockout, LoginFailure, LoginLookup, LoginThrottleStore, ThrottleKey};
 pub use mail_outbox::{ClaimedMail, DeliveryOutcome, MailOutbox, OutboxTx, OutgoingMail};

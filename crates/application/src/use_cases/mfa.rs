@@ -10,7 +10,7 @@ use tracing::instrument;
 
 use crate::ports::{
     AccessClaims, Clock, DataCipher, HashError, MfaDisable, MfaEnable, MfaStore, OneTimeCodes,
-    PortError, Ports, TotpEnrolment,
+    PortError, Ports, SealPurpose, TotpEnrolment,
 };
 use crate::use_cases::mail::{letters, outgoing};
 use crate::use_cases::signed_in::{CallerError, ConfirmPasswordError, caller, confirm_password};
@@ -53,16 +53,22 @@ pub(crate) fn secret_context(user_id: UserId) -> Vec<u8> {
     format!("totp-secret:{user_id}").into_bytes()
 }
 
-/// Backup codes are typed by people: case, spaces and dashes don't count.
-pub(crate) fn backup_code_digest<P: Ports>(ports: &P, user_id: UserId, code: &str) -> String {
+/// What a backup code's digest is taken of. Codes are typed by people:
+/// case, spaces and dashes don't count.
+fn backup_code_input(user_id: UserId, code: &str) -> Vec<u8> {
     let normalised: String = code
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .flat_map(char::to_lowercase)
         .collect();
+    format!("backup-code:{user_id}:{normalised}").into_bytes()
+}
+
+/// The digest stored for a new backup code (under the current data key).
+pub(crate) fn backup_code_digest<P: Ports>(ports: &P, user_id: UserId, code: &str) -> String {
     ports
         .cipher()
-        .keyed_digest(format!("backup-code:{user_id}:{normalised}").as_bytes())
+        .keyed_digest(&backup_code_input(user_id, code))
 }
 
 #[derive(Debug)]
@@ -89,9 +95,11 @@ impl<'a, P: Ports> SetupTotp<'a, P> {
         let enrolment = ports
             .codes()
             .enrol(&ports.policy().totp_issuer, user.email.as_str())?;
-        let sealed = ports
-            .cipher()
-            .seal(&secret_context(user.id), &enrolment.secret.0)?;
+        let sealed = ports.cipher().seal(
+            SealPurpose::TotpSecret,
+            &secret_context(user.id),
+            &enrolment.secret.0,
+        )?;
         if !ports.store().set_pending_totp(user.id, sealed).await? {
             return Err(MfaError::AlreadyEnabled);
         }
@@ -129,7 +137,10 @@ impl<'a, P: Ports> EnableTotp<'a, P> {
             return Err(MfaError::AlreadyEnabled);
         }
         let pending = state.pending.ok_or(MfaError::InvalidCode)?;
-        let secret = ports.cipher().open(&secret_context(user.id), &pending)?;
+        let secret =
+            ports
+                .cipher()
+                .open(SealPurpose::TotpSecret, &secret_context(user.id), &pending)?;
         let now = ports.clock().now();
         let step = ports
             .codes()
@@ -226,7 +237,10 @@ pub(crate) async fn second_factor_passes<P: Ports>(
         let Some(sealed) = state.secret else {
             return Ok(false);
         };
-        let secret = ports.cipher().open(&secret_context(user_id), &sealed)?;
+        let secret =
+            ports
+                .cipher()
+                .open(SealPurpose::TotpSecret, &secret_context(user_id), &sealed)?;
         return match ports.codes().totp_step(&secret, otp, now) {
             Some(step) => ports.store().spend_totp_step(user_id, step).await,
             None => Ok(false),
@@ -237,6 +251,13 @@ pub(crate) async fn second_factor_passes<P: Ports>(
     if otp.is_empty() || otp.len() > 64 {
         return Ok(false);
     }
-    let digest = backup_code_digest(ports, user_id, otp);
-    ports.store().spend_backup_code(user_id, &digest, now).await
+    // Under every configured data key: codes stored before a key rotation
+    // still match.
+    let digests = ports
+        .cipher()
+        .keyed_digests(&backup_code_input(user_id, otp));
+    ports
+        .store()
+        .spend_backup_code(user_id, &digests, now)
+        .await
 }

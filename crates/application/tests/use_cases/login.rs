@@ -136,6 +136,12 @@ async fn saturated_hasher_answers_overloaded() {
         gatehouse_adapter_crypto::Argon2Hasher::new(&gatehouse_adapter_crypto::Argon2Config {
             max_concurrent: 1,
             queue_wait: std::time::Duration::ZERO,
+            // A hash that holds the one slot for tens of milliseconds, so
+            // the other logins, microseconds behind, find it taken even on
+            // a busy machine (with the cheapest cost, each could finish
+            // before the next one arrived).
+            memory_kib: 64 * 1024,
+            iterations: 2,
             ..cheap_argon2()
         })
         .unwrap();

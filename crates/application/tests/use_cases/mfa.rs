@@ -252,3 +252,65 @@ async fn disable_takes_the_password_and_forgets_secret_and_codes() {
         .collect();
     assert!(kinds.contains(&AuditKind::MfaDisabled));
 }
+
+#[tokio::test]
+async fn a_data_key_rotation_keeps_secrets_and_backup_codes_working() {
+    use gatehouse_adapter_crypto::DataKeyCipher;
+    let mut ports = ports();
+    let (_, secret, backup) = enrolled(&ports).await;
+    ports.cipher = DataKeyCipher::with_previous(
+        &SecretString::new("the-next-data-key-of-at-least-32-bytes"),
+        &[SecretString::new(DATA_KEY)],
+    );
+    login(&ports, Some(&code(&ports, &secret, 0)))
+        .await
+        .unwrap();
+    login(&ports, Some(&backup[1])).await.unwrap();
+    // Without the former key, what it sealed is out of reach.
+    ports.cipher = DataKeyCipher::new(&SecretString::new("the-next-data-key-of-at-least-32-bytes"));
+    ports.clock.advance(Duration::from_secs(30));
+    assert!(
+        login(&ports, Some(&code(&ports, &secret, 0)))
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        login(&ports, Some(&backup[2])).await,
+        Err(LoginError::MfaInvalid)
+    ));
+}
+
+#[tokio::test]
+async fn a_password_reset_keeps_mfa_on() {
+    use gatehouse_application::use_cases::password::{
+        RequestPasswordReset, ResetPassword, ResetPasswordCommand,
+    };
+    let ports = ports();
+    let (_, secret, _) = enrolled(&ports).await;
+    RequestPasswordReset::new(&ports)
+        .execute(email(EMAIL), &client())
+        .await
+        .unwrap();
+    let mails = mails_about(&ports, "Reset your password").await;
+    let token = link_token(mails.last().unwrap());
+    const NEW: &str = "a fresh start passphrase";
+    ResetPassword::new(&ports)
+        .execute(ResetPasswordCommand {
+            token: SecretString::new(token),
+            new_password: Password::presented(NEW),
+            client: client(),
+        })
+        .await
+        .unwrap();
+    let login = Login::new(&ports);
+    let with_new = |otp: Option<String>| {
+        login.execute(LoginCommand {
+            email: email(EMAIL),
+            password: Password::presented(NEW),
+            otp: otp.map(SecretString::new),
+            client: client(),
+        })
+    };
+    assert!(matches!(with_new(None).await, Err(LoginError::MfaRequired)));
+    with_new(Some(code(&ports, &secret, 0))).await.unwrap();
+}

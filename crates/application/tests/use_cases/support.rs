@@ -105,7 +105,7 @@ pub struct SignedUp {
 /// Every mail in the outbox, its body opened with the data key (empty once
 /// sent or given up, when the store erased it).
 pub async fn queued(ports: &TestPorts) -> Vec<gatehouse_application::ports::Mail> {
-    use gatehouse_application::ports::{DataCipher, Mail};
+    use gatehouse_application::ports::{DataCipher, Mail, SealPurpose};
     ports
         .store
         .outbox()
@@ -117,7 +117,11 @@ pub async fn queued(ports: &TestPorts) -> Vec<gatehouse_application::ports::Mail
             } else {
                 let plain = ports
                     .cipher
-                    .open(q.mail.id.as_bytes(), &q.mail.sealed_body)
+                    .open(
+                        SealPurpose::MailBody,
+                        q.mail.id.as_bytes(),
+                        &q.mail.sealed_body,
+                    )
                     .unwrap();
                 String::from_utf8(plain).unwrap()
             };

@@ -36,6 +36,9 @@ pub struct Config {
     pub operations: OperationsConfig,
     /// Encrypts data at rest; checked when `serve` starts.
     pub data_key: Option<SecretString>,
+    /// Former data keys, still accepted for what they sealed
+    /// (`AUTH_DATA_KEY_PREVIOUS`, comma-separated) during a rotation.
+    pub data_key_previous: Vec<SecretString>,
     /// Every variable read, with the value in effect (secrets redacted).
     pub effective: Vec<(&'static str, String)>,
     /// Variables that are set but mean nothing in this configuration.
@@ -184,6 +187,17 @@ impl Config {
             refresh_reuse_grace: s.seconds("AUTH_REFRESH_REUSE_GRACE_SECS", 10)?,
         };
         let data_key = s.secret("AUTH_DATA_KEY");
+        let data_key_previous: Vec<SecretString> = s
+            .secret("AUTH_DATA_KEY_PREVIOUS")
+            .map(|keys| {
+                keys.expose()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(SecretString::new)
+                    .collect()
+            })
+            .unwrap_or_default();
         let passwords = PasswordConfig {
             min_length: s.number("AUTH_PASSWORD_MIN_LENGTH", 8)?,
             hibp_url: s.optional("AUTH_HIBP_URL"),
@@ -234,6 +248,7 @@ impl Config {
             mail,
             operations,
             data_key,
+            data_key_previous,
             unused,
             effective: s.into_effective(),
         };
@@ -384,7 +399,15 @@ impl Config {
             "AUTH_DATA_KEY",
             self.data_key.as_ref(),
             "to encrypt secrets at rest",
-        )
+        )?;
+        for previous in &self.data_key_previous {
+            keys::check_secret(
+                "AUTH_DATA_KEY_PREVIOUS",
+                Some(previous),
+                "for each former key",
+            )?;
+        }
+        Ok(())
     }
 
     /// The access-token keys, files read.

@@ -10,6 +10,7 @@ use tracing::instrument;
 
 use crate::ports::{
     ClaimedMail, Clock, DataCipher, DeliveryOutcome, Mail, MailOutbox, Mailer, PortError, Ports,
+    SealPurpose,
 };
 use crate::use_cases::issue::add;
 
@@ -75,10 +76,11 @@ impl<'a, P: Ports> DeliverMail<'a, P> {
         let ports = self.ports;
         let queued = &claimed.mail;
         let to = queued.to.masked();
-        let body = match ports
-            .cipher()
-            .open(queued.id.as_bytes(), &queued.sealed_body)
-        {
+        let body = match ports.cipher().open(
+            SealPurpose::MailBody,
+            queued.id.as_bytes(),
+            &queued.sealed_body,
+        ) {
             Ok(body) => body,
             Err(error) => {
                 // Sealed under another AUTH_DATA_KEY: no retry can help.

@@ -12,8 +12,8 @@ use std::time::Duration;
 use gatehouse_domain::{Email, Timestamp, User};
 
 use crate::ports::{
-    DataCipher, MailedToken, OpaqueTokens, OutgoingMail, PortError, Ports, Throttle, TokenPurpose,
-    VerificationRequest,
+    DataCipher, MailedToken, OpaqueTokens, OutgoingMail, PortError, Ports, SealPurpose, Throttle,
+    TokenPurpose, VerificationRequest,
 };
 use crate::use_cases::issue::add;
 use letters::Letter;
@@ -34,7 +34,10 @@ pub(crate) fn outgoing<P: Ports>(
     now: Timestamp,
 ) -> Result<OutgoingMail, PortError> {
     let id = uuid::Uuid::now_v7();
-    let sealed_body = ports.cipher().seal(id.as_bytes(), letter.body.as_bytes())?;
+    let sealed_body =
+        ports
+            .cipher()
+            .seal(SealPurpose::MailBody, id.as_bytes(), letter.body.as_bytes())?;
     Ok(OutgoingMail {
         id,
         to: to.clone(),
