@@ -28,18 +28,19 @@ pub struct LoginBody {
     #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     pub email: Option<String>,
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 1024)]
     pub password: Option<String>,
     /// With MFA on: the code of the authenticator app (six digits) or a
     /// backup code. Ignored otherwise.
     #[garde(length(chars, max = 64))]
+    #[schema(max_length = 64)]
     pub otp: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct RefreshBody {
     #[garde(required, length(chars, max = 512))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 512)]
     pub refresh_token: Option<String>,
 }
 

@@ -29,7 +29,7 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
 pub struct VerifyEmailBody {
     /// The `token` of the link in the verification mail.
     #[garde(required, length(chars, max = 512))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 512)]
     pub token: Option<String>,
 }
 

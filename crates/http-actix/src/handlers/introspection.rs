@@ -21,7 +21,7 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
 pub struct IntrospectBody {
     /// An access token or an API key.
     #[garde(required, length(chars, max = 4096))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 4096)]
     pub token: Option<String>,
 }
 

@@ -37,7 +37,7 @@ pub struct TotpSetupResponse {
 pub struct EnableTotpBody {
     /// The current code of the authenticator app.
     #[garde(required, length(chars, max = 16))]
-    #[schema(value_type = String, required = true, example = "123456")]
+    #[schema(value_type = String, required = true, example = "123456", max_length = 16)]
     pub code: Option<String>,
 }
 
@@ -50,7 +50,7 @@ pub struct BackupCodesResponse {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct DisableTotpBody {
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 1024)]
     pub password: Option<String>,
 }
 

@@ -39,7 +39,7 @@ pub struct ForgotPasswordBody {
 pub struct ResetPasswordBody {
     /// The `token` of the link in the reset mail.
     #[garde(required, length(chars, max = 512))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 512)]
     pub token: Option<String>,
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
     #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
@@ -132,7 +132,7 @@ pub async fn reset<P: Ports>(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct ChangePasswordBody {
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 1024)]
     pub current_password: Option<String>,
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
     #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
