@@ -17,13 +17,13 @@ use gatehouse_application::use_cases::Authenticate;
 use crate::bearer::Verifier;
 use crate::body::{MAX_BODY_BYTES, json_config};
 use crate::client::TrustedProxies;
-use crate::handlers::{
-    admin, api_keys, auth, email, health, introspection, jwks, mfa, password, sessions, users,
-};
 use crate::metrics::{self, Metrics};
 use crate::problem::{ApiError, PROBLEM_JSON};
 use crate::rate_limit::{AuthRateLimit, limit_auth_requests};
 use crate::request_log::log_request;
+use crate::routes::{
+    admin, api_keys, auth, email, health, introspection, jwks, mfa, password, sessions, users,
+};
 
 /// The JSON extractor configuration (limits, content type, problem errors).
 pub fn configure_json() -> web::JsonConfig {

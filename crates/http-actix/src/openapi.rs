@@ -8,23 +8,21 @@ use crate::dto::{
     HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, RoleName,
     TokenResponse, UserResponse,
 };
-use crate::handlers::admin::{AuditEventResponse, AuditPageResponse, UpdateUserBody, UsersPage};
-use crate::handlers::api_keys::{
-    ApiKeyResponse, ApiKeysResponse, CreateApiKeyBody, CreatedApiKeyResponse,
-};
-use crate::handlers::email::VerifyEmailBody;
-use crate::handlers::introspection::{IntrospectBody, IntrospectionResponse};
-use crate::handlers::jwks::{JwkResponse, JwksResponse};
-use crate::handlers::mfa::{
-    BackupCodesResponse, DisableTotpBody, EnableTotpBody, TotpSetupResponse,
-};
-use crate::handlers::password::{ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody};
-use crate::handlers::sessions::{SessionResponse, SessionsResponse};
-use crate::handlers::{
-    admin, api_keys, auth, email, health, introspection, jwks, mfa, password, sessions, users,
-};
 use crate::metrics;
 use crate::problem::{FieldError, Problem};
+use crate::routes::admin::{AuditEventResponse, AuditPageResponse, UpdateUserBody, UsersPage};
+use crate::routes::api_keys::{
+    ApiKeyResponse, ApiKeysResponse, CreateApiKeyBody, CreatedApiKeyResponse,
+};
+use crate::routes::email::VerifyEmailBody;
+use crate::routes::introspection::{IntrospectBody, IntrospectionResponse};
+use crate::routes::jwks::{JwkResponse, JwksResponse};
+use crate::routes::mfa::{BackupCodesResponse, DisableTotpBody, EnableTotpBody, TotpSetupResponse};
+use crate::routes::password::{ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody};
+use crate::routes::sessions::{SessionResponse, SessionsResponse};
+use crate::routes::{
+    admin, api_keys, auth, email, health, introspection, jwks, mfa, password, sessions, users,
+};
 
 struct BearerScheme;
 

@@ -1,4 +1,5 @@
-//! Request handlers, one module per area. Each parses its body into domain
+//! The routes, one module per area, each with its `configure::<P>()`, its
+//! bodies and its OpenAPI annotations. Each parses its body into domain
 //! values, runs one use case and maps its errors.
 
 pub mod admin;
