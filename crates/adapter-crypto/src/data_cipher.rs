@@ -203,10 +203,15 @@ impl DataCipher for DataKeyCipher {
             });
         by_id
             .or_else(|| {
-                // Sealed before key ids: nonce first, one key per data key.
-                self.keys
-                    .iter()
-                    .find_map(|k| open_with(&k.legacy, sealed, context))
+                // Sealed before key ids (nonce first, one key per data key):
+                // only mail bodies were, so no other purpose falls back.
+                (purpose == SealPurpose::MailBody)
+                    .then(|| {
+                        self.keys
+                            .iter()
+                            .find_map(|k| open_with(&k.legacy, sealed, context))
+                    })
+                    .flatten()
             })
             .ok_or_else(|| {
                 PortError::Unexpected(anyhow!("sealed data does not open with any data key"))
@@ -317,6 +322,12 @@ mod tests {
         assert_eq!(
             cipher(KEY).open(MAIL, b"mail-1", &legacy).unwrap(),
             b"queued before the upgrade"
+        );
+        assert!(
+            cipher(KEY)
+                .open(SealPurpose::TotpSecret, b"mail-1", &legacy)
+                .is_err(),
+            "secrets were never sealed the old way"
         );
     }
 

@@ -67,3 +67,13 @@ async fn reset_tokens_work_once() {
 async fn verification_tokens_work_once() {
     contract::mail::verification_tokens_work_once(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn mfa_turns_on_and_off_as_compare_and_swap() {
+    contract::mfa::mfa_turns_on_and_off_as_compare_and_swap(&MemoryStore::new()).await;
+}
+
+#[tokio::test]
+async fn mfa_codes_are_spent_once() {
+    contract::mfa::codes_are_spent_once(&MemoryStore::new()).await;
+}

@@ -281,6 +281,18 @@ mod shared {
     }
 
     #[tokio::test]
+    async fn mfa_turns_on_and_off_as_compare_and_swap() {
+        let db = TestDatabase::create().await;
+        contract::mfa::mfa_turns_on_and_off_as_compare_and_swap(&db.store()).await;
+    }
+
+    #[tokio::test]
+    async fn mfa_codes_are_spent_once() {
+        let db = TestDatabase::create().await;
+        contract::mfa::codes_are_spent_once(&db.store()).await;
+    }
+
+    #[tokio::test]
     async fn verification_tokens_work_once() {
         let db = TestDatabase::create().await;
         contract::mail::verification_tokens_work_once(&db.store()).await;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod mail;
+pub mod mfa;
 
 use chrono::TimeZone;
 use gatehouse_domain::{

@@ -144,6 +144,23 @@ impl<'a, P: Ports> Login<'a, P> {
             let Some(otp) = command.otp.as_ref() else {
                 return Err(LoginError::MfaRequired);
             };
+            // Read the lockout again, after Argon2: the requests that passed
+            // the first read together are then at most those hashing at
+            // once, so parallel guesses cannot outrun the limit by more
+            // than the hashing slots (a code is far easier to guess than a
+            // password).
+            let now = ports.clock().now();
+            if let Some(until) = ports
+                .store()
+                .find_login(&command.email, &key)
+                .await?
+                .locked_until
+                .filter(|until| *until > now)
+            {
+                return Err(LoginError::Throttled {
+                    retry_after: (until - now).to_std().unwrap_or_default(),
+                });
+            }
             if !second_factor_passes(ports, user.id, otp.expose()).await? {
                 let at = ports.clock().now();
                 let audit = AuditEvent::new(

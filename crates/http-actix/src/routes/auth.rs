@@ -85,7 +85,12 @@ pub async fn login<P: Ports>(
     };
     let outcome = Login::new(&**ports)
         .execute(LoginCommand {
-            otp: body.otp.as_deref().map(SecretString::new),
+            // A form that always sends the field sends it blank: no code.
+            otp: body
+                .otp
+                .as_deref()
+                .filter(|otp| !otp.trim().is_empty())
+                .map(SecretString::new),
             email,
             password,
             client: client_info(&request),

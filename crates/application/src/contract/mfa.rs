@@ -1,0 +1,149 @@
+//! The MFA store's contract: pending secrets, enable and disable as
+//! compare-and-swap steps, and codes that are spent once.
+
+use gatehouse_domain::AuditKind;
+
+use super::{at, audit, new_user};
+use crate::contract::mail::mail_to;
+use crate::ports::{MfaDisable, MfaEnable, MfaStore, UserStore};
+
+fn enable(user_id: gatehouse_domain::UserId, pending: &[u8], codes: &[&str]) -> MfaEnable {
+    MfaEnable {
+        user_id,
+        pending: pending.to_vec(),
+        spent_step: 100,
+        backup_codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+        audit: audit(AuditKind::MfaEnabled, user_id),
+        notice: mail_to("mfa@example.com", at(0)),
+    }
+}
+
+fn disable(user_id: gatehouse_domain::UserId) -> MfaDisable {
+    MfaDisable {
+        user_id,
+        audit: audit(AuditKind::MfaDisabled, user_id),
+        notice: mail_to("mfa@example.com", at(0)),
+    }
+}
+
+/// Setup keeps a pending secret until enable; enable takes only the pending
+/// secret it was checked against; with MFA on, setup and enable change
+/// nothing; disable forgets everything, once.
+pub async fn mfa_turns_on_and_off_as_compare_and_swap<S: UserStore + MfaStore>(store: &S) {
+    let user = new_user("mfa@example.com");
+    let id = user.id;
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    assert!(!store.mfa_state(id).await.unwrap().enabled);
+    assert!(store.set_pending_totp(id, vec![1; 8]).await.unwrap());
+    assert!(
+        store.set_pending_totp(id, vec![2; 8]).await.unwrap(),
+        "replaced"
+    );
+    assert!(
+        !store
+            .enable_totp(enable(id, &[1; 8], &["a"]))
+            .await
+            .unwrap(),
+        "a replaced secret enables nothing"
+    );
+    assert!(!store.mfa_state(id).await.unwrap().enabled);
+    assert!(
+        store
+            .enable_totp(enable(id, &[2; 8], &["a", "b"]))
+            .await
+            .unwrap()
+    );
+    let state = store.mfa_state(id).await.unwrap();
+    assert!(state.enabled);
+    assert_eq!(state.secret.as_deref(), Some(&[2; 8][..]));
+    assert_eq!(state.pending, None);
+    assert!(store.find_user(id).await.unwrap().unwrap().mfa_enabled);
+
+    assert!(
+        !store.set_pending_totp(id, vec![3; 8]).await.unwrap(),
+        "MFA is on"
+    );
+    assert!(
+        !store
+            .enable_totp(enable(id, &[2; 8], &["c"]))
+            .await
+            .unwrap()
+    );
+
+    assert!(store.disable_totp(disable(id)).await.unwrap());
+    assert!(
+        !store.disable_totp(disable(id)).await.unwrap(),
+        "already off"
+    );
+    let state = store.mfa_state(id).await.unwrap();
+    assert!(!state.enabled && state.secret.is_none() && state.pending.is_none());
+    assert!(
+        !store
+            .spend_backup_code(id, &["a".into()], at(1))
+            .await
+            .unwrap(),
+        "codes go with it"
+    );
+}
+
+/// A TOTP step is spent once, and never after a later one; a backup code
+/// once, found by any of the digests given.
+pub async fn codes_are_spent_once<S: UserStore + MfaStore>(store: &S) {
+    let user = new_user("codes@example.com");
+    let id = user.id;
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    assert!(!store.spend_totp_step(id, 101).await.unwrap(), "MFA is off");
+    store.set_pending_totp(id, vec![1; 8]).await.unwrap();
+    store
+        .enable_totp(enable(id, &[1; 8], &["a", "b"]))
+        .await
+        .unwrap();
+    // The enabling code spent step 100.
+    assert!(!store.spend_totp_step(id, 100).await.unwrap());
+    assert!(store.spend_totp_step(id, 102).await.unwrap());
+    assert!(!store.spend_totp_step(id, 102).await.unwrap(), "replay");
+    assert!(
+        !store.spend_totp_step(id, 101).await.unwrap(),
+        "older than spent"
+    );
+    assert!(store.spend_totp_step(id, 103).await.unwrap());
+
+    let under_two_keys = ["not-this".to_owned(), "b".to_owned()];
+    assert!(
+        store
+            .spend_backup_code(id, &under_two_keys, at(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .spend_backup_code(id, &under_two_keys, at(2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .spend_backup_code(id, &["a".into()], at(3))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .spend_backup_code(id, &["zzz".into()], at(3))
+            .await
+            .unwrap()
+    );
+    let other = gatehouse_domain::UserId::new();
+    assert!(
+        !store
+            .spend_backup_code(other, &["a".into()], at(3))
+            .await
+            .unwrap()
+    );
+}
