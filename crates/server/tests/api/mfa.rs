@@ -78,6 +78,10 @@ async fn the_whole_flow_from_setup_to_disable() {
     login_with(&app, None)
         .await
         .assert_problem(401, "MFA_REQUIRED");
+    // A form that always sends the field sends it blank: that is no code.
+    login_with(&app, Some("  "))
+        .await
+        .assert_problem(401, "MFA_REQUIRED");
     login_with(&app, Some("000000"))
         .await
         .assert_problem(401, "MFA_INVALID");
