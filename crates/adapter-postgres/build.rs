@@ -19,7 +19,7 @@ fn visit(dir: &Path, files: &mut Vec<(String, Vec<u8>)>) {
 }
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/postgres");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files = Vec::new();
     visit(&dir, &mut files);

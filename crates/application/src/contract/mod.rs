@@ -5,7 +5,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod concurrency;
 pub mod mail;
+
+/// The account and session cases, under one name for `store_contract_tests!`.
+pub mod accounts {
+    pub use super::{
+        a_password_change_swaps_the_hash_and_ends_other_sessions,
+        dropped_units_of_work_leave_no_trace, ending_a_session_erases_its_kept_successors,
+        password_hash_replacement_is_compare_and_swap, rolled_back_units_of_work_leave_no_trace,
+        rotation_in_one_step_only_takes_current_tokens, session_liveness_comes_with_the_user,
+        sessions_are_listed_and_ended_by_their_user, sessions_rotate_and_revoke,
+        users_are_created_once_and_found,
+    };
+}
 pub mod mfa;
 
 use chrono::TimeZone;
@@ -242,7 +255,7 @@ pub async fn dropped_units_of_work_leave_no_trace<S: UserStore + SessionStore + 
     tx.commit().await.unwrap();
 }
 
-fn attempt(token: u8, successor: u8, now: i64, idle_end: i64) -> RotationAttempt {
+pub(crate) fn attempt(token: u8, successor: u8, now: i64, idle_end: i64) -> RotationAttempt {
     RotationAttempt {
         digest: digest(token),
         at: at(now),

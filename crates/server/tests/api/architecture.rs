@@ -37,6 +37,11 @@ fn rules() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
             [CRYPTO, WEB, MAIL].concat(),
         ),
         (
+            "gatehouse-adapter-sqlite",
+            layers.to_vec(),
+            [CRYPTO, WEB, MAIL].concat(),
+        ),
+        (
             "gatehouse-adapter-crypto",
             layers.to_vec(),
             [DATABASE, WEB, MAIL].concat(),

@@ -1,0 +1,229 @@
+//! The embedded store: SQLite through diesel, behind diesel-async's
+//! `SyncConnectionWrapper` and a bb8 pool. It implements every store port
+//! the PostgreSQL adapter does, against the same contract, so that
+//! `gatehouse serve` runs with no database server beside it.
+//!
+//! SQLite is in-process: a statement costs a function call, not a round
+//! trip, so each port method is one closure of plain statements run on a
+//! blocking thread, and each that writes runs in one `BEGIN IMMEDIATE`
+//! transaction (the write lock is taken first, so a transaction never
+//! fails half-way to upgrade a read lock). One writer at a time is
+//! SQLite's rule; `busy_timeout` makes the others wait their turn.
+//! No diesel or bb8 type leaves this crate.
+
+mod account_tokens;
+mod admin;
+mod api_keys;
+mod audit;
+mod codec;
+mod database;
+mod error;
+mod export;
+mod housekeeping;
+mod login_throttle;
+mod mfa;
+mod outbox;
+mod runtime;
+mod sessions;
+mod users;
+mod writes;
+
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::SqliteConnection;
+use diesel::result::QueryResult;
+use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+use gatehouse_application::PortError;
+
+pub use database::{prepare, sqlite_path};
+pub use export::{ExportedRows, TABLES};
+pub use sessions::SqliteTx;
+
+use crate::error::Failed;
+use crate::runtime::StoreRuntime;
+
+pub(crate) type Wrapped = SyncConnectionWrapper<SqliteConnection>;
+pub(crate) type Pooled = bb8::PooledConnection<'static, AsyncDieselConnectionManager<Wrapped>>;
+
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    /// The database file; created, with its directory, by [`prepare`].
+    pub path: PathBuf,
+    /// Readers run side by side (WAL); writers take turns whatever this is.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before `Unavailable`.
+    pub acquire_timeout: Duration,
+    /// Upper bound for any single store call, as the caller sees it.
+    pub query_timeout: Duration,
+    /// How long a writer waits for the write lock before giving up.
+    pub busy_timeout: Duration,
+}
+
+impl SqliteConfig {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(2),
+            query_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(4),
+        }
+    }
+
+    /// Set on every connection: SQLite keeps none of these in the file.
+    /// `synchronous = NORMAL` is WAL's usual pairing: a crash of the
+    /// process loses nothing committed; a power cut may lose the last
+    /// commits, never consistency.
+    fn connection_settings(&self) -> String {
+        format!(
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            self.busy_timeout.as_millis().max(1)
+        )
+    }
+}
+
+/// A pool's connections at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolLoad {
+    pub connections: u32,
+    pub idle: u32,
+}
+
+/// One store per process (SQLite wants a single writer), shared by every
+/// worker: clones share the pool and the runtime.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: Pool<Wrapped>,
+    runtime: StoreRuntime,
+    query_timeout: Duration,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("pool", &self.pool.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Builds the pool without opening the file: connections are made on
+    /// demand. Call [`prepare`] first, which creates and migrates it.
+    ///
+    /// # Errors
+    /// When the store's runtime cannot be started (no threads left).
+    pub fn connect(config: &SqliteConfig) -> anyhow::Result<Self> {
+        let runtime = StoreRuntime::start()?;
+        let settings = config.connection_settings();
+        let mut manager_config = ManagerConfig::<Wrapped>::default();
+        manager_config.custom_setup = Box::new(move |url| {
+            let settings = settings.clone();
+            Box::pin(async move {
+                let mut conn = Wrapped::establish(url).await?;
+                conn.batch_execute(&settings)
+                    .await
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(conn)
+            })
+        });
+        let manager = AsyncDieselConnectionManager::<Wrapped>::new_with_config(
+            config.path.to_string_lossy(),
+            manager_config,
+        );
+        // bb8 spawns its connection tasks on the current runtime: ours.
+        let _entered = runtime.handle().enter();
+        let pool = Pool::builder()
+            .max_size(config.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(config.acquire_timeout)
+            .test_on_check_out(false)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .build_unchecked(manager);
+        Ok(Self {
+            pool,
+            runtime,
+            query_timeout: config.query_timeout,
+        })
+    }
+
+    /// Connections open and, of those, idle (for `/metrics`).
+    #[must_use]
+    pub fn pool_load(&self) -> PoolLoad {
+        let state = self.pool.state();
+        PoolLoad {
+            connections: state.connections,
+            idle: state.idle_connections,
+        }
+    }
+
+    /// Answers when the database does (for `/health/ready`).
+    ///
+    /// # Errors
+    /// `Unavailable` when no connection can be had or the query fails.
+    pub async fn ping(&self) -> Result<(), PortError> {
+        self.read(|c| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT 1").execute(c).map(|_| ())
+        })
+        .await
+    }
+
+    /// Runs `work` with a pooled connection on a blocking thread of the
+    /// store's runtime, within the query timeout. The work itself is never
+    /// cut off: when the caller stops waiting, it finishes on its own and
+    /// the connection goes back to the pool (diesel-async would otherwise
+    /// block the caller's thread to finish it, which an actix worker, a
+    /// current-thread runtime, cannot do).
+    pub(crate) async fn run_raw<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, Failed> {
+        let pool = self.pool.clone();
+        let task = self.runtime.handle().spawn(async move {
+            let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
+            conn.spawn_blocking(work).await.map_err(Failed::Db)
+        });
+        error::bounded(self.query_timeout, task).await
+    }
+
+    /// [`Self::run_raw`] for statements that only read.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, PortError> {
+        self.run_raw(work).await.map_err(Failed::into_port)
+    }
+
+    /// [`Self::run_raw`] in one `BEGIN IMMEDIATE` transaction: all of
+    /// `work` or none of it.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, PortError> {
+        self.write_raw(work).await.map_err(Failed::into_port)
+    }
+
+    pub(crate) async fn write_raw<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, Failed> {
+        self.run_raw(move |c| c.immediate_transaction(work)).await
+    }
+}
+
+/// A readiness probe must answer within a second whatever the database
+/// does (Kubernetes gives up after one).
+const READY_WITHIN: Duration = Duration::from_millis(800);
+
+impl gatehouse_application::ports::Readiness for SqliteStore {
+    async fn ready(&self) -> Result<(), PortError> {
+        error::bounded_port(READY_WITHIN, self.ping()).await
+    }
+}

@@ -1,0 +1,358 @@
+//! Sessions (token families), rotation, and the unit of work. A unit of
+//! work owns one pooled connection inside `BEGIN IMMEDIATE`: it holds the
+//! database's write lock until `commit` or `rollback`, which is what keeps
+//! a family from forking. Dropped without either, it rolls back on the
+//! store's runtime before the connection goes back to the pool.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::{BigInt, Binary, Nullable, Text};
+use diesel::{OptionalExtension, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
+use gatehouse_application::PortError;
+use gatehouse_application::ports::{
+    AuditTx, NewSession, OutboxTx, OutgoingMail, RevokeReason, Rotation, RotationAttempt,
+    RotationOutcome, SessionRevocation, SessionStore, SessionTx, SessionView, StoredToken,
+    TokenDigest, Transactional, UnitOfWork,
+};
+use gatehouse_domain::{AuditEvent, SessionId, Timestamp, UserId};
+use tokio::runtime::Handle;
+
+use crate::codec::{STORED_TOKEN, StoredTokenRow, instant, micros, uuid};
+use crate::error::{Failed, bounded};
+use crate::writes::{
+    Sessions, end_sessions, enqueue, insert_audit, insert_session, insert_token, with_detail,
+};
+use crate::{Pooled, SqliteStore, error};
+
+#[derive(QueryableByName)]
+struct SessionViewRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = BigInt)]
+    created_at: i64,
+    #[diesel(sql_type = BigInt)]
+    last_used_at: i64,
+    #[diesel(sql_type = BigInt)]
+    expires_at: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    ip: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    user_agent: Option<String>,
+}
+
+impl SessionViewRow {
+    fn into_view(self) -> QueryResult<SessionView> {
+        Ok(SessionView {
+            id: SessionId::from_uuid(uuid(&self.id)?),
+            created_at: instant(self.created_at)?,
+            last_used_at: instant(self.last_used_at)?,
+            expires_at: instant(self.expires_at)?,
+            ip: self.ip,
+            user_agent: self.user_agent,
+        })
+    }
+}
+
+fn stored_token(c: &mut SqliteConnection, digest: &[u8]) -> QueryResult<Option<StoredToken>> {
+    diesel::sql_query(STORED_TOKEN)
+        .bind::<Binary, _>(digest)
+        .get_result::<StoredTokenRow>(c)
+        .optional()?
+        .map(StoredTokenRow::into_token)
+        .transpose()
+}
+
+/// Retires the token keeping its sealed successor, inserts the successor,
+/// touches the session and records the event.
+fn apply(c: &mut SqliteConnection, r: &Rotation) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ? WHERE id = ?",
+    )
+    .bind::<BigInt, _>(micros(r.at))
+    .bind::<Nullable<Binary>, _>(r.sealed_successor.as_deref())
+    .bind::<Text, _>(r.token_id.to_string())
+    .execute(c)?;
+    insert_token(
+        c,
+        r.session_id,
+        &r.successor.id,
+        &r.successor.digest.0,
+        r.successor.issued_at,
+        r.successor.expires_at,
+    )?;
+    diesel::sql_query("UPDATE sessions SET last_used_at = ? WHERE id = ?")
+        .bind::<BigInt, _>(micros(r.at))
+        .bind::<Text, _>(r.session_id.to_string())
+        .execute(c)?;
+    insert_audit(c, &r.audit)
+}
+
+fn revoke_one(
+    c: &mut SqliteConnection,
+    session_id: SessionId,
+    at: Timestamp,
+    reason: RevokeReason,
+) -> QueryResult<()> {
+    let owner: Option<crate::codec::IdRow> =
+        diesel::sql_query("SELECT user_id AS id FROM sessions WHERE id = ?")
+            .bind::<Text, _>(session_id.to_string())
+            .get_result(c)
+            .optional()?;
+    if let Some(owner) = owner {
+        let user_id = UserId::from_uuid(uuid(&owner.id)?);
+        end_sessions(c, user_id, Sessions::One(session_id), at, reason)?;
+    }
+    Ok(())
+}
+
+impl SessionStore for SqliteStore {
+    async fn live_sessions(
+        &self,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<Vec<SessionView>, PortError> {
+        self.read(move |c| {
+            diesel::sql_query(
+                "SELECT id, created_at, last_used_at, expires_at, ip, user_agent FROM sessions \
+                 WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? \
+                 ORDER BY last_used_at DESC, id DESC",
+            )
+            .bind::<Text, _>(user_id.to_string())
+            .bind::<BigInt, _>(micros(now))
+            .load::<SessionViewRow>(c)?
+            .into_iter()
+            .map(SessionViewRow::into_view)
+            .collect()
+        })
+        .await
+    }
+
+    async fn revoke_own_session(
+        &self,
+        session_id: SessionId,
+        r: SessionRevocation,
+    ) -> Result<bool, PortError> {
+        self.write(move |c| {
+            let owned: Option<crate::codec::IdRow> =
+                diesel::sql_query("SELECT id FROM sessions WHERE id = ? AND user_id = ?")
+                    .bind::<Text, _>(session_id.to_string())
+                    .bind::<Text, _>(r.user_id.to_string())
+                    .get_result(c)
+                    .optional()?;
+            if owned.is_none() {
+                return Ok(false);
+            }
+            let ended = end_sessions(c, r.user_id, Sessions::One(session_id), r.at, r.reason)?;
+            if !ended.is_empty() {
+                insert_audit(
+                    c,
+                    &with_detail(&r.audit, "session_id", session_id.to_string().into()),
+                )?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn revoke_all_sessions(&self, r: SessionRevocation) -> Result<u64, PortError> {
+        self.write(move |c| {
+            let ended = end_sessions(c, r.user_id, Sessions::All, r.at, r.reason)?;
+            if !ended.is_empty() {
+                insert_audit(
+                    c,
+                    &with_detail(&r.audit, "session_ids", ended.clone().into()),
+                )?;
+            }
+            Ok(ended.len() as u64)
+        })
+        .await
+    }
+
+    async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
+        self.write(move |c| {
+            insert_session(c, &session)?;
+            insert_audit(c, &audit)
+        })
+        .await
+    }
+
+    async fn rotate_if_current(
+        &self,
+        attempt: RotationAttempt,
+    ) -> Result<RotationOutcome, PortError> {
+        self.write(move |c| {
+            let Some(token) = stored_token(c, &attempt.digest.0)? else {
+                return Ok(RotationOutcome::Unknown);
+            };
+            let at = attempt.at;
+            let current = token.facts.rotated_at.is_none()
+                && at < token.facts.expires_at
+                && !token.facts.session_revoked
+                && at < token.facts.session_expires_at
+                && !token.user_disabled;
+            if !current {
+                return Ok(RotationOutcome::Declined(token));
+            }
+            let mut successor = attempt.successor;
+            successor.expires_at = successor.expires_at.min(token.facts.session_expires_at);
+            let mut audit = with_detail(
+                &attempt.audit,
+                "session_id",
+                token.session_id.to_string().into(),
+            );
+            audit.user_id = Some(token.user_id);
+            apply(
+                c,
+                &Rotation {
+                    token_id: token.token_id,
+                    session_id: token.session_id,
+                    at,
+                    sealed_successor: attempt.sealed_successor,
+                    successor,
+                    audit,
+                },
+            )?;
+            Ok(RotationOutcome::Rotated(token))
+        })
+        .await
+    }
+}
+
+/// A unit of work: one connection inside `BEGIN IMMEDIATE`.
+pub struct SqliteTx {
+    conn: Option<Pooled>,
+    runtime: Handle,
+    query_timeout: Duration,
+}
+
+impl std::fmt::Debug for SqliteTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteTx")
+            .field("open", &self.conn.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteTx {
+    /// Runs `work` on the transaction's connection, as a task of the
+    /// store's runtime (see `runtime.rs` for why).
+    async fn run<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
+    ) -> Result<T, PortError> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(PortError::Unexpected(anyhow::anyhow!(
+                "the unit of work has ended"
+            )));
+        };
+        let statement = conn.spawn_blocking(work);
+        let task = self
+            .runtime
+            .spawn(async move { statement.await.map_err(Failed::Db) });
+        bounded(self.query_timeout, task)
+            .await
+            .map_err(Failed::into_port)
+    }
+
+    /// Ends the transaction with `sql` and returns the connection to the
+    /// pool, both on the store's runtime.
+    async fn finish(mut self, sql: &'static str) -> Result<(), PortError> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        let task = self.runtime.spawn(async move {
+            let ended = conn.spawn_blocking(move |c| c.batch_execute(sql)).await;
+            if ended.is_err() {
+                // A failed COMMIT may leave the transaction open.
+                let _ = conn.spawn_blocking(|c| c.batch_execute("ROLLBACK")).await;
+            }
+            drop(conn);
+            ended.map_err(Failed::Db)
+        });
+        bounded(self.query_timeout, task)
+            .await
+            .map_err(Failed::into_port)
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let rollback = conn.spawn_blocking(|c| c.batch_execute("ROLLBACK"));
+            self.runtime.spawn(async move {
+                let _ = rollback.await;
+                drop(conn);
+            });
+        }
+    }
+}
+
+impl Transactional for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> Result<SqliteTx, PortError> {
+        let pool = self.pool.clone();
+        let runtime = self.runtime.handle().clone();
+        let query_timeout = self.query_timeout;
+        // Built inside the task: if the caller stops waiting, the unit of
+        // work is dropped with the task's result, and so rolled back.
+        let task = self.runtime.handle().spawn(async move {
+            let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
+            conn.spawn_blocking(|c| c.batch_execute("BEGIN IMMEDIATE"))
+                .await
+                .map_err(Failed::Db)?;
+            Ok(SqliteTx {
+                conn: Some(conn),
+                runtime,
+                query_timeout,
+            })
+        });
+        bounded(self.query_timeout, task)
+            .await
+            .map_err(Failed::into_port)
+    }
+}
+
+impl SessionTx for SqliteTx {
+    async fn lock_token(&mut self, digest: &TokenDigest) -> Result<Option<StoredToken>, PortError> {
+        let digest = digest.0.clone();
+        self.run(move |c| stored_token(c, &digest)).await
+    }
+
+    async fn rotate(&mut self, rotation: Rotation) -> Result<(), PortError> {
+        self.run(move |c| apply(c, &rotation)).await
+    }
+
+    async fn revoke_session(
+        &mut self,
+        session_id: SessionId,
+        at: Timestamp,
+        reason: RevokeReason,
+    ) -> Result<(), PortError> {
+        self.run(move |c| revoke_one(c, session_id, at, reason))
+            .await
+    }
+}
+
+impl AuditTx for SqliteTx {
+    async fn record(&mut self, event: AuditEvent) -> Result<(), PortError> {
+        self.run(move |c| insert_audit(c, &event)).await
+    }
+}
+
+impl OutboxTx for SqliteTx {
+    async fn enqueue(&mut self, mail: OutgoingMail) -> Result<(), PortError> {
+        self.run(move |c| enqueue(c, &mail)).await
+    }
+}
+
+impl UnitOfWork for SqliteTx {
+    async fn commit(self) -> Result<(), PortError> {
+        self.finish("COMMIT").await
+    }
+
+    async fn rollback(self) -> Result<(), PortError> {
+        self.finish("ROLLBACK").await
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE mfa_backup_codes;
+DROP TABLE api_keys;
+DROP TABLE login_throttle;
+DROP TABLE mail_outbox;
+DROP TABLE account_tokens;
+DROP TABLE audit_events;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
