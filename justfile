@@ -1,7 +1,8 @@
-# Gatehouse tasks. `just run` serves against the local PostgreSQL,
-# `just test` runs everything CI runs.
+# Gatehouse tasks. `just run` serves on the embedded SQLite store (nothing
+# else needed; DATABASE_URL=postgres://… for PostgreSQL), `just test` runs
+# everything CI runs.
 
-export DATABASE_URL := env_var_or_default("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gatehouse")
+export DATABASE_URL := env_var_or_default("DATABASE_URL", "sqlite://gatehouse.db")
 
 # Where `just run` keeps the keys it made on its first run (git-ignored,
 # readable by you only). No key is written in the repository.
@@ -10,7 +11,8 @@ dev_keys := ".gatehouse-dev-keys"
 default:
     @just --list
 
-# Start the service (release build) against $DATABASE_URL; creates and migrates the database.
+# Start the service (release build) on $DATABASE_URL (default: sqlite://gatehouse.db, here);
+# creates and migrates the database.
 # Without AUTH_JWT_SECRET / AUTH_DATA_KEY, random keys are made on the first run and reused.
 run:
     #!/usr/bin/env bash
@@ -29,13 +31,16 @@ run:
     export AUTH_DATA_KEY="${AUTH_DATA_KEY:-$dev_data_key}"
     exec cargo run --release -p gatehouse-server --bin gatehouse -- serve
 
-# Formatting, lints, then every test (unit, use-case, PostgreSQL adapter, HTTP, architecture).
+# Formatting, lints, then every test (unit, use-case, store contract on memory, PostgreSQL
+# and SQLite, HTTP, architecture); the HTTP suite runs twice, on PostgreSQL and on SQLite.
+# Tests make their own databases: PostgreSQL at $TEST_DATABASE_URL's server (the local one).
 test: fmt-check lint
     #!/usr/bin/env bash
     set -euo pipefail
     log=$(mktemp)
     trap 'rm -f "$log"' EXIT
     cargo test --workspace --all-targets 2>&1 | tee "$log"
+    GATEHOUSE_TEST_STORE=sqlite cargo test -p gatehouse-server --test api 2>&1 | tee -a "$log"
     cargo test --workspace --doc 2>&1 | tee -a "$log"
     # One closing line for the whole workspace (cargo prints one per binary).
     awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -49,8 +49,12 @@ fn prepare_blocking(path: &Path) -> anyhow::Result<Vec<String>> {
     }
     let mut conn = SqliteConnection::establish(&path.to_string_lossy())
         .with_context(|| format!("opening the SQLite file {}", path.display()))?;
-    conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
-        .context("turning on WAL")?;
+    // Another connection to the file (a running instance, a backup) may
+    // hold a lock for a moment: wait for it rather than fail the start.
+    conn.batch_execute(
+        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;",
+    )
+    .context("turning on WAL")?;
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;

@@ -45,6 +45,15 @@ impl TestDatabase {
         format!("sqlite://{}", self.path.display())
     }
 
+    /// Runs one statement (to set up states no port makes).
+    pub async fn execute(&self, sql: &str) {
+        let sql = sql.to_owned();
+        self.store
+            .write(move |c| diesel::sql_query(sql).execute(c).map(|_| ()))
+            .await
+            .unwrap();
+    }
+
     /// The single `n` column of one row of `sql` (e.g. `SELECT count(*) AS n FROM users`).
     pub async fn count(&self, sql: &str) -> i64 {
         let sql = sql.to_owned();

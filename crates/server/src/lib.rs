@@ -8,6 +8,7 @@ mod housekeeper;
 pub mod mail;
 mod metrics;
 pub mod startup;
+pub mod store;
 mod system;
 pub mod telemetry;
 

@@ -8,7 +8,8 @@ use gatehouse_adapter_crypto::Ed25519SigningKey;
 use gatehouse_application::use_cases::admin::CreateAccount;
 use gatehouse_domain::{Email, Password, Role};
 use gatehouse_server::startup::{build_ports, prepare_database};
-use gatehouse_server::{Application, Config, telemetry};
+use gatehouse_server::store::Backend;
+use gatehouse_server::{Application, Config, GatehousePorts, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(name = "gatehouse", version, about = "Authentication service")]
@@ -114,13 +115,24 @@ async fn create_account(config: &Config, email: &str, role: RoleArg) -> anyhow::
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
     let password = read_password()?;
     prepare_database(config).await?;
-    let ports = build_ports(config).await?;
+    gatehouse_server::with_backend!(config, S => {
+        let ports = build_ports::<S>(config).await?;
+        create_on(&ports, email, &password, role).await
+    })
+}
+
+async fn create_on<S: Backend>(
+    ports: &GatehousePorts<S>,
+    email: Email,
+    password: &str,
+    role: RoleArg,
+) -> anyhow::Result<()> {
     let role = match role {
         RoleArg::Admin => Role::Admin,
         RoleArg::User => Role::User,
     };
-    let user = CreateAccount::new(&ports)
-        .execute(email, &Password::presented(&password), role)
+    let user = CreateAccount::new(ports)
+        .execute(email, &Password::presented(password), role)
         .await
         .context("creating the account")?;
     tracing::info!(user_id = %user.id, email = %user.email.masked(), role = role.as_str(), "account created");

@@ -6,23 +6,32 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gatehouse_adapter_crypto::Argon2Hasher;
-use gatehouse_adapter_postgres::{PgStore, PoolLoad};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntGauge, Registry};
 
 use crate::mail::MailCounters;
+use crate::store::{Backend, PoolLoad};
 
-/// Every pool of the process: one per worker, plus the background one.
-#[derive(Debug, Clone, Default)]
-pub struct Pools(Arc<Mutex<Vec<PgStore>>>);
+type Gauge = Box<dyn Fn() -> PoolLoad + Send + Sync>;
+
+/// Every pool of the process: the background one, and each worker's own
+/// where the backend gives workers their own.
+#[derive(Clone, Default)]
+pub struct Pools(Arc<Mutex<Vec<Gauge>>>);
+
+impl std::fmt::Debug for Pools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pools").finish_non_exhaustive()
+    }
+}
 
 impl Pools {
-    pub fn add(&self, store: &PgStore) {
+    pub fn add<S: Backend + Send + Sync>(&self, store: S) {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(store.clone());
+            .push(Box::new(move || store.pool_load()));
     }
 
     fn load(&self) -> PoolLoad {
@@ -30,7 +39,7 @@ impl Pools {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(PgStore::pool_load)
+            .map(|gauge| gauge())
             .fold(PoolLoad::default(), |sum, pool| PoolLoad {
                 connections: sum.connections.saturating_add(pool.connections),
                 idle: sum.idle.saturating_add(pool.idle),

@@ -10,7 +10,6 @@ use anyhow::Context;
 use gatehouse_adapter_crypto::{
     Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens, TotpCodes,
 };
-use gatehouse_adapter_postgres::{PgConfig, PgStore, ensure_database, run_migrations};
 use gatehouse_application::policy::{DeliveryPolicy, RetentionPolicy};
 use gatehouse_application::ports::Lockout;
 use gatehouse_application::use_cases::admin::EnsureAdmin;
@@ -24,10 +23,11 @@ use crate::config::Config;
 use crate::housekeeper::spawn_housekeeper;
 use crate::mail::{EmlFiles, MailCounters, MailTransport, SmtpMailer, spawn_sender};
 use crate::metrics::{Pools, register_sampled};
+use crate::store::Backend;
 use crate::system::SystemClock;
 
-pub type GatehousePorts = Adapters<
-    PgStore,
+pub type GatehousePorts<S> = Adapters<
+    S,
     Argon2Hasher,
     JwtIssuer,
     RandomTokens,
@@ -38,15 +38,14 @@ pub type GatehousePorts = Adapters<
     BreachCheck,
 >;
 
-/// Creates the database if missing and applies pending migrations.
+/// Creates the database if missing and applies pending migrations, on
+/// the store `DATABASE_URL` names.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
-    ensure_database(&config.database.url)
-        .await
-        .context("ensuring the database exists")?;
-    let applied = run_migrations(&config.database.url)
-        .await
-        .context("applying migrations")?;
-    for version in applied {
+    crate::with_backend!(config, S => prepare::<S>(config).await)
+}
+
+async fn prepare<S: Backend>(config: &Config) -> anyhow::Result<()> {
+    for version in S::prepare(config).await? {
         tracing::info!(%version, "migration applied");
     }
     Ok(())
@@ -56,12 +55,12 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
 /// (compose and Kubernetes start things in any order): each attempt is
 /// logged, and the wait doubles up to 30 s. A bad URL, bad credentials or
 /// a failed migration still stop the start at once.
-pub async fn prepare_database_when_up(config: &Config) -> anyhow::Result<()> {
+async fn prepare_when_up<S: Backend>(config: &Config) -> anyhow::Result<()> {
     let mut wait = Duration::from_millis(500);
     let mut attempt = 0u32;
     loop {
         attempt = attempt.saturating_add(1);
-        match prepare_database(config).await {
+        match prepare::<S>(config).await {
             Ok(()) => return Ok(()),
             Err(error) if unreachable(&error) => {
                 tracing::warn!(
@@ -98,7 +97,7 @@ fn unreachable(error: &anyhow::Error) -> bool {
     .any(|s| text.contains(s))
 }
 
-pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
+pub async fn build_ports<S: Backend>(config: &Config) -> anyhow::Result<GatehousePorts<S>> {
     config.check_keys()?;
     let p = &config.passwords;
     let argon2 = Argon2Config {
@@ -116,7 +115,7 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
     // Requests use the workers' own pools (`for_worker`); this one is for
     // work outside requests (the mail sender), so one connection is its
     // whole budget.
-    let store = PgStore::connect(&pg_config(config, 1));
+    let store = S::open(config, 1)?;
     let data_key = config
         .data_key
         .clone()
@@ -176,7 +175,10 @@ pub async fn build_ports(config: &Config) -> anyhow::Result<GatehousePorts> {
 }
 
 /// `AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD`: make sure this admin exists.
-async fn ensure_admin(ports: &GatehousePorts, config: &Config) -> anyhow::Result<()> {
+async fn ensure_admin<S: Backend>(
+    ports: &GatehousePorts<S>,
+    config: &Config,
+) -> anyhow::Result<()> {
     let Some((email, password)) = &config.accounts.admin else {
         return Ok(());
     };
@@ -200,43 +202,29 @@ fn mail_transport(config: &Config) -> anyhow::Result<MailTransport> {
     })
 }
 
-fn pg_config(config: &Config, max_connections: u32) -> PgConfig {
-    let d = &config.database;
-    PgConfig {
-        url: d.url.clone(),
-        max_connections,
-        acquire_timeout: d.acquire_timeout,
-        query_timeout: d.query_timeout,
-        statement_timeout: d.statement_timeout,
-        lock_timeout: d.lock_timeout,
-        idle_in_transaction_timeout: d.idle_in_transaction_timeout,
-    }
-}
-
 /// How many actix workers serve requests: one per core.
 fn worker_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Each worker gets its own connection pool, built on the worker's thread.
-/// A pooled connection's I/O task runs on the thread that opened it; with
-/// one shared pool, a request on one worker used a connection driven by
-/// another thread, paying two cross-thread wake-ups per query (most of the
-/// CPU of `/v1/users/me` went to context switches). Everything else, the
-/// hasher's slots above all, stays shared by the whole process.
-fn for_worker(base: &GatehousePorts, config: &Config, workers: usize) -> GatehousePorts {
-    Adapters {
-        store: PgStore::connect(&pg_config(config, worker_share(config, workers))),
-        ..base.clone()
+/// A worker's ports: its own store where the backend wants one (see
+/// [`Backend::for_worker`]); everything else, the hasher's slots above
+/// all, stays shared by the whole process.
+fn for_worker<S: Backend>(
+    base: &GatehousePorts<S>,
+    config: &Config,
+    workers: usize,
+) -> (GatehousePorts<S>, bool) {
+    match base.store.for_worker(config, workers) {
+        Some(store) => (
+            Adapters {
+                store,
+                ..base.clone()
+            },
+            true,
+        ),
+        None => (base.clone(), false),
     }
-}
-
-/// Each worker's part of `DATABASE_MAX_CONNECTIONS`, rounded down so that
-/// the workers together open no more, except that each gets at least one
-/// (a budget below the worker count is exceeded to that extent).
-fn worker_share(config: &Config, workers: usize) -> u32 {
-    let workers = u32::try_from(workers).unwrap_or(u32::MAX).max(1);
-    (config.database.max_connections / workers).max(1)
 }
 
 /// A bound, not yet running, HTTP server, and the mail sender beside it.
@@ -256,14 +244,20 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Prepares the database, wires the adapters and binds the listener.
+    /// Prepares the database, wires the adapters and binds the listener,
+    /// on the store `DATABASE_URL` names.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        crate::with_backend!(config, S => Self::build_on::<S>(config).await)
+    }
+
+    async fn build_on<S: Backend>(config: &Config) -> anyhow::Result<Self> {
         config.check_keys()?;
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
-        prepare_database_when_up(config).await?;
-        let base = build_ports(config).await?;
+        prepare_when_up::<S>(config).await?;
+        tracing::info!("{}", S::describe(config));
+        let base = build_ports::<S>(config).await?;
         ensure_admin(&base, config).await?;
         let openapi = Arc::new(gatehouse_http_actix::openapi_json());
         let listen_addr = config.http.listen_addr;
@@ -274,7 +268,7 @@ impl Application {
         let mail_counters = Arc::new(MailCounters::default());
         let metrics = Metrics::new().context("setting up metrics")?;
         let pools = Pools::default();
-        pools.add(&base.store);
+        pools.add(base.store.clone());
         register_sampled(
             metrics.registry(),
             base.hasher.clone(),
@@ -308,8 +302,10 @@ impl Application {
         }
         let config = config.clone();
         let server = HttpServer::new(move || {
-            let ports = for_worker(&base, &config, workers);
-            pools.add(&ports.store);
+            let (ports, own_store) = for_worker(&base, &config, workers);
+            if own_store {
+                pools.add(ports.store.clone());
+            }
             let ports = web::Data::new(ports);
             gatehouse_http_actix::build_app(ports, Arc::clone(&openapi), http.clone())
         })
@@ -379,11 +375,12 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn the_workers_share_the_budget_and_each_gets_at_least_one() {
         for (max, workers, share) in [("16", 2, 8), ("16", 3, 5), ("16", 64, 1), ("1", 4, 1)] {
             assert_eq!(
-                worker_share(&config(max), workers),
+                crate::store::worker_share(&config(max), workers),
                 share,
                 "{max} over {workers}"
             );

@@ -349,8 +349,9 @@ impl Config {
         if d.max_connections == 0 {
             bail!("DATABASE_MAX_CONNECTIONS must be at least 1");
         }
-        if !(d.url.starts_with("postgres://") || d.url.starts_with("postgresql://")) {
-            bail!("DATABASE_URL must be a postgres:// URL");
+        if crate::store::BackendKind::of_url(&d.url)? == crate::store::BackendKind::Sqlite {
+            #[cfg(feature = "sqlite")]
+            gatehouse_adapter_sqlite::sqlite_path(&d.url)?;
         }
         if let Some(url) = &p.hibp_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -97,7 +97,7 @@ async fn bad_requests_and_a_disabled_owner_are_refused() {
         .post_as("/v1/users/me/api-keys", access, &json!({ "name": "ci" }))
         .await;
     let key = str_of(&created.body, "key").to_owned();
-    app.sql("UPDATE users SET disabled_at = now()").await;
+    app.sql("UPDATE users SET disabled_at = created_at").await;
     app.get_with_header("/v1/users/me", "x-api-key", &key)
         .await
         .assert_problem(403, "ACCOUNT_DISABLED");

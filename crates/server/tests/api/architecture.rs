@@ -134,6 +134,7 @@ fn the_check_catches_a_forbidden_edge() {
         package("gatehouse-server", vec![dep("gatehouse-testkit")]),
         package("gatehouse-application", vec![dep("gatehouse-domain"), dep("tokio"), dev("gatehouse-adapter-memory")]),
         package("gatehouse-adapter-postgres", vec![dep("gatehouse-adapter-crypto")]),
+        package("gatehouse-adapter-sqlite", vec![]),
         package("gatehouse-adapter-crypto", vec![]),
         package("gatehouse-adapter-memory", vec![]),
         package("gatehouse-http-actix", vec![dep("diesel")]),

@@ -171,7 +171,7 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
 async fn a_disabled_account_cannot_log_in() {
     let app = spawn_app().await;
     app.register("ada@example.com").await;
-    app.sql("UPDATE users SET disabled_at = now()").await;
+    app.sql("UPDATE users SET disabled_at = created_at").await;
     app.login("ada@example.com", PASSWORD)
         .await
         .assert_problem(403, "ACCOUNT_DISABLED");

@@ -338,12 +338,12 @@ async fn admin_create_makes_an_account_from_standard_input() {
     use std::io::Write;
     use std::process::Stdio;
 
-    let db =
-        std::sync::Arc::new(gatehouse_adapter_postgres::test_support::TestDatabase::create().await);
+    let db = std::sync::Arc::new(crate::support::TestDb::create().await);
+    let url = db.url();
     let run = |email: &str, password: &str| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["admin", "create", "--email", email])
-            .env("DATABASE_URL", &db.url)
+            .env("DATABASE_URL", &url)
             .env("AUTH_JWT_SECRET", crate::support::SECRET)
             .env("AUTH_DATA_KEY", crate::support::SECRET)
             .env("AUTH_ARGON2_MEMORY_KIB", "64")
@@ -440,4 +440,90 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
         assert!(stderr.contains(named), "{named}: {stderr}");
         assert!(!stderr.contains(secret));
     }
+}
+
+/// With a `sqlite://` URL, `serve` needs nothing beside it: it creates the
+/// file (and its directory), migrates it, says in one line which store it
+/// uses and that it is for one instance only, serves, and stops on SIGTERM.
+#[actix_web::test]
+async fn serve_on_sqlite_makes_its_file_names_its_store_and_serves() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = std::env::temp_dir().join(format!("gatehouse-sqlite-bin-{}", uuid::Uuid::now_v7()));
+    let file = dir.join("not/yet/there/gatehouse.db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", format!("sqlite://{}", file.display()))
+        .env("AUTH_LISTEN_ADDR", "127.0.0.1:0")
+        .env("AUTH_JWT_SECRET", "0123456789abcdef0123456789abcdef")
+        .env("AUTH_DATA_KEY", "0123456789abcdef0123456789abcdef")
+        .env("AUTH_ARGON2_MEMORY_KIB", "64")
+        .env("AUTH_ARGON2_ITERATIONS", "1")
+        .env("AUTH_MAIL_DIR", dir.join("mail"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut store_lines = Vec::new();
+    let port = loop {
+        let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(60)) else {
+            let _ = child.kill();
+            panic!("server did not report listening");
+        };
+        if line.contains("store:") {
+            store_lines.push(line.clone());
+        }
+        if let Some(rest) = line.split("port=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    assert_eq!(store_lines.len(), 1, "{store_lines:?}");
+    assert!(
+        store_lines[0].contains("SQLite") && store_lines[0].contains("one instance only"),
+        "{store_lines:?}"
+    );
+    assert!(file.exists(), "the database file is made");
+    let client = awc::Client::default();
+    let base = format!("http://127.0.0.1:{port}");
+    let ready = client
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    let mut registered = client
+        .post(format!("{base}/v1/auth/register"))
+        .send_json(&serde_json::json!({ "email": "lite@example.com", "password": "a fine sqlite passphrase" }))
+        .await
+        .unwrap();
+    assert_eq!(registered.status().as_u16(), 201);
+    let body: serde_json::Value = registered.json().await.unwrap();
+    let me = client
+        .get(format!("{base}/v1/users/me"))
+        .insert_header((
+            "authorization",
+            format!("Bearer {}", body["access_token"].as_str().unwrap()),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean stop: {status:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -74,8 +74,8 @@ async fn health_probes_answer() {
     assert_eq!(app.get("/health/ready", None).await.status.as_u16(), 200);
 }
 
-async fn admin_execute(app: &TestApp, sql: String) {
-    let admin = app.db.url.replace(&app.db.name, "postgres");
+async fn admin_execute(db: &PgDatabase, sql: String) {
+    let admin = db.url.replace(&db.name, "postgres");
     let mut conn =
         <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&admin)
             .await
@@ -88,13 +88,13 @@ async fn admin_execute(app: &TestApp, sql: String) {
 #[actix_web::test]
 async fn database_loss_is_a_fast_503_and_the_service_recovers_by_itself() {
     let app = spawn_app().await;
+    // The SQLite run has its own case: a write lock held too long.
+    let Some(db) = app.db.postgres() else {
+        return;
+    };
     app.register("ada@example.com").await;
     // Take the database away from under the running service.
-    admin_execute(
-        &app,
-        format!("DROP DATABASE \"{}\" WITH (FORCE)", app.db.name),
-    )
-    .await;
+    admin_execute(db, format!("DROP DATABASE \"{}\" WITH (FORCE)", db.name)).await;
     let started = std::time::Instant::now();
     let r = app.get("/health/ready", None).await;
     r.assert_problem(503, "SERVICE_UNAVAILABLE");
@@ -110,11 +110,11 @@ async fn database_loss_is_a_fast_503_and_the_service_recovers_by_itself() {
 
     // Bring an (empty, migrated) database back under the same name.
     admin_execute(
-        &app,
+        db,
         format!(
             "CREATE DATABASE \"{}\" TEMPLATE \"{}\"",
-            app.db.name,
-            template_of(&app).await
+            db.name,
+            template_of(db).await
         ),
     )
     .await;
@@ -135,13 +135,13 @@ async fn database_loss_is_a_fast_503_and_the_service_recovers_by_itself() {
 }
 
 /// The migrated template the test databases are cloned from.
-async fn template_of(app: &TestApp) -> String {
+async fn template_of(db: &PgDatabase) -> String {
     #[derive(diesel::QueryableByName)]
     struct Name {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
-    let admin = app.db.url.replace(&app.db.name, "postgres");
+    let admin = db.url.replace(&db.name, "postgres");
     let mut conn =
         <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&admin)
             .await
@@ -373,4 +373,38 @@ async fn the_service_waits_for_a_database_that_comes_up_later() {
         .expect("serve started once the database was up")
         .unwrap();
     assert!(started.is_ok(), "{started:?}");
+}
+
+/// SQLite has one writer at a time: a writer that holds the lock longer
+/// than `DATABASE_LOCK_TIMEOUT_MS` makes writes a fast 503, reads go on
+/// (WAL), and writes work again the moment it lets go.
+#[actix_web::test]
+async fn a_write_lock_held_elsewhere_is_a_fast_503_and_writes_resume() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, SqliteConnection};
+
+    let app = spawn_app_with(&[("DATABASE_LOCK_TIMEOUT_MS", "300")]).await;
+    // The PostgreSQL run has its own case: the database dropped.
+    let Some(db) = app.db.sqlite() else {
+        return;
+    };
+    let registered = app.register("ada@example.com").await;
+    assert_eq!(registered.status.as_u16(), 201);
+    let access = str_of(&registered.body, "access_token").to_owned();
+    let mut other = SqliteConnection::establish(&db.path().display().to_string()).unwrap();
+    other.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let started = std::time::Instant::now();
+    app.register("bob@example.com")
+        .await
+        .assert_problem(503, "SERVICE_UNAVAILABLE");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "503 must come from the bounded lock wait"
+    );
+    assert_eq!(
+        app.get("/v1/users/me", Some(&access)).await.status.as_u16(),
+        200
+    );
+    other.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(app.register("bob@example.com").await.status.as_u16(), 201);
 }

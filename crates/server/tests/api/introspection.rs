@@ -45,7 +45,7 @@ async fn bad_tokens_and_disabled_users_are_inactive() {
             "{token:?}"
         );
     }
-    app.sql("UPDATE users SET disabled_at = now()").await;
+    app.sql("UPDATE users SET disabled_at = created_at").await;
     assert_eq!(introspect(&app, access).await, json!({ "active": false }));
     app.post("/v1/auth/introspect", &json!({}))
         .await

@@ -102,7 +102,7 @@ fn with(claims: &Value, overrides: &[(&str, Value)]) -> Value {
 async fn a_disabled_account_is_refused_with_a_live_token() {
     let app = spawn_app().await;
     let registered = app.register("ada@example.com").await;
-    app.sql("UPDATE users SET disabled_at = now()").await;
+    app.sql("UPDATE users SET disabled_at = created_at").await;
     app.get(
         "/v1/users/me",
         Some(str_of(&registered.body, "access_token")),
@@ -128,7 +128,7 @@ async fn after_logout_a_live_access_token_is_revoked() {
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
 
     // A disabled account is told so first.
-    app.sql("UPDATE users SET disabled_at = now()").await;
+    app.sql("UPDATE users SET disabled_at = created_at").await;
     app.get("/v1/users/me", Some(access))
         .await
         .assert_problem(403, "ACCOUNT_DISABLED");

@@ -3,18 +3,65 @@ use std::collections::HashMap;
 use actix_web::dev::ServerHandle;
 use awc::http::StatusCode;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use gatehouse_adapter_postgres::test_support::TestDatabase;
+pub use gatehouse_adapter_postgres::test_support::TestDatabase as PgDatabase;
+pub use gatehouse_adapter_sqlite::test_support::TestDatabase as SqliteDatabase;
 use gatehouse_server::{Application, Config};
 use serde_json::{Value, json};
 
 pub const SECRET: &str = "http-test-secret-that-is-long-enough-0123";
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// `GATEHOUSE_TEST_STORE=sqlite` runs the HTTP suite on the embedded store;
+/// by default it runs on PostgreSQL. `just test` runs it both ways.
+pub fn sqlite_selected() -> bool {
+    std::env::var("GATEHOUSE_TEST_STORE").is_ok_and(|store| store == "sqlite")
+}
+
+/// A fresh database of the store the suite runs on.
+#[derive(Debug)]
+pub enum TestDb {
+    Postgres(PgDatabase),
+    Sqlite(SqliteDatabase),
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        if sqlite_selected() {
+            Self::Sqlite(SqliteDatabase::create().await)
+        } else {
+            Self::Postgres(PgDatabase::create().await)
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Self::Postgres(db) => db.url.clone(),
+            Self::Sqlite(db) => db.url(),
+        }
+    }
+
+    /// The PostgreSQL database, for the tests of what only it can do
+    /// (dropping it under the running service, say).
+    pub fn postgres(&self) -> Option<&PgDatabase> {
+        match self {
+            Self::Postgres(db) => Some(db),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    pub fn sqlite(&self) -> Option<&SqliteDatabase> {
+        match self {
+            Self::Postgres(_) => None,
+            Self::Sqlite(db) => Some(db),
+        }
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     /// Where mails go as `.eml` files when no `AUTH_SMTP_URL` is given.
     pub mail_dir: std::path::PathBuf,
-    pub db: std::sync::Arc<TestDatabase>,
+    pub db: std::sync::Arc<TestDb>,
     pub client: awc::Client,
     pub handle: ServerHandle,
 }
@@ -94,13 +141,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let db = std::sync::Arc::new(TestDatabase::create().await);
+    let db = std::sync::Arc::new(TestDb::create().await);
     spawn_on(db, extra).await
 }
 
 /// Another instance of the service on the same database.
-pub async fn spawn_on(db: std::sync::Arc<TestDatabase>, extra: &[(&str, &str)]) -> TestApp {
-    let config = test_config(&db.url, extra);
+pub async fn spawn_on(db: std::sync::Arc<TestDb>, extra: &[(&str, &str)]) -> TestApp {
+    let config = test_config(&db.url(), extra);
     let app = Application::build(&config).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -282,7 +329,11 @@ impl TestApp {
 
     /// Runs SQL against this app's database (to set up states no endpoint makes yet).
     pub async fn sql(&self, sql: &str) {
-        let mut conn = AsyncPgConnection::establish(&self.db.url).await.unwrap();
+        let db = match &*self.db {
+            TestDb::Sqlite(db) => return db.execute(sql).await,
+            TestDb::Postgres(db) => db,
+        };
+        let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
         diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn)
             .await
             .unwrap();
@@ -294,7 +345,11 @@ impl TestApp {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        let mut conn = AsyncPgConnection::establish(&self.db.url).await.unwrap();
+        let db = match &*self.db {
+            TestDb::Sqlite(db) => return db.count(sql).await,
+            TestDb::Postgres(db) => db,
+        };
+        let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
         diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn)
             .await
             .unwrap()
