@@ -10,6 +10,7 @@ mod audit;
 mod database;
 mod error;
 mod housekeeping;
+mod import;
 mod login_throttle;
 mod mfa;
 mod outbox;
@@ -30,6 +31,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use gatehouse_application::PortError;
 
 pub use database::{ensure_database, run_migrations};
+pub use import::PgImport;
 pub use sessions::PgTx;
 
 #[derive(Debug, Clone)]

@@ -4,6 +4,8 @@
 mod background;
 pub mod breached;
 pub mod config;
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+pub mod db_copy;
 mod housekeeper;
 pub mod mail;
 mod metrics;

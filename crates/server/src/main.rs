@@ -39,6 +39,26 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Moving data between stores.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Copy every row of an SQLite store into an empty PostgreSQL database
+    /// (created and migrated if missing). Stop the service first: the copy
+    /// reads the tables one after the other.
+    Copy {
+        /// The SQLite store, as its DATABASE_URL (`sqlite://path`).
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database, as its DATABASE_URL (`postgres://…`).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +105,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Check,
         } => return check_config(),
+        // No configuration: both stores are named on the command line.
+        Command::Db {
+            command: DbCommand::Copy { from, to },
+        } => return copy_store(&from, &to).await,
         command => command,
     };
     let _log_writer = telemetry::init();
@@ -107,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
         } => create_account(&config, &email, role).await?,
         Command::Keys { .. } => generate_key()?,
         Command::Config { .. } => check_config()?,
+        Command::Db { .. } => bail!("handled above"),
     }
     Ok(())
 }
@@ -154,6 +179,22 @@ fn check_config() -> anyhow::Result<()> {
     }
     eprintln!("configuration valid");
     Ok(())
+}
+
+/// The per-table counts on standard error, as `config check` reports.
+#[cfg(all(feature = "postgres", feature = "sqlite"))]
+async fn copy_store(from: &str, to: &str) -> anyhow::Result<()> {
+    let copied = gatehouse_server::db_copy::copy(from, to).await?;
+    for (table, rows) in &copied {
+        eprintln!("{table}: {rows} rows");
+    }
+    eprintln!("copied every row; point DATABASE_URL at the new database to serve from it");
+    Ok(())
+}
+
+#[cfg(not(all(feature = "postgres", feature = "sqlite")))]
+async fn copy_store(_from: &str, _to: &str) -> anyhow::Result<()> {
+    bail!("db copy needs a build with both stores (cargo features postgres and sqlite)")
 }
 
 fn generate_key() -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
 //! The real application over HTTP: `spawn_app()` starts it on port 0 with
-//! the Postgres adapter and a fresh database per test. One test binary.
+//! a fresh database per test, on PostgreSQL, or on SQLite with
+//! `GATEHOUSE_TEST_STORE=sqlite`. One test binary.
 
 mod admin;
 mod api_keys;
@@ -8,6 +9,7 @@ mod auth;
 mod binary;
 mod breached;
 mod brute_force;
+mod db_copy;
 mod framework;
 mod introspection;
 mod jwks;

@@ -1,0 +1,111 @@
+//! Filling an empty, migrated database with rows copied from another
+//! store (`gatehouse db copy`): each batch is a JSON array of objects named
+//! by column, which PostgreSQL reads into the table's own row type, so
+//! every value is parsed by the column's type. All batches go in one
+//! transaction: a copy that fails leaves the database as empty as it was.
+
+use anyhow::{Context, bail};
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+/// The tables an import may fill: those of the migrations, no others.
+const TABLES: [&str; 9] = [
+    "users",
+    "sessions",
+    "refresh_tokens",
+    "audit_events",
+    "account_tokens",
+    "mail_outbox",
+    "login_throttle",
+    "api_keys",
+    "mfa_backup_codes",
+];
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// One import: a connection inside a transaction until [`PgImport::commit`].
+pub struct PgImport {
+    conn: AsyncPgConnection,
+}
+
+impl std::fmt::Debug for PgImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgImport").finish_non_exhaustive()
+    }
+}
+
+fn known(table: &str) -> anyhow::Result<&'static str> {
+    TABLES
+        .iter()
+        .find(|t| **t == table)
+        .copied()
+        .with_context(|| format!("no table {table} to import into"))
+}
+
+impl PgImport {
+    /// Opens the transaction, after checking that every table is empty
+    /// (a copy never merges into live data).
+    ///
+    /// # Errors
+    /// When the database cannot be reached, or holds any row.
+    pub async fn begin(url: &str) -> anyhow::Result<Self> {
+        let mut conn = AsyncPgConnection::establish(url)
+            .await
+            .context("connecting to the target database")?;
+        conn.batch_execute("BEGIN").await?;
+        for table in TABLES {
+            let rows = Self::count_on(&mut conn, table).await?;
+            if rows > 0 {
+                bail!("the target database is not empty: {table} holds {rows} rows");
+            }
+        }
+        Ok(Self { conn })
+    }
+
+    async fn count_on(conn: &mut AsyncPgConnection, table: &str) -> anyhow::Result<i64> {
+        let table = known(table)?;
+        let row: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result(conn)
+            .await?;
+        Ok(row.n)
+    }
+
+    /// Inserts one batch: a JSON array of rows as objects keyed by column.
+    ///
+    /// # Errors
+    /// A value the column's type refuses, a broken constraint, or the
+    /// database gone; the whole import is then undone.
+    pub async fn insert(&mut self, table: &str, rows_json: &str) -> anyhow::Result<u64> {
+        let table = known(table)?;
+        let inserted = diesel::sql_query(format!(
+            "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1::jsonb)"
+        ))
+        .bind::<Text, _>(rows_json)
+        .execute(&mut self.conn)
+        .await
+        .with_context(|| format!("copying rows into {table}"))?;
+        Ok(inserted as u64)
+    }
+
+    /// Rows in `table` as this import sees them (its own inserts included).
+    ///
+    /// # Errors
+    /// As for any query.
+    pub async fn count(&mut self, table: &str) -> anyhow::Result<i64> {
+        Self::count_on(&mut self.conn, table).await
+    }
+
+    /// # Errors
+    /// When the commit fails: then nothing was copied.
+    pub async fn commit(mut self) -> anyhow::Result<()> {
+        self.conn
+            .batch_execute("COMMIT")
+            .await
+            .context("committing the copy")
+    }
+}
