@@ -53,21 +53,17 @@ pub(crate) fn from_pool(error: bb8::RunError<PoolError>) -> Failed {
     )))
 }
 
-/// Bounds a store task: past `limit` the caller gets `Unavailable` and
-/// the task finishes on the store's runtime.
+/// Bounds a store call: past `limit` the caller gets `Unavailable` (and
+/// the call finishes on the store's runtime).
 pub(crate) async fn bounded<T>(
     limit: Duration,
-    task: tokio::task::JoinHandle<Result<T, Failed>>,
+    call: impl Future<Output = Result<T, Failed>>,
 ) -> Result<T, Failed> {
-    match tokio::time::timeout(limit, task).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(join)) => Err(Failed::Port(PortError::Unexpected(anyhow::anyhow!(
-            "SQLite task ended abnormally: {join}"
-        )))),
-        Err(_) => Err(Failed::Port(PortError::Unavailable(anyhow::anyhow!(
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(Failed::Port(PortError::Unavailable(anyhow::anyhow!(
             "SQLite did not answer within {limit:?}"
-        )))),
-    }
+        ))))
+    })
 }
 
 pub(crate) async fn bounded_port<T>(

@@ -19,10 +19,12 @@ mod codec;
 mod database;
 mod error;
 mod export;
+mod finishing;
 mod housekeeping;
 mod login_throttle;
 mod mfa;
 mod outbox;
+mod prepared;
 mod runtime;
 mod sessions;
 mod users;
@@ -47,6 +49,7 @@ pub use export::{ExportedRows, TABLES};
 pub use sessions::SqliteTx;
 
 use crate::error::Failed;
+use crate::finishing::Finishing;
 use crate::runtime::StoreRuntime;
 
 pub(crate) type Wrapped = SyncConnectionWrapper<SqliteConnection>;
@@ -175,22 +178,28 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `work` with a pooled connection on a blocking thread of the
-    /// store's runtime, within the query timeout. The work itself is never
-    /// cut off: when the caller stops waiting, it finishes on its own and
-    /// the connection goes back to the pool (diesel-async would otherwise
-    /// block the caller's thread to finish it, which an actix worker, a
-    /// current-thread runtime, cannot do).
+    /// Runs `work` with a pooled connection on a blocking thread, within
+    /// the query timeout. The work itself is never cut off: when the
+    /// caller stops waiting, it finishes on the store's runtime and the
+    /// connection goes back to the pool (see `finishing.rs`).
     pub(crate) async fn run_raw<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, Failed> {
         let pool = self.pool.clone();
-        let task = self.runtime.handle().spawn(async move {
+        let runtime = self.runtime.handle().clone();
+        error::bounded(self.query_timeout, async move {
             let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
-            conn.spawn_blocking(work).await.map_err(Failed::Db)
-        });
-        error::bounded(self.query_timeout, task).await
+            let statement = conn.spawn_blocking(work);
+            Finishing::new(runtime, async move {
+                let done = statement.await;
+                drop(conn);
+                done
+            })
+            .await
+            .map_err(Failed::Db)
+        })
+        .await
     }
 
     /// [`Self::run_raw`] for statements that only read.

@@ -1,10 +1,6 @@
-//! The store's own runtime. diesel-async's `SyncConnectionWrapper` runs
-//! each statement on a blocking thread, and when the future awaiting one
-//! is dropped (a client gone, a timeout) it blocks in place until the
-//! statement ends, which panics on a current-thread runtime such as an
-//! actix worker's. So every store call runs as a task of this small
-//! multi-threaded runtime, and callers await its handle: a caller that
-//! stops waiting leaves the task to finish here.
+//! The store's own runtime: where a store call its caller stopped
+//! waiting for finishes (see `finishing.rs`), where a dropped unit of work
+//! rolls back, and where bb8 keeps its pool topped up.
 
 use std::sync::Arc;
 

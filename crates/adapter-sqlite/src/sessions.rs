@@ -20,6 +20,8 @@ use tokio::runtime::Handle;
 
 use crate::codec::{STORED_TOKEN, StoredTokenRow, instant, micros, uuid};
 use crate::error::{Failed, bounded};
+use crate::finishing::Finishing;
+use crate::prepared::Prepared;
 use crate::writes::{
     Sessions, end_sessions, enqueue, insert_audit, insert_session, insert_token, with_detail,
 };
@@ -55,8 +57,7 @@ impl SessionViewRow {
 }
 
 fn stored_token(c: &mut SqliteConnection, digest: &[u8]) -> QueryResult<Option<StoredToken>> {
-    diesel::sql_query(STORED_TOKEN)
-        .bind::<Binary, _>(digest)
+    Prepared(diesel::sql_query(STORED_TOKEN).bind::<Binary, _>(digest))
         .get_result::<StoredTokenRow>(c)
         .optional()?
         .map(StoredTokenRow::into_token)
@@ -66,12 +67,14 @@ fn stored_token(c: &mut SqliteConnection, digest: &[u8]) -> QueryResult<Option<S
 /// Retires the token keeping its sealed successor, inserts the successor,
 /// touches the session and records the event.
 fn apply(c: &mut SqliteConnection, r: &Rotation) -> QueryResult<()> {
-    diesel::sql_query(
-        "UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ? WHERE id = ?",
+    Prepared(
+        diesel::sql_query(
+            "UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ? WHERE id = ?",
+        )
+        .bind::<BigInt, _>(micros(r.at))
+        .bind::<Nullable<Binary>, _>(r.sealed_successor.as_deref())
+        .bind::<Text, _>(r.token_id.to_string()),
     )
-    .bind::<BigInt, _>(micros(r.at))
-    .bind::<Nullable<Binary>, _>(r.sealed_successor.as_deref())
-    .bind::<Text, _>(r.token_id.to_string())
     .execute(c)?;
     insert_token(
         c,
@@ -81,10 +84,12 @@ fn apply(c: &mut SqliteConnection, r: &Rotation) -> QueryResult<()> {
         r.successor.issued_at,
         r.successor.expires_at,
     )?;
-    diesel::sql_query("UPDATE sessions SET last_used_at = ? WHERE id = ?")
-        .bind::<BigInt, _>(micros(r.at))
-        .bind::<Text, _>(r.session_id.to_string())
-        .execute(c)?;
+    Prepared(
+        diesel::sql_query("UPDATE sessions SET last_used_at = ? WHERE id = ?")
+            .bind::<BigInt, _>(micros(r.at))
+            .bind::<Text, _>(r.session_id.to_string()),
+    )
+    .execute(c)?;
     insert_audit(c, &r.audit)
 }
 
@@ -247,10 +252,10 @@ impl SqliteTx {
             )));
         };
         let statement = conn.spawn_blocking(work);
-        let task = self
-            .runtime
-            .spawn(async move { statement.await.map_err(Failed::Db) });
-        bounded(self.query_timeout, task)
+        let call = Finishing::new(self.runtime.clone(), async move {
+            statement.await.map_err(Failed::Db)
+        });
+        bounded(self.query_timeout, call)
             .await
             .map_err(Failed::into_port)
     }
@@ -261,7 +266,7 @@ impl SqliteTx {
         let Some(mut conn) = self.conn.take() else {
             return Ok(());
         };
-        let task = self.runtime.spawn(async move {
+        let call = Finishing::new(self.runtime.clone(), async move {
             let ended = conn.spawn_blocking(move |c| c.batch_execute(sql)).await;
             if ended.is_err() {
                 // A failed COMMIT may leave the transaction open.
@@ -270,7 +275,7 @@ impl SqliteTx {
             drop(conn);
             ended.map_err(Failed::Db)
         });
-        bounded(self.query_timeout, task)
+        bounded(self.query_timeout, call)
             .await
             .map_err(Failed::into_port)
     }
@@ -295,9 +300,10 @@ impl Transactional for SqliteStore {
         let pool = self.pool.clone();
         let runtime = self.runtime.handle().clone();
         let query_timeout = self.query_timeout;
-        // Built inside the task: if the caller stops waiting, the unit of
-        // work is dropped with the task's result, and so rolled back.
-        let task = self.runtime.handle().spawn(async move {
+        // Built inside the call: if the caller stops waiting, the call
+        // finishes on the store's runtime, and the unit of work it makes is
+        // dropped there, and so rolled back.
+        let call = Finishing::new(runtime.clone(), async move {
             let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
             conn.spawn_blocking(|c| c.batch_execute("BEGIN IMMEDIATE"))
                 .await
@@ -308,7 +314,7 @@ impl Transactional for SqliteStore {
                 query_timeout,
             })
         });
-        bounded(self.query_timeout, task)
+        bounded(self.query_timeout, call)
             .await
             .map_err(Failed::into_port)
     }

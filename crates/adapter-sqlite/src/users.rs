@@ -10,6 +10,7 @@ use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, Us
 
 use crate::SqliteStore;
 use crate::codec::{USER_COLUMNS, UserColumns, micros};
+use crate::prepared::Prepared;
 use crate::writes::{
     Sessions, end_sessions, enqueue, insert_account_token, insert_audit, insert_session,
     with_detail,
@@ -36,10 +37,12 @@ pub(crate) fn credentials(
     c: &mut SqliteConnection,
     email: &str,
 ) -> QueryResult<Option<UserCredentials>> {
-    diesel::sql_query(format!(
-        "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?"
-    ))
-    .bind::<Text, _>(email)
+    Prepared(
+        diesel::sql_query(format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = ?"
+        ))
+        .bind::<Text, _>(email),
+    )
     .get_result::<CredentialsRow>(c)
     .optional()?
     .map(CredentialsRow::into_credentials)
@@ -123,15 +126,17 @@ impl UserStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<SessionUser>, PortError> {
         self.read(move |c| {
-            diesel::sql_query(format!(
-                "SELECT {USER_COLUMNS}, EXISTS (SELECT 1 FROM sessions s \
-                    WHERE s.id = ? AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > ?) \
-                    AS session_live \
-                 FROM users u WHERE u.id = ?"
-            ))
-            .bind::<Text, _>(session_id.to_string())
-            .bind::<BigInt, _>(micros(now))
-            .bind::<Text, _>(user_id.to_string())
+            Prepared(
+                diesel::sql_query(format!(
+                    "SELECT {USER_COLUMNS}, EXISTS (SELECT 1 FROM sessions s \
+                        WHERE s.id = ? AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > ?) \
+                        AS session_live \
+                     FROM users u WHERE u.id = ?"
+                ))
+                .bind::<Text, _>(session_id.to_string())
+                .bind::<BigInt, _>(micros(now))
+                .bind::<Text, _>(user_id.to_string()),
+            )
             .get_result::<SessionUserRow>(c)
             .optional()?
             .map(|row| {

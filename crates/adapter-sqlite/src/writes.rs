@@ -7,20 +7,23 @@ use gatehouse_application::ports::{MailedToken, NewSession, OutgoingMail, Revoke
 use gatehouse_domain::{AuditEvent, SessionId, Timestamp, UserId};
 
 use crate::codec::{IdRow, amr_json, micros};
+use crate::prepared::Prepared;
 
 pub(crate) fn insert_session(c: &mut SqliteConnection, s: &NewSession) -> QueryResult<()> {
-    diesel::sql_query(
-        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, amr, ip, user_agent) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    Prepared(
+        diesel::sql_query(
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, amr, ip, user_agent) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind::<Text, _>(s.id.to_string())
+        .bind::<Text, _>(s.user_id.to_string())
+        .bind::<BigInt, _>(micros(s.created_at))
+        .bind::<BigInt, _>(micros(s.created_at))
+        .bind::<BigInt, _>(micros(s.expires_at))
+        .bind::<Text, _>(amr_json(s.amr))
+        .bind::<Nullable<Text>, _>(s.client.ip.clone())
+        .bind::<Nullable<Text>, _>(s.client.user_agent.clone()),
     )
-    .bind::<Text, _>(s.id.to_string())
-    .bind::<Text, _>(s.user_id.to_string())
-    .bind::<BigInt, _>(micros(s.created_at))
-    .bind::<BigInt, _>(micros(s.created_at))
-    .bind::<BigInt, _>(micros(s.expires_at))
-    .bind::<Text, _>(amr_json(s.amr))
-    .bind::<Nullable<Text>, _>(s.client.ip.clone())
-    .bind::<Nullable<Text>, _>(s.client.user_agent.clone())
     .execute(c)?;
     insert_token(
         c,
@@ -40,29 +43,33 @@ pub(crate) fn insert_token(
     issued_at: Timestamp,
     expires_at: Timestamp,
 ) -> QueryResult<()> {
-    diesel::sql_query(
-        "INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    Prepared(
+        diesel::sql_query(
+            "INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind::<Text, _>(id.to_string())
+        .bind::<Text, _>(session_id.to_string())
+        .bind::<Binary, _>(digest.to_vec())
+        .bind::<BigInt, _>(micros(issued_at))
+        .bind::<BigInt, _>(micros(expires_at)),
     )
-    .bind::<Text, _>(id.to_string())
-    .bind::<Text, _>(session_id.to_string())
-    .bind::<Binary, _>(digest.to_vec())
-    .bind::<BigInt, _>(micros(issued_at))
-    .bind::<BigInt, _>(micros(expires_at))
     .execute(c)
     .map(|_| ())
 }
 
 pub(crate) fn insert_audit(c: &mut SqliteConnection, e: &AuditEvent) -> QueryResult<()> {
-    diesel::sql_query(
-        "INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    Prepared(
+        diesel::sql_query(
+            "INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind::<Text, _>(e.id.to_string())
+        .bind::<BigInt, _>(micros(e.at))
+        .bind::<Text, _>(e.kind.as_str())
+        .bind::<Nullable<Text>, _>(e.user_id.map(|u| u.to_string()))
+        .bind::<Nullable<Text>, _>(e.client.ip.clone())
+        .bind::<Nullable<Text>, _>(e.client.user_agent.clone())
+        .bind::<Text, _>(e.detail.to_string()),
     )
-    .bind::<Text, _>(e.id.to_string())
-    .bind::<BigInt, _>(micros(e.at))
-    .bind::<Text, _>(e.kind.as_str())
-    .bind::<Nullable<Text>, _>(e.user_id.map(|u| u.to_string()))
-    .bind::<Nullable<Text>, _>(e.client.ip.clone())
-    .bind::<Nullable<Text>, _>(e.client.user_agent.clone())
-    .bind::<Text, _>(e.detail.to_string())
     .execute(c)
     .map(|_| ())
 }
