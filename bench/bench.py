@@ -7,7 +7,10 @@ the Argon2 hash rate at the same cost with one thread per core, `pgbench -S`,
 and pgbench of refresh-token rotation as a transaction and as one statement,
 all at the same client count. Several rounds run back to back and every
 round is reported, not the best one. Then a memory phase: 10,000
-registrations and 1,000 concurrent logins, with peak and idle RSS.
+registrations and 1,000 concurrent logins, with peak and idle RSS. Last,
+the same service on the embedded SQLite store, against SQLite's ceilings
+measured the same way (`sqlite_ceiling`: point selects and the bare
+rotation transaction, one thread per core).
 
 Writes BENCHMARKS.md at the repository root. Traffic goes to 127.0.0.1 only;
 every load step is bounded in time.
@@ -84,8 +87,7 @@ def raise_fd_limit():
 
 
 class Service:
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, database_url):
         self.port = 18000 + secrets.randbelow(2000)
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="gatehouse-bench-", suffix=".log", delete=False)
@@ -93,7 +95,7 @@ class Service:
         self.mail_dir = tempfile.mkdtemp(prefix="gatehouse-bench-mail-")
         env = {
             "AUTH_MAIL_DIR": self.mail_dir,
-            "DATABASE_URL": f"{PG}/{db}",
+            "DATABASE_URL": database_url,
             "AUTH_LISTEN_ADDR": f"127.0.0.1:{self.port}",
             "AUTH_JWT_SECRET": secrets.token_urlsafe(48),
             "AUTH_DATA_KEY": secrets.token_urlsafe(48),
@@ -193,6 +195,46 @@ def argon2_ceiling(seconds):
     return {"rps": float(out.split()[-1]), "p50_ms": 0, "p99_ms": 0}
 
 
+def sqlite_ceiling(mode, seconds):
+    out = run([os.path.join(TARGET, "release", "examples", "sqlite_ceiling"), mode, str(seconds)])
+    return {"rps": float(out.split()[-1]), "p50_ms": 0, "p99_ms": 0}
+
+
+def sqlite_rounds(suffix):
+    """The service on a fresh SQLite file, against SQLite's own ceilings."""
+    directory = tempfile.mkdtemp(prefix="gatehouse-bench-sqlite-")
+    service = Service(f"sqlite://{directory}/gatehouse.db")
+    rounds = []
+    try:
+        email = f"bench-lite-{suffix}@example.com"
+        service.post("/v1/auth/register", {"email": email, "password": PASSWORD})
+        access = service.post("/v1/auth/login", {"email": email, "password": PASSWORD})["access_token"]
+        wrk("me.lua", service.base, CLIENTS, 3, {"BENCH_ACCESS_TOKEN": access})
+        for i in range(1, ROUNDS + 1):
+            log(f"sqlite round {i}/{ROUNDS}")
+            r = {}
+            r["argon2"] = argon2_ceiling(SECONDS // 2)
+            r["login"] = wrk("login.lua", service.base, HASH_CLIENTS, SECONDS, {"BENCH_EMAIL": email})
+            r["register"] = wrk("register.lua", service.base, HASH_CLIENTS, SECONDS,
+                                {"BENCH_RUN": f"{suffix}-lite{i}"})
+            r["select"] = sqlite_ceiling("select", SECONDS)
+            r["me"] = wrk("me.lua", service.base, CLIENTS, SECONDS, {"BENCH_ACCESS_TOKEN": access})
+            r["http"] = wrk("health.lua", service.base, CLIENTS, SECONDS // 2)
+            r["rotate_tx"] = sqlite_ceiling("rotate", SECONDS)
+            tokens = seed_refresh_tokens(service, f"lite{i}", CLIENTS * 2)
+            r["refresh"] = wrk("refresh.lua", service.base, CLIENTS, SECONDS, {"BENCH_TOKENS": tokens})
+            os.unlink(tokens)
+            for name in ("login", "register", "me", "refresh"):
+                log(f"  {name:<9} {fmt(r[name])}  errors {r[name]['errors']}")
+            for name in ("argon2", "select", "http", "rotate_tx"):
+                log(f"  {name:<11} {fmt(r[name])}")
+            rounds.append(r)
+        return rounds, service.rss_kib("VmHWM")
+    finally:
+        service.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def seed_refresh_tokens(service, tag, count):
     # Live refresh tokens: a private file (mode 0600) with an unguessable name.
     fd, path = tempfile.mkstemp(prefix="gatehouse-bench-tokens-")
@@ -276,7 +318,7 @@ def fmt(x):
     return f"{x['rps']:,.0f}/s p50 {x['p50_ms']:.2f} ms p99 {x['p99_ms']:.2f} ms"
 
 
-def write_report(info, rounds, memory, timing, forgot):
+def write_report(info, rounds, memory, timing, forgot, lite, lite_peak):
     lines = [
         "# Benchmarks",
         "",
@@ -361,6 +403,37 @@ def write_report(info, rounds, memory, timing, forgot):
         "|---|---|---|",
         *(f"| {name} | {p50:.2f} | {p99:.2f} |" for name, (p50, p99) in forgot.items()),
         "",
+        "## The embedded SQLite store",
+        "",
+        "The same service with `DATABASE_URL=sqlite://…` (a fresh file on local disk), against SQLite's",
+        "ceilings measured in the same run by `sqlite_ceiling` on a file migrated like the store's, with the",
+        "store's settings (WAL, synchronous = NORMAL), one thread and connection per core: point selects of a",
+        "session by id, and the bare rotation as a `BEGIN IMMEDIATE` transaction. SQLite has one writer at a",
+        "time: every login, registration and refresh waits its turn for the write lock.",
+        "",
+        "| round | endpoint | Gatehouse | ceiling | ceiling figure | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(lite, 1):
+        pairs = [
+            ("POST /v1/auth/login", r["login"], "Argon2, 1 thread/core", r["argon2"]),
+            ("POST /v1/auth/register", r["register"], "Argon2, 1 thread/core", r["argon2"]),
+            ("GET /v1/users/me", r["me"], "SQLite point select", r["select"]),
+            ("GET /v1/users/me", r["me"], "SQLite select and HTTP in series", serial(r["select"], r["http"])),
+            ("POST /v1/auth/refresh", r["refresh"], "SQLite rotation transaction", r["rotate_tx"]),
+        ]
+        for name, ours, ceiling_name, ceiling in pairs:
+            ratio = ours["rps"] / ceiling["rps"] if ceiling["rps"] else 0
+            lines.append(f"| {i} | {name} | {fmt(ours)} | {ceiling_name} | {ceiling['rps']:,.0f}/s | {ratio:.2f} |")
+        lines.append(f"| {i} | GET /health/live (the HTTP stack alone) | {fmt(r['http'])} | | | |")
+    lines += [
+        "",
+        "Errors (non-2xx or socket errors) per round: " + "; ".join(
+            f"round {i}: " + ", ".join(f"{k} {r[k]['errors']}" for k in ("login", "register", "me", "refresh"))
+            for i, r in enumerate(lite, 1)),
+        "",
+        f"Peak resident set of the SQLite run's process (VmHWM): {lite_peak / 1024:.1f} MiB.",
+        "",
     ]
     with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(lines))
@@ -379,6 +452,8 @@ def main():
         run(["cargo", "build", "--release", "-q", "-p", "gatehouse-server", "--bin", "gatehouse"], capture=False)
         run(["cargo", "build", "--release", "-q", "-p", "gatehouse-adapter-crypto", "--example",
              "argon2_ceiling"], capture=False)
+        run(["cargo", "build", "--release", "-q", "-p", "gatehouse-adapter-sqlite", "--example",
+             "sqlite_ceiling"], capture=False)
 
     suffix = f"{os.getpid()}"
     service_db, select_db, rotate_db = (f"bench_gatehouse_{suffix}", f"bench_pgbench_{suffix}",
@@ -395,7 +470,7 @@ def main():
         run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", f"{PG}/{rotate_db}", "-f",
              os.path.join(BENCH, "sql", "seed_rotation.sql")])
 
-        service = Service(service_db)
+        service = Service(f"{PG}/{service_db}")
         slots = os.cpu_count()
         email = f"bench-{suffix}@example.com"
         service.post("/v1/auth/register", {"email": email, "password": PASSWORD})
@@ -479,7 +554,10 @@ def main():
         }
         log(f"  start-up idle {cold_idle / 1024:.1f} MiB, warm idle {warm_idle / 1024:.1f} MiB, peak {memory['peak'] / 1024:.1f} MiB, "
             f"after {memory['after'] / 1024:.1f} MiB (bound {64 + slots * ARGON2[0] / 1024:.1f} MiB)")
-        write_report(info, rounds, memory, timing, forgot)
+        service.stop()
+        service = None
+        lite, lite_peak = sqlite_rounds(suffix)
+        write_report(info, rounds, memory, timing, forgot, lite, lite_peak)
         log("wrote BENCHMARKS.md")
     finally:
         if service:
