@@ -171,18 +171,24 @@ impl ApiKeyStore for SqliteStore {
         let key_id = row.key_id.clone();
         if row.last_used_at.is_none_or(|at| at < micros(touch_before)) {
             let touch_before = micros(touch_before);
-            self.write(move |c| {
-                diesel::sql_query(
-                    "UPDATE api_keys SET last_used_at = ? \
+            let touched = self
+                .write(move |c| {
+                    diesel::sql_query(
+                        "UPDATE api_keys SET last_used_at = ? \
                      WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
-                )
-                .bind::<BigInt, _>(micros(now))
-                .bind::<Text, _>(key_id)
-                .bind::<BigInt, _>(touch_before)
-                .execute(c)
-                .map(|_| ())
-            })
-            .await?;
+                    )
+                    .bind::<BigInt, _>(micros(now))
+                    .bind::<Text, _>(key_id)
+                    .bind::<BigInt, _>(touch_before)
+                    .execute(c)
+                    .map(|_| ())
+                })
+                .await;
+            // Recording the use is bookkeeping: a request with a good key
+            // is not refused because the write lock was busy.
+            if let Err(error) = touched {
+                tracing::warn!(%error, "could not record an API key's use");
+            }
         }
         let key_id = uuid(&row.key_id).map_err(crate::error::from_diesel)?;
         let expires_at = maybe_instant(row.expires_at).map_err(crate::error::from_diesel)?;

@@ -27,6 +27,12 @@ pub fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
         !path.contains('?') && !path.contains('#'),
         "DATABASE_URL: a sqlite:// URL takes a file path only, no options"
     );
+    // SQLite would take these as an in-memory database or a URI, each
+    // connection with its own empty, unmigrated database.
+    anyhow::ensure!(
+        !path.starts_with(":memory:") && !path.starts_with("file:"),
+        "DATABASE_URL: a sqlite:// URL names a file (sqlite://gatehouse.db)"
+    );
     Ok(PathBuf::from(path))
 }
 
@@ -47,6 +53,7 @@ fn prepare_blocking(path: &Path) -> anyhow::Result<Vec<String>> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the directory {}", dir.display()))?;
     }
+    create_private(path)?;
     let mut conn = SqliteConnection::establish(&path.to_string_lossy())
         .with_context(|| format!("opening the SQLite file {}", path.display()))?;
     // Another connection to the file (a running instance, a backup) may
@@ -59,6 +66,21 @@ fn prepare_blocking(path: &Path) -> anyhow::Result<Vec<String>> {
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
     Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Makes the file, if missing, readable by its owner only: it holds
+/// password hashes and sealed secrets. SQLite gives its `-wal` and `-shm`
+/// files the same mode.
+fn create_private(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("creating the SQLite file {}", path.display())),
+    }
 }
 
 #[cfg(test)]
@@ -80,6 +102,8 @@ mod tests {
             "postgres://x/y",
             "sqlite://g.db?mode=ro",
             "g.db",
+            "sqlite://:memory:",
+            "sqlite://file:g.db",
         ] {
             assert!(sqlite_path(bad).is_err(), "{bad}");
         }

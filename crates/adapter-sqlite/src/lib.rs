@@ -27,6 +27,7 @@ mod outbox;
 mod prepared;
 mod runtime;
 mod sessions;
+mod threads;
 mod users;
 mod writes;
 
@@ -34,14 +35,15 @@ mod writes;
 pub mod test_support;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::SqliteConnection;
+use diesel::connection::SimpleConnection;
 use diesel::result::QueryResult;
+use diesel::{Connection, SqliteConnection};
 use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, SimpleAsyncConnection};
 use gatehouse_application::PortError;
 
 pub use database::{prepare, sqlite_path};
@@ -51,8 +53,9 @@ pub use sessions::SqliteTx;
 use crate::error::Failed;
 use crate::finishing::Finishing;
 use crate::runtime::StoreRuntime;
+use crate::threads::StoreThreads;
 
-pub(crate) type Wrapped = SyncConnectionWrapper<SqliteConnection>;
+pub(crate) type Wrapped = SyncConnectionWrapper<SqliteConnection, StoreThreads>;
 pub(crate) type Pooled = bb8::PooledConnection<'static, AsyncDieselConnectionManager<Wrapped>>;
 
 #[derive(Debug, Clone)]
@@ -105,6 +108,7 @@ pub struct PoolLoad {
 pub struct SqliteStore {
     pool: Pool<Wrapped>,
     runtime: StoreRuntime,
+    turns: WriteTurns,
     query_timeout: Duration,
 }
 
@@ -125,22 +129,31 @@ impl SqliteStore {
     pub fn connect(config: &SqliteConfig) -> anyhow::Result<Self> {
         let runtime = StoreRuntime::start()?;
         let settings = config.connection_settings();
+        let handle = runtime.handle().clone();
         let mut manager_config = ManagerConfig::<Wrapped>::default();
         manager_config.custom_setup = Box::new(move |url| {
-            let settings = settings.clone();
+            let (settings, handle, url) = (settings.clone(), handle.clone(), url.to_owned());
             Box::pin(async move {
-                let mut conn = Wrapped::establish(url).await?;
-                conn.batch_execute(&settings)
+                let threads = StoreThreads(handle.clone());
+                let opened = handle
+                    .spawn_blocking(move || {
+                        let mut conn = SqliteConnection::establish(&url)?;
+                        conn.batch_execute(&settings)
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    })
                     .await
-                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                Ok(conn)
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                opened.map(|conn| Wrapped::with_runtime(conn, threads))
             })
         });
         let manager = AsyncDieselConnectionManager::<Wrapped>::new_with_config(
             config.path.to_string_lossy(),
             manager_config,
         );
-        // bb8 spawns its connection tasks on the current runtime: ours.
+        // bb8 tops the pool up from a task on the current runtime: ours,
+        // at build (later, the caller's; the connection's threads are ours
+        // either way).
         let _entered = runtime.handle().enter();
         let pool = Pool::builder()
             .max_size(config.max_connections.max(1))
@@ -152,6 +165,10 @@ impl SqliteStore {
         Ok(Self {
             pool,
             runtime,
+            turns: WriteTurns {
+                queue: Arc::new(tokio::sync::Mutex::new(())),
+                patience: config.busy_timeout,
+            },
             query_timeout: config.query_timeout,
         })
     }
@@ -179,21 +196,29 @@ impl SqliteStore {
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, within
-    /// the query timeout. The work itself is never cut off: when the
-    /// caller stops waiting, it finishes on the store's runtime and the
-    /// connection goes back to the pool (see `finishing.rs`).
-    pub(crate) async fn run_raw<T: Send + 'static>(
+    /// the query timeout; writers first take their turn (see
+    /// [`WriteTurns`]). The work itself is never cut off: when the caller
+    /// stops waiting, it finishes on the store's runtime, and only then do
+    /// the connection and the turn go back (see `finishing.rs`).
+    async fn call<T: Send + 'static>(
         &self,
+        writes: bool,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, Failed> {
         let pool = self.pool.clone();
         let runtime = self.runtime.handle().clone();
+        let turns = writes.then(|| self.turns.clone());
         error::bounded(self.query_timeout, async move {
+            let turn = match turns {
+                Some(turns) => Some(turns.take().await?),
+                None => None,
+            };
             let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
             let statement = conn.spawn_blocking(work);
             Finishing::new(runtime, async move {
                 let done = statement.await;
                 drop(conn);
+                drop(turn);
                 done
             })
             .await
@@ -202,16 +227,15 @@ impl SqliteStore {
         .await
     }
 
-    /// [`Self::run_raw`] for statements that only read.
+    /// For statements that only read: WAL lets them run beside a writer.
     pub(crate) async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, PortError> {
-        self.run_raw(work).await.map_err(Failed::into_port)
+        self.call(false, work).await.map_err(Failed::into_port)
     }
 
-    /// [`Self::run_raw`] in one `BEGIN IMMEDIATE` transaction: all of
-    /// `work` or none of it.
+    /// In one `BEGIN IMMEDIATE` transaction: all of `work` or none of it.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
@@ -223,7 +247,37 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, Failed> {
-        self.run_raw(move |c| c.immediate_transaction(work)).await
+        self.call(true, move |c| c.immediate_transaction(work))
+            .await
+    }
+}
+
+/// The process's writers, one at a time, in the order they came. SQLite
+/// lets one connection write at a time and makes the others retry with
+/// growing sleeps (its busy handler), which under load left refreshes
+/// waiting hundreds of milliseconds while the lock sat free; a queue hands
+/// the turn on at once. Another process writing to the file (a backup, the
+/// `sqlite3` shell) is still waited for by `busy_timeout`.
+#[derive(Debug, Clone)]
+pub(crate) struct WriteTurns {
+    queue: Arc<tokio::sync::Mutex<()>>,
+    /// How long a writer waits for its turn: the lock timeout, as for the
+    /// file's own lock.
+    patience: Duration,
+}
+
+pub(crate) type Turn = tokio::sync::OwnedMutexGuard<()>;
+
+impl WriteTurns {
+    pub(crate) async fn take(self) -> Result<Turn, Failed> {
+        tokio::time::timeout(self.patience, self.queue.lock_owned())
+            .await
+            .map_err(|_| {
+                Failed::Port(PortError::Unavailable(anyhow::anyhow!(
+                    "no turn to write within {:?}",
+                    self.patience
+                )))
+            })
     }
 }
 

@@ -62,8 +62,10 @@ impl LoginThrottleStore for SqliteStore {
             let failures = u32::try_from(counter.failures).unwrap_or(u32::MAX);
             let mut until = maybe_instant(counter.locked_until)?;
             if let Some(lockout) = failure.lockout.after(failures) {
-                let end = failure.at
-                    + chrono::Duration::from_std(lockout).unwrap_or(chrono::Duration::MAX);
+                let end = chrono::Duration::from_std(lockout)
+                    .ok()
+                    .and_then(|d| failure.at.checked_add_signed(d))
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
                 diesel::sql_query("UPDATE login_throttle SET locked_until = ? WHERE key = ?")
                     .bind::<BigInt, _>(micros(end))
                     .bind::<Text, _>(&failure.key.0)

@@ -55,7 +55,7 @@ impl MfaStore for SqliteStore {
             let user_id = enable.user_id.to_string();
             let enabled = diesel::sql_query(
                 "UPDATE users SET mfa_enabled = 1, totp_secret = totp_pending, totp_pending = NULL, \
-                 totp_last_step = ? WHERE id = ? AND mfa_enabled = 0 AND totp_pending = ?",
+                 totp_last_step = ?, updated_at = CAST(unixepoch('subsec') * 1000000 AS INTEGER) WHERE id = ? AND mfa_enabled = 0 AND totp_pending = ?",
             )
             .bind::<BigInt, _>(enable.spent_step)
             .bind::<Text, _>(&user_id)
@@ -85,7 +85,7 @@ impl MfaStore for SqliteStore {
             let user_id = disable.user_id.to_string();
             let disabled = diesel::sql_query(
                 "UPDATE users SET mfa_enabled = 0, totp_secret = NULL, totp_pending = NULL, \
-                 totp_last_step = NULL WHERE id = ? AND mfa_enabled = 1",
+                 totp_last_step = NULL, updated_at = CAST(unixepoch('subsec') * 1000000 AS INTEGER) WHERE id = ? AND mfa_enabled = 1",
             )
             .bind::<Text, _>(&user_id)
             .execute(c)?;

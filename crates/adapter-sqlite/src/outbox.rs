@@ -70,7 +70,25 @@ impl MailOutbox for SqliteStore {
                 .bind::<Text, _>(serde_json::Value::from(ids).to_string())
                 .execute(c)?;
             }
-            due.into_iter().map(DueRow::into_claim).collect()
+            let mut claimed = Vec::with_capacity(due.len());
+            for row in due {
+                let id = row.id.clone();
+                match row.into_claim() {
+                    Ok(claim) => claimed.push(claim),
+                    // One unreadable row must not stop every mail behind
+                    // it: it is given up, and said so.
+                    Err(error) => {
+                        tracing::error!(mail_id = %id, %error, "unreadable mail in the outbox given up");
+                        diesel::sql_query(
+                            "UPDATE mail_outbox SET failed_at = ?, sealed_body = NULL WHERE id = ?",
+                        )
+                        .bind::<BigInt, _>(micros(now))
+                        .bind::<Text, _>(id)
+                        .execute(c)?;
+                    }
+                }
+            }
+            Ok(claimed)
         })
         .await
     }

@@ -25,7 +25,7 @@ use crate::prepared::Prepared;
 use crate::writes::{
     Sessions, end_sessions, enqueue, insert_audit, insert_session, insert_token, with_detail,
 };
-use crate::{Pooled, SqliteStore, error};
+use crate::{Pooled, SqliteStore, Turn, error};
 
 #[derive(QueryableByName)]
 struct SessionViewRow {
@@ -65,17 +65,23 @@ fn stored_token(c: &mut SqliteConnection, digest: &[u8]) -> QueryResult<Option<S
 }
 
 /// Retires the token keeping its sealed successor, inserts the successor,
-/// touches the session and records the event.
-fn apply(c: &mut SqliteConnection, r: &Rotation) -> QueryResult<()> {
-    Prepared(
+/// touches the session and records the event; answers `false`, writing
+/// nothing, when the token was rotated already (then no successor may
+/// join the family).
+fn apply(c: &mut SqliteConnection, r: &Rotation) -> QueryResult<bool> {
+    let retired = Prepared(
         diesel::sql_query(
-            "UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ? WHERE id = ?",
+            "UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ? \
+             WHERE id = ? AND rotated_at IS NULL",
         )
         .bind::<BigInt, _>(micros(r.at))
         .bind::<Nullable<Binary>, _>(r.sealed_successor.as_deref())
         .bind::<Text, _>(r.token_id.to_string()),
     )
     .execute(c)?;
+    if retired == 0 {
+        return Ok(false);
+    }
     insert_token(
         c,
         r.session_id,
@@ -90,7 +96,8 @@ fn apply(c: &mut SqliteConnection, r: &Rotation) -> QueryResult<()> {
             .bind::<Text, _>(r.session_id.to_string()),
     )
     .execute(c)?;
-    insert_audit(c, &r.audit)
+    insert_audit(c, &r.audit)?;
+    Ok(true)
 }
 
 fn revoke_one(
@@ -207,6 +214,7 @@ impl SessionStore for SqliteStore {
                 token.session_id.to_string().into(),
             );
             audit.user_id = Some(token.user_id);
+            // Found current inside this transaction, so it rotates.
             apply(
                 c,
                 &Rotation {
@@ -227,6 +235,8 @@ impl SessionStore for SqliteStore {
 /// A unit of work: one connection inside `BEGIN IMMEDIATE`.
 pub struct SqliteTx {
     conn: Option<Pooled>,
+    /// The process's write turn, held until the transaction ends.
+    turn: Option<Turn>,
     runtime: Handle,
     query_timeout: Duration,
 }
@@ -266,6 +276,7 @@ impl SqliteTx {
         let Some(mut conn) = self.conn.take() else {
             return Ok(());
         };
+        let turn = self.turn.take();
         let call = Finishing::new(self.runtime.clone(), async move {
             let ended = conn.spawn_blocking(move |c| c.batch_execute(sql)).await;
             if ended.is_err() {
@@ -273,6 +284,7 @@ impl SqliteTx {
                 let _ = conn.spawn_blocking(|c| c.batch_execute("ROLLBACK")).await;
             }
             drop(conn);
+            drop(turn);
             ended.map_err(Failed::Db)
         });
         bounded(self.query_timeout, call)
@@ -284,10 +296,12 @@ impl SqliteTx {
 impl Drop for SqliteTx {
     fn drop(&mut self) {
         if let Some(mut conn) = self.conn.take() {
+            let turn = self.turn.take();
             let rollback = conn.spawn_blocking(|c| c.batch_execute("ROLLBACK"));
             self.runtime.spawn(async move {
                 let _ = rollback.await;
                 drop(conn);
+                drop(turn);
             });
         }
     }
@@ -300,16 +314,19 @@ impl Transactional for SqliteStore {
         let pool = self.pool.clone();
         let runtime = self.runtime.handle().clone();
         let query_timeout = self.query_timeout;
+        let turns = self.turns.clone();
         // Built inside the call: if the caller stops waiting, the call
         // finishes on the store's runtime, and the unit of work it makes is
         // dropped there, and so rolled back.
         let call = Finishing::new(runtime.clone(), async move {
+            let turn = turns.take().await?;
             let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
             conn.spawn_blocking(|c| c.batch_execute("BEGIN IMMEDIATE"))
                 .await
                 .map_err(Failed::Db)?;
             Ok(SqliteTx {
                 conn: Some(conn),
+                turn: Some(turn),
                 runtime,
                 query_timeout,
             })
@@ -327,7 +344,13 @@ impl SessionTx for SqliteTx {
     }
 
     async fn rotate(&mut self, rotation: Rotation) -> Result<(), PortError> {
-        self.run(move |c| apply(c, &rotation)).await
+        if self.run(move |c| apply(c, &rotation)).await? {
+            Ok(())
+        } else {
+            Err(PortError::Conflict(anyhow::anyhow!(
+                "the token was rotated already"
+            )))
+        }
     }
 
     async fn revoke_session(

@@ -187,7 +187,7 @@ impl UserStore for SqliteStore {
         let (old, new) = (old.clone(), new.clone());
         self.write(move |c| {
             diesel::sql_query(
-                "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                "UPDATE users SET password_hash = ?, updated_at = CAST(unixepoch('subsec') * 1000000 AS INTEGER) WHERE id = ? AND password_hash = ?",
             )
             .bind::<Text, _>(new.as_str())
             .bind::<Text, _>(id.to_string())
