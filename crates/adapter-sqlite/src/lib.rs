@@ -196,10 +196,10 @@ impl SqliteStore {
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, within
-    /// the query timeout; writers first take their turn (see
-    /// [`WriteTurns`]). The work itself is never cut off: when the caller
-    /// stops waiting, it finishes on the store's runtime, and only then do
-    /// the connection and the turn go back (see `finishing.rs`).
+    /// the query timeout; writers take their turn (see [`WriteTurns`]),
+    /// held until the statement ends. The work itself is never cut off:
+    /// when the caller stops waiting, it finishes on the store's runtime,
+    /// and only then does the connection go back (see `finishing.rs`).
     async fn call<T: Send + 'static>(
         &self,
         writes: bool,
@@ -209,16 +209,22 @@ impl SqliteStore {
         let runtime = self.runtime.handle().clone();
         let turns = writes.then(|| self.turns.clone());
         error::bounded(self.query_timeout, async move {
+            let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
             let turn = match turns {
                 Some(turns) => Some(turns.take().await?),
                 None => None,
             };
-            let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
-            let statement = conn.spawn_blocking(work);
+            // The turn passes on from the statement's own thread the moment
+            // it ends, not when this task is next polled (on a busy worker,
+            // that can be much later, with the lock sitting free).
+            let statement = conn.spawn_blocking(move |c| {
+                let done = work(c);
+                drop(turn);
+                done
+            });
             Finishing::new(runtime, async move {
                 let done = statement.await;
                 drop(conn);
-                drop(turn);
                 done
             })
             .await

@@ -278,13 +278,19 @@ impl SqliteTx {
         };
         let turn = self.turn.take();
         let call = Finishing::new(self.runtime.clone(), async move {
-            let ended = conn.spawn_blocking(move |c| c.batch_execute(sql)).await;
-            if ended.is_err() {
-                // A failed COMMIT may leave the transaction open.
-                let _ = conn.spawn_blocking(|c| c.batch_execute("ROLLBACK")).await;
-            }
+            let ended = conn
+                .spawn_blocking(move |c| {
+                    let ended = c.batch_execute(sql);
+                    if ended.is_err() {
+                        // A failed COMMIT may leave the transaction open.
+                        let _ = c.batch_execute("ROLLBACK");
+                    }
+                    // Passed on from here, the moment the lock is free.
+                    drop(turn);
+                    ended
+                })
+                .await;
             drop(conn);
-            drop(turn);
             ended.map_err(Failed::Db)
         });
         bounded(self.query_timeout, call)
@@ -297,11 +303,14 @@ impl Drop for SqliteTx {
     fn drop(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             let turn = self.turn.take();
-            let rollback = conn.spawn_blocking(|c| c.batch_execute("ROLLBACK"));
+            let rollback = conn.spawn_blocking(move |c| {
+                let rolled_back = c.batch_execute("ROLLBACK");
+                drop(turn);
+                rolled_back
+            });
             self.runtime.spawn(async move {
                 let _ = rollback.await;
                 drop(conn);
-                drop(turn);
             });
         }
     }
@@ -319,8 +328,8 @@ impl Transactional for SqliteStore {
         // finishes on the store's runtime, and the unit of work it makes is
         // dropped there, and so rolled back.
         let call = Finishing::new(runtime.clone(), async move {
-            let turn = turns.take().await?;
             let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
+            let turn = turns.take().await?;
             conn.spawn_blocking(|c| c.batch_execute("BEGIN IMMEDIATE"))
                 .await
                 .map_err(Failed::Db)?;
