@@ -226,3 +226,63 @@ impl SqliteStore {
         Ok(ExportedRows { json, count, last })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::QueryableByName;
+    use diesel::sql_types::Text;
+
+    use super::*;
+    use crate::{SqliteConfig, prepare};
+
+    #[derive(QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+
+    /// A column the migrations add must be exported too, or `db copy`
+    /// would leave it behind without a word.
+    #[tokio::test]
+    async fn every_table_and_column_of_the_migrations_is_exported() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-export-{}", uuid::Uuid::now_v7()));
+        let path = dir.join("g.db");
+        prepare(&path).await.unwrap();
+        let store = SqliteStore::connect(&SqliteConfig::new(&path)).unwrap();
+        let tables: Vec<String> = store
+            .read(|c| {
+                diesel::sql_query(
+                    "SELECT name FROM sqlite_schema WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations' ORDER BY name",
+                )
+                .load::<Column>(c)
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let mut exported: Vec<String> = TABLES.iter().map(|t| (*t).to_owned()).collect();
+        exported.sort();
+        assert_eq!(tables, exported);
+        for (table, columns) in SCHEMA {
+            let table = (*table).to_owned();
+            let mut stored: Vec<String> = store
+                .read(move |c| {
+                    diesel::sql_query("SELECT name FROM pragma_table_info(?)")
+                        .bind::<Text, _>(table)
+                        .load::<Column>(c)
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.name)
+                .collect();
+            let mut listed: Vec<String> = columns.iter().map(|(c, _)| (*c).to_owned()).collect();
+            stored.sort();
+            listed.sort();
+            assert_eq!(stored, listed);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -77,6 +77,20 @@ async fn every_row_moves_from_sqlite_to_postgres_and_keeps_working() {
         String::from_utf8_lossy(&copied.stderr)
     );
     let after = spawn_on(pg.clone(), &[]).await;
+    // The two schemas have the same columns, which the copy matches by name.
+    for table in TABLES {
+        let lite_columns = SqliteDatabase::count(
+            lite.sqlite().unwrap(),
+            &format!("SELECT count(*) AS n FROM pragma_table_info('{table}')"),
+        )
+        .await;
+        let pg_columns = after
+            .count(&format!(
+                "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = '{table}'"
+            ))
+            .await;
+        assert_eq!(lite_columns, pg_columns, "{table}");
+    }
     for (table, n) in TABLES.iter().zip(&counts) {
         assert_eq!(
             after
