@@ -4,11 +4,12 @@
 //! PostgreSQL reads them: instants in RFC 3339 (microseconds, UTC), byte
 //! strings in its `\x` hex form, booleans as JSON booleans.
 
-use diesel::sql_types::{BigInt, Text};
-use diesel::{QueryableByName, RunQueryDsl};
-use gatehouse_application::PortError;
+use std::path::Path;
 
-use crate::SqliteStore;
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -181,21 +182,49 @@ struct Exported {
     row: String,
 }
 
-impl SqliteStore {
+/// One moment of the whole file: its own connection inside one read
+/// transaction, so that a copy taken while the service still writes reads
+/// every table as it stood at the same instant (WAL keeps that snapshot
+/// for the reader, without holding up writers).
+pub struct Snapshot {
+    conn: Option<SqliteConnection>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot").finish_non_exhaustive()
+    }
+}
+
+impl Snapshot {
+    /// Opens the file and takes the snapshot.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or read.
+    pub async fn take(path: &Path) -> anyhow::Result<Self> {
+        let path = path.to_string_lossy().into_owned();
+        let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<SqliteConnection> {
+            let mut conn = SqliteConnection::establish(&path)?;
+            // A read transaction's snapshot starts at its first read.
+            conn.batch_execute("PRAGMA busy_timeout = 10000; BEGIN; SELECT count(*) FROM users;")?;
+            Ok(conn)
+        })
+        .await??;
+        Ok(Self { conn: Some(conn) })
+    }
+
     /// Up to `limit` rows of `table` after position `after` (0 to start).
     ///
     /// # Errors
-    /// An unknown table is `Unexpected`; `Unavailable` as for any read.
-    pub async fn export(
-        &self,
+    /// An unknown table, or a failed read.
+    pub async fn rows(
+        &mut self,
         table: &str,
         after: i64,
         limit: u32,
-    ) -> Result<ExportedRows, PortError> {
+    ) -> anyhow::Result<ExportedRows> {
         let Some((name, columns)) = SCHEMA.iter().find(|(name, _)| *name == table) else {
-            return Err(PortError::Unexpected(anyhow::anyhow!(
-                "no table {table} to export"
-            )));
+            anyhow::bail!("no table {table} to export");
         };
         let fields: Vec<String> = columns
             .iter()
@@ -206,14 +235,17 @@ impl SqliteStore {
              WHERE rowid > ? ORDER BY rowid LIMIT ?",
             fields.join(", ")
         );
-        let rows: Vec<Exported> = self
-            .read(move |c| {
-                diesel::sql_query(sql)
-                    .bind::<BigInt, _>(after)
-                    .bind::<BigInt, _>(i64::from(limit))
-                    .load(c)
-            })
-            .await?;
+        let mut conn = self.conn.take().context("the snapshot has ended")?;
+        let (conn, rows) = tokio::task::spawn_blocking(move || {
+            let rows: QueryResult<Vec<Exported>> = diesel::sql_query(sql)
+                .bind::<BigInt, _>(after)
+                .bind::<BigInt, _>(i64::from(limit))
+                .load(&mut conn);
+            (conn, rows)
+        })
+        .await?;
+        self.conn = Some(conn);
+        let rows = rows?;
         let last = rows.last().map_or(after, |r| r.position);
         let count = rows.len();
         let json = format!(
@@ -233,7 +265,7 @@ mod tests {
     use diesel::sql_types::Text;
 
     use super::*;
-    use crate::{SqliteConfig, prepare};
+    use crate::{SqliteConfig, SqliteStore, prepare};
 
     #[derive(QueryableByName)]
     struct Column {
@@ -283,6 +315,39 @@ mod tests {
             listed.sort();
             assert_eq!(stored, listed);
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A copy taken while the service writes reads one instant: rows
+    /// written after the snapshot began are not in it.
+    #[tokio::test]
+    async fn a_snapshot_does_not_see_later_writes() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-snap-{}", uuid::Uuid::now_v7()));
+        let path = dir.join("g.db");
+        prepare(&path).await.unwrap();
+        let store = SqliteStore::connect(&SqliteConfig::new(&path)).unwrap();
+        let insert = |id: &'static str, email: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |c| {
+                        diesel::sql_query(format!(
+                            "INSERT INTO users (id, email, password_hash, created_at, updated_at) \
+                             VALUES ('{id}', '{email}', 'x', 0, 0)"
+                        ))
+                        .execute(c)
+                    })
+                    .await
+                    .unwrap();
+            }
+        };
+        insert("00000000-0000-4000-8000-000000000001", "before@example.com").await;
+        let mut snapshot = Snapshot::take(&path).await.unwrap();
+        insert("00000000-0000-4000-8000-000000000002", "after@example.com").await;
+        let rows = snapshot.rows("users", 0, 100).await.unwrap();
+        assert_eq!(rows.count, 1);
+        assert!(rows.json.contains("before@example.com"), "{}", rows.json);
+        drop(snapshot);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

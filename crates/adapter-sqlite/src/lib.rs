@@ -47,7 +47,7 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use gatehouse_application::PortError;
 
 pub use database::{prepare, sqlite_path};
-pub use export::{ExportedRows, TABLES};
+pub use export::{ExportedRows, Snapshot, TABLES};
 pub use sessions::SqliteTx;
 
 use crate::error::Failed;

@@ -2,13 +2,13 @@
 //! empty PostgreSQL database, for a project that outgrows one instance.
 //! Users, sessions, refresh tokens, API keys, MFA secrets, the audit
 //! trail and the outbox all move as they are (the data key seals the same
-//! values on either store). The target is created and migrated if needed,
-//! must be empty, and is filled in one transaction: a failed copy leaves
-//! it empty.
+//! values on either store). The source is read as one snapshot; the
+//! target is created and migrated if needed, must be empty, and is filled
+//! in one transaction: a failed copy leaves it empty.
 
 use anyhow::{Context, ensure};
 use gatehouse_adapter_postgres::{PgImport, ensure_database, run_migrations};
-use gatehouse_adapter_sqlite::{SqliteConfig, SqliteStore, TABLES, prepare, sqlite_path};
+use gatehouse_adapter_sqlite::{Snapshot, TABLES, prepare, sqlite_path};
 
 use crate::store::BackendKind;
 
@@ -37,17 +37,19 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<Vec<(&'static str, u64
     // A file written by an older gatehouse gets its migrations first, so
     // its columns are the ones the target's migrations make.
     prepare(&path).await.context("--from")?;
-    let source = SqliteStore::connect(&SqliteConfig::new(&path))?;
     ensure_database(to).await.context("--to")?;
     run_migrations(to).await.context("--to")?;
     let mut import = PgImport::begin(to).await.context("--to")?;
+    // Every table as it stood at one instant, even if the service still
+    // writes; what it writes after this is not copied.
+    let mut source = Snapshot::take(&path).await.context("--from")?;
     let mut copied = Vec::new();
     for table in TABLES {
         let mut after = 0;
         let mut rows = 0u64;
         loop {
             let batch = source
-                .export(table, after, BATCH)
+                .rows(table, after, BATCH)
                 .await
                 .with_context(|| format!("reading {table}"))?;
             if batch.count == 0 {

@@ -49,8 +49,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum DbCommand {
     /// Copy every row of an SQLite store into an empty PostgreSQL database
-    /// (created and migrated if missing). Stop the service first: the copy
-    /// reads the tables one after the other.
+    /// (created and migrated if missing). The copy reads one snapshot of
+    /// the file: stop the service (or its traffic) before it starts, or
+    /// what is written afterwards stays behind.
     Copy {
         /// The SQLite store, as its DATABASE_URL (`sqlite://path`).
         #[arg(long)]
