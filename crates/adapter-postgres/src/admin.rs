@@ -106,6 +106,7 @@ impl AuditRow {
                 ip: self.ip,
                 user_agent: self.user_agent,
                 request_id: self.detail["request_id"].as_str().map(str::to_owned),
+                client_request_id: self.detail["client_request_id"].as_str().map(str::to_owned),
             },
             detail: self.detail,
         })

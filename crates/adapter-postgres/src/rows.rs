@@ -134,8 +134,8 @@ pub(crate) type Statement = BoxedSqlQuery<'static, Pg, SqlQuery>;
 pub(crate) fn session_ctes(first: usize) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
-        "new_session AS (INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, amr, ip, user_agent) \
-         VALUES ({0}, {1}, {2}, {2}, {3}, {4}, {5}, {6})), \
+        "new_session AS (INSERT INTO sessions (id, user_id, created_at, last_used_at, auth_time, expires_at, amr, ip, user_agent) \
+         VALUES ({0}, {1}, {2}, {2}, {2}, {3}, {4}, {5}, {6})), \
          new_token AS (INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
          VALUES ({7}, {0}, {8}, {9}, {10})), ",
         p(0),
@@ -189,4 +189,37 @@ pub(crate) fn bind_audit(q: Statement, e: AuditEvent) -> Statement {
         .bind::<Nullable<Text>, _>(e.client.ip)
         .bind::<Nullable<Text>, _>(e.client.user_agent)
         .bind::<Jsonb, _>(e.detail)
+}
+
+/// Every statement that ends all (or all other) sessions of a user runs
+/// after this one, in one transaction: it bumps the user's sessions epoch
+/// and takes the user's row lock, which a sign-in's guarded session insert
+/// also takes. Whichever is second sees the other: the ending statement,
+/// with its own fresh snapshot, finds the new session, or the sign-in finds
+/// the new epoch and starts none.
+pub(crate) const BUMP_SESSIONS_EPOCH: &str =
+    "UPDATE users SET sessions_epoch = sessions_epoch + 1 WHERE id = $1";
+
+/// `statement` after [`BUMP_SESSIONS_EPOCH`] for `user`, in one transaction.
+pub(crate) async fn after_bumping_epoch<T, Q>(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user: Uuid,
+    statement: Q,
+) -> QueryResult<T>
+where
+    T: Send + 'static,
+    Q: diesel_async::methods::LoadQuery<'static, diesel_async::AsyncPgConnection, T>
+        + Send
+        + 'static,
+{
+    use diesel_async::AsyncConnection;
+    conn.transaction(async move |c| {
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(BUMP_SESSIONS_EPOCH).bind::<SqlUuid, _>(user),
+            c,
+        )
+        .await?;
+        diesel_async::RunQueryDsl::get_result(statement, c).await
+    })
+    .await
 }

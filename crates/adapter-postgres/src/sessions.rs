@@ -169,9 +169,11 @@ impl SessionStore for PgStore {
                 diesel::sql_query(REVOKE_ALL_SESSIONS).into_boxed(),
                 r.clone(),
             ));
+            let user = r.user_id.as_uuid();
             async move {
                 let mut conn = self.conn().await?;
-                let ended = q.get_result::<Ended>(&mut *conn).await?.ended;
+                let ended: Ended = crate::rows::after_bumping_epoch(&mut conn, user, q).await?;
+                let ended = ended.ended;
                 Ok(u64::try_from(ended).unwrap_or_default())
             }
         })
@@ -284,6 +286,8 @@ struct LockedRow {
     rotated_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Bytea>)]
     sealed_successor: Option<Vec<u8>>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    successor_current: bool,
     #[diesel(sql_type = Timestamptz)]
     session_expires_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -323,6 +327,7 @@ impl LockedRow {
                 expires_at: r.token_expires_at,
                 rotated_at: r.rotated_at,
                 successor_kept: r.sealed_successor.is_some(),
+                successor_current: r.successor_current,
                 session_expires_at: r.session_expires_at,
                 session_revoked: r.revoked_at.is_some(),
             },
@@ -343,7 +348,9 @@ impl LockedRow {
 /// `rotated` then retires the token only if it is still unrotated: it
 /// re-checks the token's row as it now is, so of concurrent attempts on one
 /// token exactly one rotates. The successor, the audit row and the answer
-/// hang off `rotated`. The successor's expiry is capped at the session's end
+/// hang off `rotated`, and so does `forgotten`: the predecessor's kept
+/// successor is the token rotated now, which no replay may hand out any
+/// more. The successor's expiry is capped at the session's end
 /// here because only the row knows it.
 ///
 /// When nothing was rotated, the last branch reads the token as it stood
@@ -360,7 +367,7 @@ WITH live AS ( \
     RETURNING t.id AS token_id, s.id AS session_id, s.expires_at AS session_expires_at, \
               s.revoked_at, s.amr, u.id AS user_id, u.email, u.role, u.disabled_at), \
 rotated AS ( \
-    UPDATE refresh_tokens t SET rotated_at = $1, sealed_successor = $2 \
+    UPDATE refresh_tokens t SET rotated_at = $1, sealed_successor = $2, successor_id = $4 \
     FROM live WHERE t.id = live.token_id AND t.rotated_at IS NULL \
     RETURNING t.id AS token_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
               live.session_id, live.session_expires_at, live.revoked_at, live.amr, \
@@ -368,14 +375,18 @@ rotated AS ( \
 successor AS ( \
     INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
     SELECT $4, session_id, $5, $1, LEAST($6, session_expires_at) FROM rotated), \
+forgotten AS ( \
+    UPDATE refresh_tokens p SET sealed_successor = NULL FROM rotated \
+    WHERE p.successor_id = rotated.token_id AND p.sealed_successor IS NOT NULL), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $7, $1, $8, user_id, $9, $10, $11 || jsonb_build_object('session_id', session_id::text) FROM rotated) \
 SELECT true AS rotated, token_id, session_id, token_expires_at, rotated_at, sealed_successor, \
-       session_expires_at, revoked_at, amr, user_id, email, role, disabled_at \
+       false AS successor_current, session_expires_at, revoked_at, amr, user_id, email, role, disabled_at \
 FROM rotated \
 UNION ALL \
 SELECT false, t.id, t.session_id, t.expires_at, t.rotated_at, t.sealed_successor, \
+       EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.successor_id AND n.rotated_at IS NULL), \
        s.expires_at, s.revoked_at, s.amr, u.id, u.email, u.role, u.disabled_at \
 FROM refresh_tokens t \
 JOIN sessions s ON s.id = t.session_id \
@@ -410,6 +421,8 @@ struct LockedSession {
 /// taken too (after the session's, in the lock order).
 const LOCK_TOKEN: &str = "\
 SELECT t.id AS token_id, t.session_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
+       EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.successor_id AND n.rotated_at IS NULL) \
+           AS successor_current, \
        s.expires_at AS session_expires_at, s.revoked_at, s.amr, \
        u.id AS user_id, u.email, u.role, u.disabled_at \
 FROM refresh_tokens t \
@@ -445,8 +458,10 @@ impl SessionTx for PgTx {
     /// commit, so the order inside the statement does not matter.
     async fn rotate(&mut self, r: Rotation) -> Result<(), PortError> {
         let sql = format!(
-            "WITH retired AS (UPDATE refresh_tokens SET rotated_at = $1, sealed_successor = $2 \
+            "WITH retired AS (UPDATE refresh_tokens SET rotated_at = $1, sealed_successor = $2, successor_id = $4 \
                               WHERE id = $3 AND rotated_at IS NULL), \
+                  forgotten AS (UPDATE refresh_tokens SET sealed_successor = NULL \
+                                WHERE successor_id = $3 AND sealed_successor IS NOT NULL), \
                   successor AS (INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
                                 VALUES ($4, $5, $6, $7, $8)), \
                   touched AS (UPDATE sessions SET last_used_at = $1 WHERE id = $5) {}",

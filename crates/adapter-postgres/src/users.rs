@@ -213,9 +213,11 @@ impl UserStore for PgStore {
                 .bind::<Nullable<Text>, _>(audit.client.user_agent)
                 .bind::<Jsonb, _>(audit.detail);
             let q = Prepared(bind_mail(q, change.notice));
+            let user = change.user_id.as_uuid();
             async move {
                 let mut conn = self.conn().await?;
-                Ok(q.get_result::<Changed>(&mut *conn).await?.changed)
+                let changed: Changed = crate::rows::after_bumping_epoch(&mut conn, user, q).await?;
+                Ok(changed.changed)
             }
         })
         .await

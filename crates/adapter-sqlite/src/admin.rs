@@ -16,7 +16,7 @@ use crate::users::user;
 use crate::writes::{Sessions, end_sessions, insert_audit, with_detail};
 
 #[derive(QueryableByName)]
-struct AuditRow {
+pub(crate) struct AuditRow {
     #[diesel(sql_type = Text)]
     id: String,
     #[diesel(sql_type = BigInt)]
@@ -34,7 +34,7 @@ struct AuditRow {
 }
 
 impl AuditRow {
-    fn into_event(self) -> QueryResult<AuditEvent> {
+    pub(crate) fn into_event(self) -> QueryResult<AuditEvent> {
         let detail: serde_json::Value =
             serde_json::from_str(&self.detail).map_err(|_| corrupt("audit detail"))?;
         Ok(AuditEvent {
@@ -51,6 +51,7 @@ impl AuditRow {
                 ip: self.ip,
                 user_agent: self.user_agent,
                 request_id: detail["request_id"].as_str().map(str::to_owned),
+                client_request_id: detail["client_request_id"].as_str().map(str::to_owned),
             },
             detail,
         })

@@ -90,6 +90,8 @@ pub(crate) struct Count {
 /// A refresh token with its session and user, as rotation reads it.
 pub(crate) const STORED_TOKEN: &str = "\
 SELECT t.id AS token_id, t.session_id, t.expires_at, t.rotated_at, t.sealed_successor, \
+       EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.successor_id AND n.rotated_at IS NULL) \
+           AS successor_current, \
        s.user_id, s.expires_at AS session_expires_at, s.revoked_at IS NOT NULL AS session_revoked, \
        s.amr, u.email, u.role, u.disabled_at IS NOT NULL AS user_disabled \
 FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
@@ -107,6 +109,8 @@ pub(crate) struct StoredTokenRow {
     rotated_at: Option<i64>,
     #[diesel(sql_type = Nullable<Binary>)]
     sealed_successor: Option<Vec<u8>>,
+    #[diesel(sql_type = Bool)]
+    successor_current: bool,
     #[diesel(sql_type = Text)]
     user_id: String,
     #[diesel(sql_type = BigInt)]
@@ -137,6 +141,7 @@ impl StoredTokenRow {
                 expires_at: instant(self.expires_at)?,
                 rotated_at: maybe_instant(self.rotated_at)?,
                 successor_kept: self.sealed_successor.is_some(),
+                successor_current: self.successor_current,
                 session_expires_at: instant(self.session_expires_at)?,
                 session_revoked: self.session_revoked,
             },

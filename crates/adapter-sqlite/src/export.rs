@@ -40,6 +40,7 @@ const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("totp_secret", Bytes),
             ("totp_pending", Bytes),
             ("totp_last_step", Plain),
+            ("sessions_epoch", Plain),
         ],
     ),
     (
@@ -55,6 +56,7 @@ const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("amr", Json),
             ("ip", Plain),
             ("user_agent", Plain),
+            ("auth_time", Instant),
         ],
     ),
     (
@@ -67,6 +69,7 @@ const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("expires_at", Instant),
             ("rotated_at", Instant),
             ("sealed_successor", Bytes),
+            ("successor_id", Plain),
         ],
     ),
     (
@@ -113,6 +116,8 @@ const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("failures", Plain),
             ("locked_until", Instant),
             ("updated_at", Instant),
+            ("account", Plain),
+            ("last_attempt", Plain),
         ],
     ),
     (

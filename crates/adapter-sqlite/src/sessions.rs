@@ -15,7 +15,7 @@ use gatehouse_application::ports::{
     RotationOutcome, SessionRevocation, SessionStore, SessionTx, SessionView, StoredToken,
     TokenDigest, Transactional, UnitOfWork,
 };
-use gatehouse_domain::{AuditEvent, SessionId, Timestamp, UserId};
+use gatehouse_domain::{AuditEvent, Presentation, SessionId, Timestamp, UserId};
 use tokio::runtime::Handle;
 
 use crate::codec::{STORED_TOKEN, StoredTokenRow, instant, micros, uuid};
@@ -64,24 +64,35 @@ fn stored_token(c: &mut SqliteConnection, digest: &[u8]) -> QueryResult<Option<S
         .transpose()
 }
 
-/// Retires the token keeping its sealed successor, inserts the successor,
-/// touches the session and records the event; answers `false`, writing
-/// nothing, when the token was rotated already (then no successor may
-/// join the family).
+/// Retires the token keeping its sealed successor (and naming it), inserts
+/// the successor, touches the session and records the event; answers
+/// `false`, writing nothing, when the token was rotated already (then no
+/// successor may join the family). The predecessor's kept successor is the
+/// token rotated now: it is erased, since no replay may hand out a token
+/// that is no longer current.
 fn apply(c: &mut SqliteConnection, r: &Rotation) -> QueryResult<bool> {
     let retired = Prepared(
         diesel::sql_query(
-            "UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ? \
+            "UPDATE refresh_tokens SET rotated_at = ?, sealed_successor = ?, successor_id = ? \
              WHERE id = ? AND rotated_at IS NULL",
         )
         .bind::<BigInt, _>(micros(r.at))
         .bind::<Nullable<Binary>, _>(r.sealed_successor.as_deref())
+        .bind::<Text, _>(r.successor.id.to_string())
         .bind::<Text, _>(r.token_id.to_string()),
     )
     .execute(c)?;
     if retired == 0 {
         return Ok(false);
     }
+    Prepared(
+        diesel::sql_query(
+            "UPDATE refresh_tokens SET sealed_successor = NULL \
+             WHERE successor_id = ? AND sealed_successor IS NOT NULL",
+        )
+        .bind::<Text, _>(r.token_id.to_string()),
+    )
+    .execute(c)?;
     insert_token(
         c,
         r.session_id,
@@ -198,11 +209,10 @@ impl SessionStore for SqliteStore {
                 return Ok(RotationOutcome::Unknown);
             };
             let at = attempt.at;
-            let current = token.facts.rotated_at.is_none()
-                && at < token.facts.expires_at
-                && !token.facts.session_revoked
-                && at < token.facts.session_expires_at
-                && !token.user_disabled;
+            // The domain's rule says what "current" is; the grace plays no
+            // part for a token that was never rotated.
+            let current = !token.user_disabled
+                && token.facts.classify(at, Duration::ZERO) == Presentation::Rotate;
             if !current {
                 return Ok(RotationOutcome::Declined(token));
             }

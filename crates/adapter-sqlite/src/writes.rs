@@ -12,12 +12,11 @@ use crate::prepared::Prepared;
 pub(crate) fn insert_session(c: &mut SqliteConnection, s: &NewSession) -> QueryResult<()> {
     Prepared(
         diesel::sql_query(
-            "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, amr, ip, user_agent) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id, user_id, created_at, last_used_at, auth_time, expires_at, amr, ip, user_agent) \
+             VALUES (?1, ?2, ?3, ?3, ?3, ?4, ?5, ?6, ?7)",
         )
         .bind::<Text, _>(s.id.to_string())
         .bind::<Text, _>(s.user_id.to_string())
-        .bind::<BigInt, _>(micros(s.created_at))
         .bind::<BigInt, _>(micros(s.created_at))
         .bind::<BigInt, _>(micros(s.expires_at))
         .bind::<Text, _>(amr_json(s.amr))
@@ -152,6 +151,13 @@ pub(crate) fn end_sessions(
         Some(id) => query.bind::<Text, _>(id.to_string()),
         None => query,
     };
+    if !matches!(which, Sessions::One(_)) {
+        // A sign-in whose check began before this starts no session after
+        // it (its guard compares the epoch).
+        diesel::sql_query("UPDATE users SET sessions_epoch = sessions_epoch + 1 WHERE id = ?")
+            .bind::<Text, _>(user_id.to_string())
+            .execute(c)?;
+    }
     let mut ended: Vec<String> = query.load::<IdRow>(c)?.into_iter().map(|r| r.id).collect();
     ended.sort();
     erase_kept_successors(c, &ended)?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use gatehouse_domain::PasswordRules;
 
-use crate::ports::Lockout;
+use crate::ports::{AttemptRules, Lockout};
 
 #[derive(Debug, Clone)]
 pub struct AuthPolicy {
@@ -23,8 +23,9 @@ pub struct AuthPolicy {
     pub public_url: String,
     pub mail_delivery: DeliveryPolicy,
     pub retention: RetentionPolicy,
-    /// Brute-force protection per account.
-    pub lockout: Lockout,
+    /// Brute-force protection per account: on each client network, and
+    /// across all of them.
+    pub lockout: AttemptRules,
     /// The issuer authenticator apps show beside a TOTP entry.
     pub totp_issuer: String,
 }
@@ -42,10 +43,17 @@ impl Default for AuthPolicy {
             totp_issuer: "gatehouse".to_owned(),
             mail_delivery: DeliveryPolicy::default(),
             retention: RetentionPolicy::default(),
-            lockout: Lockout {
-                max_failures: 5,
-                first: Duration::from_secs(60),
-                longest: Duration::from_secs(15 * 60),
+            lockout: AttemptRules {
+                per_network: Lockout {
+                    max_failures: 5,
+                    first: Duration::from_secs(60),
+                    longest: Duration::from_secs(15 * 60),
+                },
+                per_account: Lockout {
+                    max_failures: 100,
+                    first: Duration::from_secs(60),
+                    longest: Duration::from_secs(15 * 60),
+                },
             },
         }
     }

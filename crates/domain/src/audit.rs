@@ -89,6 +89,9 @@ impl AuditEvent {
         if let Some(request_id) = &client.request_id {
             detail.insert("request_id".into(), request_id.clone().into());
         }
+        if let Some(theirs) = &client.client_request_id {
+            detail.insert("client_request_id".into(), theirs.clone().into());
+        }
         Self {
             id: uuid::Uuid::now_v7(),
             at,

@@ -16,6 +16,10 @@ pub struct PresentedToken {
     pub rotated_at: Option<Timestamp>,
     /// Whether the successor was kept (encrypted) to answer retries.
     pub successor_kept: bool,
+    /// Whether the successor this token was exchanged for is still the
+    /// family's current token (not rotated itself). A replay hands out that
+    /// successor, so it is only safe while nobody has moved past it.
+    pub successor_current: bool,
     /// The session's absolute end, however often it is refreshed.
     pub session_expires_at: Timestamp,
     pub session_revoked: bool,
@@ -47,8 +51,11 @@ impl PresentedToken {
                 .and_then(|g| rotated_at.checked_add_signed(g))
                 .is_some_and(|end| now < end);
             // An old token stays "reused" even once its family is revoked,
-            // so every late presentation gets the same answer.
-            return if within_grace && self.successor_kept && !self.session_revoked {
+            // so every late presentation gets the same answer. Once the
+            // successor was rotated too, this token is two steps behind:
+            // no retry explains that (R1 -> R2 -> R3, then R1).
+            let replayable = self.successor_kept && self.successor_current && !self.session_revoked;
+            return if within_grace && replayable {
                 Presentation::GraceReplay
             } else {
                 Presentation::Reuse
@@ -94,6 +101,7 @@ mod tests {
             expires_at: t(100),
             rotated_at: None,
             successor_kept: false,
+            successor_current: false,
             session_expires_at: t(1000),
             session_revoked: false,
         }
@@ -103,6 +111,7 @@ mod tests {
         PresentedToken {
             rotated_at: Some(t(at)),
             successor_kept: true,
+            successor_current: true,
             ..current()
         }
     }
@@ -156,6 +165,21 @@ mod tests {
         assert_eq!(
             rotated_at(50).classify(t(50), Duration::ZERO),
             Presentation::Reuse
+        );
+    }
+
+    #[test]
+    fn a_token_two_rotations_old_is_reuse_even_within_the_grace() {
+        // R1 rotated to R2 at 50, R2 to R3 at 52: R1 at 53 is not a retry.
+        let r1 = PresentedToken {
+            successor_current: false,
+            ..rotated_at(50)
+        };
+        assert_eq!(r1.classify(t(53), GRACE), Presentation::Reuse);
+        // R2, rotated at 52 with R3 still current, is a retry.
+        assert_eq!(
+            rotated_at(52).classify(t(53), GRACE),
+            Presentation::GraceReplay
         );
     }
 

@@ -86,7 +86,13 @@ pub fn client_info(request: &HttpRequest) -> ClientInfo {
         .and_then(|v| v.to_str().ok());
     let client = ClientInfo::new(ip, user_agent);
     match request.extensions().get::<RequestId>() {
-        Some(RequestId(id)) => client.with_request_id(id.clone()),
+        Some(RequestId { own, client: None }) => client.with_request_id(own.clone()),
+        Some(RequestId {
+            own,
+            client: Some(theirs),
+        }) => client
+            .with_request_id(own.clone())
+            .with_client_request_id(theirs.clone()),
         None => client,
     }
 }

@@ -79,12 +79,13 @@ enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
-    /// Create an account (email verified); the password is read from
-    /// standard input, without echo at a terminal.
+    /// Create an account (email verified), a plain user unless `--role
+    /// admin`; the password is read from standard input, without echo at a
+    /// terminal.
     Create {
         #[arg(long)]
         email: String,
-        #[arg(long, value_enum, default_value_t = RoleArg::Admin)]
+        #[arg(long, value_enum, default_value_t = RoleArg::User)]
         role: RoleArg,
     },
 }

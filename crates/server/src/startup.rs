@@ -11,8 +11,8 @@ use gatehouse_adapter_crypto::{
     Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, RandomTokens, TotpCodes,
 };
 use gatehouse_application::policy::{DeliveryPolicy, RetentionPolicy};
-use gatehouse_application::ports::Lockout;
-use gatehouse_application::use_cases::admin::EnsureAdmin;
+use gatehouse_application::ports::{AttemptRules, Lockout};
+use gatehouse_application::use_cases::admin::{EnsureAdmin, Ensured};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{Password, PasswordRules, SecretString};
 use gatehouse_http_actix::{AuthRateLimit, HttpSettings, Jwks, Metrics};
@@ -146,10 +146,17 @@ pub async fn build_ports<S: Backend>(config: &Config) -> anyhow::Result<Gatehous
                 min_length: config.passwords.min_length,
             },
             require_verified_email: config.accounts.require_verified_email,
-            lockout: Lockout {
-                max_failures: config.accounts.login_max_failures,
-                first: config.accounts.login_lockout,
-                longest: Duration::from_secs(15 * 60),
+            lockout: AttemptRules {
+                per_network: Lockout {
+                    max_failures: config.accounts.login_max_failures,
+                    first: config.accounts.login_lockout,
+                    longest: Duration::from_secs(15 * 60),
+                },
+                per_account: Lockout {
+                    max_failures: config.accounts.login_max_failures_global,
+                    first: config.accounts.login_lockout,
+                    longest: Duration::from_secs(15 * 60),
+                },
             },
             retention: RetentionPolicy {
                 audit_events: Duration::from_secs(
@@ -186,7 +193,15 @@ async fn ensure_admin<S: Backend>(
         .execute(email.clone(), &Password::presented(password.expose()))
         .await
         .context("ensuring the admin of AUTH_ADMIN_EMAIL")?;
-    tracing::info!(email = %email.masked(), outcome = ?ensured, "admin ensured");
+    if ensured == Ensured::NotPromoted {
+        tracing::error!(
+            email = %email.masked(),
+            "AUTH_ADMIN_EMAIL names an existing account whose password is not AUTH_ADMIN_PASSWORD: \
+             it was not made an admin (sign in as it and change the password, or promote it with the admin API)"
+        );
+    } else {
+        tracing::info!(email = %email.masked(), outcome = ?ensured, "admin ensured");
+    }
     Ok(())
 }
 

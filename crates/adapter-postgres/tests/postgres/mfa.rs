@@ -92,7 +92,8 @@ async fn race(ports: &Arc<PgPorts>, otp: &str) -> Vec<Result<(), LoginError>> {
 fn policy() -> AuthPolicy {
     let mut policy = AuthPolicy::default();
     // Sixteen losers must not lock the account for the test's next step.
-    policy.lockout.max_failures = 1_000;
+    policy.lockout.per_network.max_failures = 1_000;
+    policy.lockout.per_account.max_failures = 1_000;
     policy
 }
 

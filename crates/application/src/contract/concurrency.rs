@@ -12,9 +12,9 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Email, PasswordHash};
 use super::mail::mail_to;
 use super::{at, attempt, audit, digest, new_session, new_user};
 use crate::ports::{
-    AccountTokenStore, Lockout, LoginFailure, LoginThrottleStore, MailOutbox, MailedToken,
-    MfaEnable, MfaStore, PasswordReset, ResetRequest, RotationOutcome, SessionStore, Throttle,
-    ThrottleKey, TokenPurpose, Transactional, UserStore,
+    AccountTokenStore, AttemptKeys, AttemptRules, Lockout, LoginAttempt, LoginThrottleStore,
+    MailOutbox, MailedToken, MfaEnable, MfaStore, PasswordReset, ResetRequest, RotationOutcome,
+    SessionStore, Throttle, ThrottleKey, TokenPurpose, Transactional, UserStore,
 };
 
 const RACERS: u8 = 16;
@@ -164,37 +164,114 @@ pub async fn one_code_many_logins_one_success<S: UserStore + MfaStore>(store: &S
     assert_eq!(spent, 1, "one backup code, once: {codes:?}");
 }
 
-/// Failures counted at once are all counted: the lockout that follows is
-/// the one for their total.
-pub async fn concurrent_failures_are_all_counted<S: LoginThrottleStore>(store: &S) {
-    let lockout = Lockout {
-        max_failures: 3,
-        first: Duration::from_secs(1),
+fn attempt_on(network: &str, rules: AttemptRules, at_secs: i64) -> LoginAttempt {
+    LoginAttempt {
+        id: uuid::Uuid::now_v7(),
+        keys: AttemptKeys {
+            network: ThrottleKey(format!("contract-net-{network}-0123456789")),
+            account: ThrottleKey("contract-account-0123456789".into()),
+        },
+        at: at(at_secs),
+        rules,
+    }
+}
+
+fn rules(per_network: u32, per_account: u32) -> AttemptRules {
+    let rule = |max_failures| Lockout {
+        max_failures,
+        first: Duration::from_secs(10),
         longest: Duration::from_secs(1 << 30),
     };
-    let key = ThrottleKey("contract-race-key-0123456789".into());
-    let failures = 20u32;
-    let ends = join_all((0..failures).map(|_| {
-        store.record_login_failure(LoginFailure {
-            key: key.clone(),
-            at: at(0),
-            lockout,
-            audit: AuditEvent::new(AuditKind::LoginFailed, at(0), None, &ClientInfo::default()),
-        })
+    AttemptRules {
+        per_network: rule(per_network),
+        per_account: rule(per_account),
+    }
+}
+
+/// Of many attempts started at once on one account and network, exactly
+/// as many are let in as the network's counter allows; the rest are
+/// refused before anything is checked. Another network is still let in.
+pub async fn concurrent_attempts_are_let_in_up_to_the_limit<S: LoginThrottleStore>(store: &S) {
+    let email = Email::parse("nobody@example.com").unwrap();
+    let rules = rules(5, 100);
+    let begun = join_all((0..40).map(|_| async {
+        store
+            .begin_login_attempt(&email, &attempt_on("a", rules, 0))
+            .await
+            .unwrap()
     }))
     .await;
-    let expected = at(0) + chrono::Duration::from_std(lockout.after(failures).unwrap()).unwrap();
-    let latest = ends
-        .iter()
-        .map(|end| end.as_ref().unwrap().unwrap_or(at(0)))
-        .max()
-        .unwrap();
-    assert_eq!(latest, expected, "the last failure counts all {failures}");
-    let lookup = store
-        .find_login(&Email::parse("nobody@example.com").unwrap(), &key)
+    let let_in = begun.iter().filter(|b| b.locked_until.is_none()).count();
+    assert_eq!(let_in, 5, "at most the limit is let in");
+    assert!(
+        begun
+            .iter()
+            .filter_map(|b| b.locked_until)
+            .all(|until| until == at(10)),
+        "the rest are told when the lockout ends"
+    );
+    let elsewhere = store
+        .begin_login_attempt(&email, &attempt_on("b", rules, 1))
         .await
         .unwrap();
-    assert_eq!(lookup.locked_until, Some(expected));
+    assert!(
+        elsewhere.locked_until.is_none(),
+        "another network is let in"
+    );
+}
+
+/// The account's own counter locks every network out, and a refund takes
+/// an attempt back (below the threshold, the lockout too).
+pub async fn the_account_counter_spans_networks_and_refunds_take_back<S: LoginThrottleStore>(
+    store: &S,
+) {
+    let email = Email::parse("nobody@example.com").unwrap();
+    let rules = rules(100, 3);
+    for network in ["a", "b", "c"] {
+        let begun = store
+            .begin_login_attempt(&email, &attempt_on(network, rules, 0))
+            .await
+            .unwrap();
+        assert!(begun.locked_until.is_none(), "{network} is let in");
+    }
+    let fourth = attempt_on("d", rules, 1);
+    let refused = store.begin_login_attempt(&email, &fourth).await.unwrap();
+    assert_eq!(
+        refused.locked_until,
+        Some(at(10)),
+        "locked for every network"
+    );
+    // Refunding the third attempt brings the account below its threshold.
+    store
+        .refund_login_attempt(&attempt_on("c", rules, 0))
+        .await
+        .unwrap();
+    let again = store.begin_login_attempt(&email, &fourth).await.unwrap();
+    assert!(
+        again.locked_until.is_none(),
+        "let in again after the refund"
+    );
+}
+
+/// After a lockout ends, the next attempt is let in and locks for twice
+/// as long; a locked-out attempt extends nothing.
+pub async fn a_lockout_doubles_once_it_has_ended<S: LoginThrottleStore>(store: &S) {
+    let email = &Email::parse("nobody@example.com").unwrap();
+    let rules = rules(2, 100);
+    let try_at = |secs| async move {
+        store
+            .begin_login_attempt(email, &attempt_on("a", rules, secs))
+            .await
+            .unwrap()
+            .locked_until
+    };
+    assert_eq!(try_at(0).await, None);
+    assert_eq!(try_at(0).await, None, "the second reaches the threshold");
+    assert_eq!(try_at(5).await, Some(at(10)));
+    assert_eq!(try_at(10).await, None, "let in once the lockout ended");
+    assert_eq!(try_at(11).await, Some(at(30)), "then locked for 20 s");
+    assert_eq!(try_at(30).await, None);
+    assert_eq!(try_at(30).await, Some(at(70)));
 }
 
 /// Many senders claiming at once never share a mail, and together take
@@ -221,7 +298,7 @@ pub async fn concurrent_claims_never_share_a_mail<S: MailOutbox + Transactional>
 
 /// Runs the whole store contract, one `#[tokio::test]` per case, against
 /// the store `$store` makes from the fixture `$fixture` (built anew for
-/// each test): `store_contract_tests!(MemoryStore::new(), |s| s.clone());`.
+/// each test): `store_contract_tests!(TestDatabase::create().await, |db| db.store());`.
 #[macro_export]
 macro_rules! store_contract_tests {
     ($fixture:expr, |$f:ident| $store:expr) => {
@@ -231,6 +308,7 @@ macro_rules! store_contract_tests {
             accounts::sessions_rotate_and_revoke,
             accounts::dropped_units_of_work_leave_no_trace,
             accounts::rotation_in_one_step_only_takes_current_tokens,
+            accounts::a_replay_needs_its_successor_current,
             accounts::session_liveness_comes_with_the_user,
             accounts::rolled_back_units_of_work_leave_no_trace,
             accounts::sessions_are_listed_and_ended_by_their_user,
@@ -244,7 +322,10 @@ macro_rules! store_contract_tests {
             concurrency::concurrent_rotations_have_one_winner,
             concurrency::a_reset_link_is_spent_once_under_a_race,
             concurrency::one_code_many_logins_one_success,
-            concurrency::concurrent_failures_are_all_counted,
+            concurrency::concurrent_attempts_are_let_in_up_to_the_limit,
+            concurrency::the_account_counter_spans_networks_and_refunds_take_back,
+            concurrency::a_lockout_doubles_once_it_has_ended,
+            concurrency::a_sign_in_starts_only_on_what_it_checked,
             concurrency::concurrent_claims_never_share_a_mail
         );
     };
@@ -258,4 +339,107 @@ macro_rules! store_contract_tests {
             }
         )+
     };
+}
+
+/// A sign-in's session starts only if the account still has the password
+/// hash and sessions epoch its check began with and is enabled; "sign out
+/// everywhere" moves the epoch on. Anything else writes nothing.
+pub async fn a_sign_in_starts_only_on_what_it_checked<
+    S: LoginThrottleStore + UserStore + SessionStore + crate::ports::AdminStore,
+>(
+    store: &S,
+) {
+    use crate::ports::{RevokeReason, SessionRevocation, SessionStart, SignInGuard, UserUpdate};
+    let user = new_user("guarded@example.com");
+    let (id, hash) = (user.id, user.password_hash.clone());
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    let email = Email::parse("guarded@example.com").unwrap();
+    let rules = rules(1, 100);
+    let begun = store
+        .begin_login_attempt(&email, &attempt_on("a", rules, 0))
+        .await
+        .unwrap();
+    assert!(begun.credentials.is_some() && begun.locked_until.is_none());
+    let epoch = begun.sessions_epoch;
+    let start = |token: u8, hash: &PasswordHash, epoch: i64| {
+        let guard = SignInGuard {
+            password_hash: hash.clone(),
+            sessions_epoch: epoch,
+        };
+        async move {
+            store
+                .start_login_session(
+                    new_session(id, token),
+                    audit(AuditKind::LoginSucceeded, id),
+                    &attempt_on("a", rules, 0).keys,
+                    &guard,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let other_hash = PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$b3RoZXJzYWx0$b3RoZXI");
+    assert_eq!(start(60, &other_hash, epoch).await, SessionStart::Stale);
+    assert_eq!(start(61, &hash, epoch + 1).await, SessionStart::Stale);
+    assert_eq!(
+        store.live_sessions(id, at(1)).await.unwrap().len(),
+        0,
+        "a stale sign-in writes nothing"
+    );
+    assert_eq!(start(62, &hash, epoch).await, SessionStart::Started);
+    // The success forgot the failures: the limit of one lets in again.
+    let again = store
+        .begin_login_attempt(&email, &attempt_on("a", rules, 0))
+        .await
+        .unwrap();
+    assert!(
+        again.locked_until.is_none(),
+        "counters forgotten on success"
+    );
+
+    store
+        .revoke_all_sessions(SessionRevocation {
+            user_id: id,
+            at: at(1),
+            reason: RevokeReason::UserRevoked,
+            audit: audit(AuditKind::SessionRevoked, id),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        start(63, &hash, epoch).await,
+        SessionStart::Stale,
+        "an epoch read before signing out everywhere is stale"
+    );
+    let moved = store
+        .begin_login_attempt(&email, &attempt_on("b", rules, 2))
+        .await
+        .unwrap();
+    assert!(moved.sessions_epoch > epoch);
+    assert_eq!(
+        start(64, &hash, moved.sessions_epoch).await,
+        SessionStart::Started
+    );
+
+    store
+        .update_user(UserUpdate {
+            user_id: id,
+            role: None,
+            disabled: Some(true),
+            at: at(3),
+            audit: audit(AuditKind::AdminUserUpdated, id),
+        })
+        .await
+        .unwrap();
+    let disabled = store
+        .begin_login_attempt(&email, &attempt_on("c", rules, 4))
+        .await
+        .unwrap();
+    assert_eq!(
+        start(65, &hash, disabled.sessions_epoch).await,
+        SessionStart::Disabled
+    );
 }

@@ -1,6 +1,6 @@
 //! The store ports' contract as executable checks. Each adapter's test
 //! suite runs every function here against a fresh, empty store, so the
-//! in-memory and PostgreSQL adapters (and any new one) are held to the same
+//! PostgreSQL and SQLite adapters (and any new one) are held to the same
 //! behaviour. Failures panic: this is test support.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -12,11 +12,11 @@ pub mod mail;
 pub mod accounts {
     pub use super::{
         a_password_change_swaps_the_hash_and_ends_other_sessions,
-        dropped_units_of_work_leave_no_trace, ending_a_session_erases_its_kept_successors,
-        password_hash_replacement_is_compare_and_swap, rolled_back_units_of_work_leave_no_trace,
-        rotation_in_one_step_only_takes_current_tokens, session_liveness_comes_with_the_user,
-        sessions_are_listed_and_ended_by_their_user, sessions_rotate_and_revoke,
-        users_are_created_once_and_found,
+        a_replay_needs_its_successor_current, dropped_units_of_work_leave_no_trace,
+        ending_a_session_erases_its_kept_successors, password_hash_replacement_is_compare_and_swap,
+        rolled_back_units_of_work_leave_no_trace, rotation_in_one_step_only_takes_current_tokens,
+        session_liveness_comes_with_the_user, sessions_are_listed_and_ended_by_their_user,
+        sessions_rotate_and_revoke, users_are_created_once_and_found,
     };
 }
 pub mod mfa;
@@ -376,6 +376,94 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<
         .await
         .unwrap();
     assert!(matches!(outcome, RotationOutcome::Unknown), "{outcome:?}");
+}
+
+/// A rotated token tells whether its successor is still the family's
+/// current token, and the successor's own rotation (in one step or in a
+/// unit of work) erases what its predecessor kept for replays: only the
+/// newest rotated token can be answered with a replay.
+pub async fn a_replay_needs_its_successor_current<S: UserStore + SessionStore + Transactional>(
+    store: &S,
+) {
+    let user = new_user("grace@example.com");
+    let id = user.id;
+    store
+        .create_user(
+            user,
+            Some(new_session(id, 40)),
+            audit(AuditKind::UserRegistered, id),
+        )
+        .await
+        .unwrap();
+    let declined = |token: u8| async move {
+        match store
+            .rotate_if_current(attempt(token, 99, 7, 107))
+            .await
+            .unwrap()
+        {
+            RotationOutcome::Declined(t) => t,
+            other => panic!("a rotated token is declined: {other:?}"),
+        }
+    };
+
+    assert!(matches!(
+        store
+            .rotate_if_current(attempt(40, 41, 5, 105))
+            .await
+            .unwrap(),
+        RotationOutcome::Rotated(_)
+    ));
+    let r1 = declined(40).await;
+    assert!(r1.facts.successor_current && r1.facts.successor_kept);
+
+    // R2 -> R3 in a unit of work.
+    let mut tx = store.begin().await.unwrap();
+    let r2 = tx.lock_token(&digest(41)).await.unwrap().unwrap();
+    tx.rotate(Rotation {
+        token_id: r2.token_id,
+        session_id: r2.session_id,
+        at: at(6),
+        sealed_successor: Some(vec![41, 42]),
+        successor: NewRefreshToken {
+            id: uuid::Uuid::now_v7(),
+            digest: digest(42),
+            issued_at: at(6),
+            expires_at: at(106),
+        },
+        audit: audit(AuditKind::TokenRefreshed, id),
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let r1 = declined(40).await;
+    assert!(!r1.facts.successor_current, "R2 is no longer current");
+    assert!(
+        !r1.facts.successor_kept && r1.sealed_successor.is_none(),
+        "R1's kept R2 is erased once R2 rotates"
+    );
+    let r2 = declined(41).await;
+    assert!(r2.facts.successor_current && r2.facts.successor_kept);
+
+    // R3 -> R4 in one step: the same for R2.
+    assert!(matches!(
+        store
+            .rotate_if_current(attempt(42, 43, 8, 108))
+            .await
+            .unwrap(),
+        RotationOutcome::Rotated(_)
+    ));
+    let r2 = declined(41).await;
+    assert!(!r2.facts.successor_current && !r2.facts.successor_kept);
+    let r3 = current_token(store, 42).await;
+    assert!(r3.facts.successor_current && r3.facts.successor_kept);
+    assert_eq!(
+        r3.facts.classify(at(9), std::time::Duration::from_secs(10)),
+        gatehouse_domain::Presentation::GraceReplay
+    );
+    assert_eq!(
+        r2.facts.classify(at(9), std::time::Duration::from_secs(10)),
+        gatehouse_domain::Presentation::Reuse
+    );
 }
 
 /// `find_session_user` finds the user and tells whether the named session

@@ -1,24 +1,62 @@
-//! Brute-force protection per account: consecutive failed logins are
-//! counted in the store (so the count holds across restarts and instances),
-//! under a key derived from the typed email, so that an unknown email is
+//! Brute-force protection per account: every attempt to check a password
+//! or code is counted as a failure when it starts, in the same step as the
+//! lockout check (so concurrent guesses cannot outrun the limit while their
+//! hashes run), and taken back or forgotten when it turns out otherwise.
+//! The counts live in the store (they hold across restarts and instances),
+//! under keys derived from the typed email, so that an unknown email is
 //! counted, locked out and answered exactly like a known one.
 
 use std::future::Future;
 use std::time::Duration;
 
-use gatehouse_domain::{AuditEvent, Email, Timestamp};
+use gatehouse_domain::{AuditEvent, Email, PasswordHash, Timestamp};
 
 use super::{NewSession, PortError, UserCredentials};
 
-/// A keyed digest of the normalised email ([`super::DataCipher::keyed_digest`]).
+/// A keyed digest ([`super::DataCipher::keyed_digest`]) naming one
+/// counter: of the normalised email alone (the account across networks),
+/// or of the email and a client network.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ThrottleKey(pub String);
 
-/// What a login needs before it may hash: the account, if any, and until
-/// when its key is locked out, if it is.
+/// The two counters one attempt spends from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptKeys {
+    /// The account on the client's network (an IPv4 address or IPv6 /64):
+    /// a flood from one network locks that network out, not the owner.
+    pub network: ThrottleKey,
+    /// The account across every network.
+    pub account: ThrottleKey,
+}
+
+/// The lockout of each counter.
+#[derive(Debug, Clone, Copy)]
+pub struct AttemptRules {
+    pub per_network: Lockout,
+    pub per_account: Lockout,
+}
+
+/// One attempt to check a password or a code for an account, counted as
+/// a failure when it starts.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    /// Marks the counters this attempt counted on.
+    pub id: uuid::Uuid,
+    pub keys: AttemptKeys,
+    pub at: Timestamp,
+    pub rules: AttemptRules,
+}
+
+/// What a login may go on with: the account, if any, and whether the
+/// attempt was let in.
 #[derive(Debug, Clone)]
 pub struct LoginLookup {
     pub credentials: Option<UserCredentials>,
+    /// The account's count of "end every session" so far (0 without an
+    /// account): a session may start only if it is still this.
+    pub sessions_epoch: i64,
+    /// `Some(end)`: a counter is locked out until `end`; the attempt was
+    /// not counted and must not check anything.
     pub locked_until: Option<Timestamp>,
 }
 
@@ -41,42 +79,60 @@ impl Lockout {
     }
 }
 
+/// What a sign-in checked, which must still hold when its session starts:
+/// a password reset, "sign out everywhere" or a disabling that landed
+/// while the hash was being checked leaves nothing alive behind it.
 #[derive(Debug, Clone)]
-pub struct LoginFailure {
-    pub key: ThrottleKey,
-    pub at: Timestamp,
-    pub lockout: Lockout,
-    /// Recorded with the count.
-    pub audit: AuditEvent,
+pub struct SignInGuard {
+    pub password_hash: PasswordHash,
+    pub sessions_epoch: i64,
+}
+
+/// Whether a guarded session started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStart {
+    Started,
+    /// The account changed since the check (its password, its sessions
+    /// all ended, or it is gone): nothing was written.
+    Stale,
+    /// The account was disabled since the check: nothing was written.
+    Disabled,
 }
 
 pub trait LoginThrottleStore: Send + Sync {
-    /// The user with this email and its password hash, and the lockout of
-    /// `key`, in one lookup: a locked-out login costs this round trip and
-    /// nothing else.
+    /// Starts an attempt for the account with this email: in one atomic
+    /// step, reads the account and its password hash, and unless one of
+    /// `attempt.keys` is locked out at `attempt.at`, counts a failure on
+    /// both, locking a counter out from `attempt.at` for
+    /// [`Lockout::after`] its new count. Of any number of concurrent
+    /// attempts, at most as many are let in as the counters allow.
+    /// A locked-out attempt changes nothing and costs this one step.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
-    fn find_login(
+    fn begin_login_attempt(
         &self,
         email: &Email,
-        key: &ThrottleKey,
+        attempt: &LoginAttempt,
     ) -> impl Future<Output = Result<LoginLookup, PortError>> + Send;
 
-    /// Counts one more consecutive failure of `failure.key` and records the
-    /// audit event, atomically: concurrent failures are all counted. From
-    /// the threshold on, the key is locked out from `failure.at` for
-    /// [`Lockout::after`] the new count. Answers the lockout's end, if any.
+    /// Takes back the failure an attempt counted when it started, for an
+    /// attempt that turned out not to be a guess (the password matched but
+    /// the account is not signed in: a code is needed, the email is not
+    /// verified, hashing was saturated). A counter falling below its
+    /// threshold is no longer locked out.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
-    fn record_login_failure(
+    fn refund_login_attempt(
         &self,
-        failure: LoginFailure,
-    ) -> impl Future<Output = Result<Option<Timestamp>, PortError>> + Send;
+        attempt: &LoginAttempt,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 
-    /// A successful login: starts the session with its first token and
-    /// audit event, and forgets the failures of `key`, all or nothing.
+    /// A successful sign-in: starts the session with its first token and
+    /// audit event, and forgets the failures of both keys, all or nothing,
+    /// provided the account still has `guard`'s password hash and sessions
+    /// epoch and is not disabled. Otherwise writes nothing.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
@@ -84,8 +140,9 @@ pub trait LoginThrottleStore: Send + Sync {
         &self,
         session: NewSession,
         audit: AuditEvent,
-        key: &ThrottleKey,
-    ) -> impl Future<Output = Result<(), PortError>> + Send;
+        keys: &AttemptKeys,
+        guard: &SignInGuard,
+    ) -> impl Future<Output = Result<SessionStart, PortError>> + Send;
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The traits use cases depend on. Each method's doc is its contract; the
-//! Postgres and in-memory adapters are tested against the same contract.
+//! PostgreSQL and SQLite adapters are tested against the same contract
+//! (`contract`).
 //!
 //! Methods return `impl Future + Send` rather than using `async fn` so that
 //! generic services stay `Send` inside multi-threaded runtimes.
@@ -36,7 +37,10 @@ pub use breached_passwords::BreachedPasswords;
 pub use clock::Clock;
 pub use data_cipher::{DataCipher, SealPurpose};
 pub use housekeeping::{Housekeeping, Sweep, Swept};
-pub use login_throttle::{Lockout, LoginFailure, LoginLookup, LoginThrottleStore, ThrottleKey};
+pub use login_throttle::{
+    AttemptKeys, AttemptRules, Lockout, LoginAttempt, LoginLookup, LoginThrottleStore,
+    SessionStart, SignInGuard, ThrottleKey,
+};
 pub use mail_outbox::{ClaimedMail, DeliveryOutcome, MailOutbox, OutboxTx, OutgoingMail};
 pub use mailer::{Mail, Mailer};
 pub use mfa_store::{MfaDisable, MfaEnable, MfaState, MfaStore};

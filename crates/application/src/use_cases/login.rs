@@ -1,19 +1,22 @@
 //! Password login. Unknown email and wrong password look the same from the
-//! outside, in the body and in the work done. Consecutive failures lock the
-//! typed email out (known or not), checked before any hashing.
+//! outside, in the body and in the work done. Every attempt is counted when
+//! it starts, per typed email (known or not) on the client's network and
+//! across networks, and the lockout is checked in the same step, before
+//! any hashing.
 
 use std::time::Duration;
 
 use gatehouse_domain::{Amr, AuditEvent, AuditKind, ClientInfo, Email, Password, SecretString};
 use tracing::instrument;
 
+use super::attempts::{self, Begun};
 use super::issue::{self, TokenPair};
 use super::mail::verification_request;
 use super::mfa::second_factor_passes;
 use super::{from_hash_error, from_port_error};
 use crate::ports::{
-    AccountTokenStore, Clock, DataCipher, LoginFailure, LoginThrottleStore, PasswordHasher, Ports,
-    ThrottleKey, UserStore, Verified,
+    AccountTokenStore, AuditLog, Clock, LoginThrottleStore, PasswordHasher, Ports, SessionStart,
+    SignInGuard, UserStore, Verified,
 };
 
 #[derive(Debug)]
@@ -68,28 +71,32 @@ impl<'a, P: Ports> Login<'a, P> {
     #[instrument(skip_all, fields(user_id))]
     pub async fn execute(&self, command: LoginCommand) -> Result<TokenPair, LoginError> {
         let ports = self.ports;
-        // One digest serves as the lockout key and as the audit's trace of
-        // the typed email: the store keeps no address for a failure.
-        let email_digest = ports
-            .cipher()
-            .keyed_digest(command.email.as_str().as_bytes());
-        let key = ThrottleKey(email_digest.clone());
-        let found = ports.store().find_login(&command.email, &key).await?;
-        let started = ports.clock().now();
-        if let Some(until) = found.locked_until.filter(|until| *until > started) {
-            // Before any hashing: a flood against one address never
-            // reaches Argon2, known address or not.
-            return Err(LoginError::Throttled {
-                retry_after: (until - started).to_std().unwrap_or_default(),
-            });
-        }
+        // Counted as a failure before any hashing, in the same step as the
+        // lockout check: a flood against one address never reaches Argon2
+        // beyond what the counters allow, known address or not.
+        let (attempt, found) = match attempts::begin(ports, &command.email, &command.client).await?
+        {
+            Begun::Started(attempt, found) => (attempt, found),
+            Begun::Throttled(retry_after) => return Err(LoginError::Throttled { retry_after }),
+        };
+        // The account's digest doubles as the audit's trace of the typed
+        // email: the store keeps no address for a failure.
+        let email_digest = attempt.keys.account.0.clone();
         let credentials = found.credentials;
         let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
         // Verify even when the account does not exist (against a dummy hash).
-        let verified = ports
+        let verified = match ports
             .hasher()
             .verify(command.password.clone(), stored_hash)
-            .await?;
+            .await
+        {
+            Ok(verified) => verified,
+            Err(e) => {
+                // Nothing was checked: the attempt was no guess.
+                ports.store().refund_login_attempt(&attempt).await?;
+                return Err(e.into());
+            }
+        };
         let now = ports.clock().now();
 
         let (credentials, needs_rehash) = match (credentials, verified) {
@@ -103,29 +110,23 @@ impl<'a, P: Ports> Login<'a, P> {
                 };
                 // The typed email may be someone's mistyped password: keep
                 // only its keyed digest, enough to see many failures on one
-                // address.
+                // address. The failure itself was counted when it started.
                 let audit = AuditEvent::new(AuditKind::LoginFailed, now, user_id, &command.client)
                     .with_detail(
                         serde_json::json!({ "email_digest": email_digest, "reason": reason }),
                     );
-                ports
-                    .store()
-                    .record_login_failure(LoginFailure {
-                        key,
-                        at: now,
-                        lockout: ports.policy().lockout,
-                        audit,
-                    })
-                    .await?;
+                ports.store().record(audit).await?;
                 return Err(LoginError::InvalidCredentials);
             }
         };
         let user = credentials.user;
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         if user.disabled {
+            ports.store().refund_login_attempt(&attempt).await?;
             return Err(LoginError::AccountDisabled);
         }
         if ports.policy().require_verified_email && !user.email_verified {
+            ports.store().refund_login_attempt(&attempt).await?;
             // Whoever knows the password may need a new link: the first one
             // may have expired, and without a session there is no resend.
             // The hourly limit applies.
@@ -135,32 +136,21 @@ impl<'a, P: Ports> Login<'a, P> {
                 .await?;
             return Err(LoginError::EmailNotVerified);
         }
-        if needs_rehash {
-            self.upgrade_hash(&credentials.password_hash, command.password, user.id)
-                .await;
-        }
+        let checked_hash = if needs_rehash {
+            self.upgrade_hash(credentials.password_hash, command.password, user.id)
+                .await
+        } else {
+            credentials.password_hash
+        };
 
         let amr = if user.mfa_enabled {
             let Some(otp) = command.otp.as_ref() else {
+                // The first half of a two-step sign-in: no guess yet.
+                ports.store().refund_login_attempt(&attempt).await?;
                 return Err(LoginError::MfaRequired);
             };
-            // Read the lockout again, after Argon2: the requests that passed
-            // the first read together are then at most those hashing at
-            // once, so parallel guesses cannot outrun the limit by more
-            // than the hashing slots (a code is far easier to guess than a
-            // password).
-            let now = ports.clock().now();
-            if let Some(until) = ports
-                .store()
-                .find_login(&command.email, &key)
-                .await?
-                .locked_until
-                .filter(|until| *until > now)
-            {
-                return Err(LoginError::Throttled {
-                    retry_after: (until - now).to_std().unwrap_or_default(),
-                });
-            }
+            // The code is checked within the attempt counted at the start,
+            // so parallel code guesses are bounded like password guesses.
             if !second_factor_passes(ports, user.id, otp.expose()).await? {
                 let at = ports.clock().now();
                 let audit = AuditEvent::new(
@@ -172,15 +162,7 @@ impl<'a, P: Ports> Login<'a, P> {
                 .with_detail(
                     serde_json::json!({ "email_digest": email_digest, "reason": "wrong_otp" }),
                 );
-                ports
-                    .store()
-                    .record_login_failure(LoginFailure {
-                        key,
-                        at,
-                        lockout: ports.policy().lockout,
-                        audit,
-                    })
-                    .await?;
+                ports.store().record(audit).await?;
                 return Err(LoginError::MfaInvalid);
             }
             Amr::PasswordAndOneTimeCode
@@ -196,35 +178,56 @@ impl<'a, P: Ports> Login<'a, P> {
             Some(user.id),
             &command.client,
         )
-        .with_detail(serde_json::json!({ "session_id": session_id.to_string() }));
-        ports
+        .with_detail(
+            serde_json::json!({ "session_id": session_id.to_string(), "method": "password" }),
+        );
+        // The session starts only if what was checked still holds: a reset,
+        // "sign out everywhere" or a disabling that landed meanwhile wins.
+        let guard = SignInGuard {
+            password_hash: checked_hash,
+            sessions_epoch: found.sessions_epoch,
+        };
+        match ports
             .store()
-            .start_login_session(session, audit, &key)
-            .await?;
+            .start_login_session(session, audit, &attempt.keys, &guard)
+            .await?
+        {
+            SessionStart::Started => {}
+            SessionStart::Stale => return Err(LoginError::InvalidCredentials),
+            SessionStart::Disabled => return Err(LoginError::AccountDisabled),
+        }
         let access_token = issue::access_token(ports, user.id, session_id, user.role, amr, now)?;
         Ok(issue::pair(ports, access_token, refresh_token))
     }
 
     /// Best effort: a failed upgrade must not fail the login, and it is
-    /// retried at the next one.
+    /// retried at the next one. Answers the hash stored afterwards, which
+    /// the session's start then checks.
     async fn upgrade_hash(
         &self,
-        old: &gatehouse_domain::PasswordHash,
+        old: gatehouse_domain::PasswordHash,
         password: Password,
         user_id: gatehouse_domain::UserId,
-    ) {
-        let result = match self.ports.hasher().hash(password).await {
-            Ok(new) => self
-                .ports
-                .store()
-                .replace_password_hash(user_id, old, &new)
-                .await
-                .map(|_| ())
-                .map_err(anyhow::Error::from),
-            Err(e) => Err(anyhow::Error::from(e)),
+    ) -> gatehouse_domain::PasswordHash {
+        let new = match self.ports.hasher().hash(password).await {
+            Ok(new) => new,
+            Err(error) => {
+                tracing::warn!(error = %error, "password hash upgrade skipped");
+                return old;
+            }
         };
-        if let Err(error) = result {
-            tracing::warn!(error = %error, "password hash upgrade skipped");
+        match self
+            .ports
+            .store()
+            .replace_password_hash(user_id, &old, &new)
+            .await
+        {
+            Ok(true) => new,
+            Ok(false) => old,
+            Err(error) => {
+                tracing::warn!(error = %error, "password hash upgrade skipped");
+                old
+            }
         }
     }
 }

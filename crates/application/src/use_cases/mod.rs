@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod api_keys;
+mod attempts;
 mod authenticate;
 mod current_user;
 pub mod email;

@@ -6,9 +6,10 @@
 
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordHash, User};
 
+use super::attempts::{self, Begun};
 use crate::ports::{
-    AccessClaims, Clock, DataCipher, HashError, LoginFailure, LoginThrottleStore, PasswordHasher,
-    PortError, Ports, ThrottleKey, UserStore, Verified,
+    AccessClaims, AuditLog, Clock, HashError, LoginThrottleStore, PasswordHasher, PortError, Ports,
+    UserStore, Verified,
 };
 
 /// Why a well-signed access token does not make a caller.
@@ -77,32 +78,33 @@ pub(crate) async fn confirm_password<P: Ports>(
     client: &ClientInfo,
     reason: &'static str,
 ) -> Result<PasswordHash, ConfirmPasswordError> {
-    let key = ThrottleKey(ports.cipher().keyed_digest(user.email.as_str().as_bytes()));
-    let found = ports.store().find_login(&user.email, &key).await?;
-    let started = ports.clock().now();
-    if let Some(until) = found.locked_until.filter(|until| *until > started) {
-        return Err(ConfirmPasswordError::Throttled {
-            retry_after: (until - started).to_std().unwrap_or_default(),
-        });
-    }
+    let (attempt, found) = match attempts::begin(ports, &user.email, client).await? {
+        Begun::Started(attempt, found) => (attempt, found),
+        Begun::Throttled(retry_after) => {
+            return Err(ConfirmPasswordError::Throttled { retry_after });
+        }
+    };
     let stored = found.credentials.ok_or(CallerError::Gone)?.password_hash;
-    let verdict = ports
-        .hasher()
-        .verify(password, Some(stored.clone()))
-        .await?;
+    let verdict = match ports.hasher().verify(password, Some(stored.clone())).await {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            ports.store().refund_login_attempt(&attempt).await?;
+            return Err(e.into());
+        }
+    };
     if verdict == Verified::Mismatch {
         let now = ports.clock().now();
         ports
             .store()
-            .record_login_failure(LoginFailure {
-                key,
-                at: now,
-                lockout: ports.policy().lockout,
-                audit: AuditEvent::new(AuditKind::LoginFailed, now, Some(user.id), client)
+            .record(
+                AuditEvent::new(AuditKind::LoginFailed, now, Some(user.id), client)
                     .with_detail(serde_json::json!({ "reason": reason })),
-            })
+            )
             .await?;
         return Err(ConfirmPasswordError::Wrong);
     }
+    // Confirmed: no guess, and no sign-in either (the counts stay as they
+    // were before this attempt).
+    ports.store().refund_login_attempt(&attempt).await?;
     Ok(stored)
 }

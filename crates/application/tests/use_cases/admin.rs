@@ -38,7 +38,7 @@ async fn another_user(ports: &TestPorts, address: &str) -> (UserId, AccessClaims
 
 #[tokio::test]
 async fn only_a_current_admin_is_let_in() {
-    let ports = ports();
+    let ports = ports().await;
     let (ada, admin) = an_admin(&ports).await;
     let (_, user) = another_user(&ports, "bob@example.com").await;
     assert!(matches!(
@@ -61,7 +61,7 @@ async fn only_a_current_admin_is_let_in() {
 
 #[tokio::test]
 async fn users_are_listed_in_pages_in_id_order() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, admin) = an_admin(&ports).await;
     for n in 0..4 {
         another_user(&ports, &format!("user{n}@example.com")).await;
@@ -88,7 +88,7 @@ async fn users_are_listed_in_pages_in_id_order() {
 
 #[tokio::test]
 async fn disabling_ends_every_session_and_the_last_admin_stays() {
-    let ports = ports();
+    let ports = ports().await;
     let (ada, admin) = an_admin(&ports).await;
     let (bob, bob_claims) = another_user(&ports, "bob@example.com").await;
     let updated = UpdateUser::new(&ports)
@@ -101,7 +101,11 @@ async fn disabling_ends_every_session_and_the_last_admin_stays() {
         Err(GetCurrentUserError::Caller(CallerError::Disabled))
     ));
     assert_eq!(
-        ports.store.revoke_reason(bob_claims.session_id).await,
+        ports
+            .store
+            .revoke_reason(bob_claims.session_id)
+            .await
+            .as_deref(),
         Some("admin_action")
     );
     for (role, disabled) in [(Some(Role::User), None), (None, Some(true))] {
@@ -134,7 +138,7 @@ async fn disabling_ends_every_session_and_the_last_admin_stays() {
 
 #[tokio::test]
 async fn unknown_users_are_not_found_and_sessions_can_be_ended() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, admin) = an_admin(&ports).await;
     let (bob, bob_claims) = another_user(&ports, "bob@example.com").await;
     assert!(matches!(
@@ -162,7 +166,7 @@ async fn unknown_users_are_not_found_and_sessions_can_be_ended() {
 
 #[tokio::test]
 async fn the_audit_trail_is_filtered_and_paged_newest_first() {
-    let ports = ports();
+    let ports = ports().await;
     let (ada, admin) = an_admin(&ports).await;
     let (bob, _) = another_user(&ports, "bob@example.com").await;
     for disabled in [true, false, true] {
@@ -221,7 +225,7 @@ async fn ensuring_the_admin_creates_promotes_or_leaves_it() {
     use gatehouse_application::use_cases::admin::{CreateAccountError, EnsureAdmin, Ensured};
     use gatehouse_domain::Password;
 
-    let ports = ports();
+    let ports = ports().await;
     let ensure = |address: &'static str, pass: &'static str| {
         let ports = &ports;
         async move {
@@ -243,10 +247,18 @@ async fn ensuring_the_admin_creates_promotes_or_leaves_it() {
         Ensured::AlreadyAdmin
     );
     let ada = register(&ports).await;
+    // Someone registered the address first: the configured password is
+    // not theirs, so they stay a user.
     assert_eq!(
         ensure(EMAIL, "whatever it may be").await.unwrap(),
-        Ensured::Promoted
+        Ensured::NotPromoted
     );
+    assert_eq!(
+        ports.store.find_user_now(ada.user.id).await.role,
+        Role::User
+    );
+    // With the account's own password, it is promoted.
+    assert_eq!(ensure(EMAIL, PASSWORD).await.unwrap(), Ensured::Promoted);
     assert_eq!(
         ports.store.find_user_now(ada.user.id).await.role,
         Role::Admin

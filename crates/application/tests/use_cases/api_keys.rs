@@ -32,7 +32,7 @@ async fn make(ports: &TestPorts, me: &AccessClaims, days: Option<u32>) -> String
 
 #[tokio::test]
 async fn a_key_is_shown_once_listed_by_prefix_and_stands_for_its_owner() {
-    let ports = ports();
+    let ports = ports().await;
     let (user_id, me) = signed_in(&ports).await;
     let created = CreateApiKey::new(&ports)
         .execute(&me, "  nightly export ", Some(30), &client())
@@ -71,7 +71,7 @@ async fn a_key_is_shown_once_listed_by_prefix_and_stands_for_its_owner() {
 
 #[tokio::test]
 async fn bad_names_and_expiries_are_refused_and_25_keys_is_the_limit() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, me) = signed_in(&ports).await;
     for (name, days) in [
         ("", None),
@@ -108,7 +108,7 @@ async fn bad_names_and_expiries_are_refused_and_25_keys_is_the_limit() {
 
 #[tokio::test]
 async fn revoked_expired_unknown_and_foreign_keys_do_nothing() {
-    let ports = ports();
+    let ports = ports().await;
     let (user_id, me) = signed_in(&ports).await;
     let key = make(&ports, &me, Some(1)).await;
     let id = ListApiKeys::new(&ports).execute(&me).await.unwrap()[0].id;
@@ -158,7 +158,7 @@ async fn revoked_expired_unknown_and_foreign_keys_do_nothing() {
 
 #[tokio::test]
 async fn use_is_recorded_at_most_once_a_minute() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, me) = signed_in(&ports).await;
     let key = make(&ports, &me, None).await;
     let last_used =
@@ -180,7 +180,7 @@ async fn use_is_recorded_at_most_once_a_minute() {
 
 #[tokio::test]
 async fn a_password_reset_revokes_every_key() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, me) = signed_in(&ports).await;
     let key = make(&ports, &me, None).await;
     RequestPasswordReset::new(&ports)
@@ -206,7 +206,7 @@ async fn a_password_reset_revokes_every_key() {
 async fn a_password_change_keeps_keys_and_the_notice_lists_them() {
     use gatehouse_application::use_cases::password::{ChangePassword, ChangePasswordCommand};
 
-    let ports = ports();
+    let ports = ports().await;
     let (_, me) = signed_in(&ports).await;
     let key = make(&ports, &me, None).await;
     ChangePassword::new(&ports)

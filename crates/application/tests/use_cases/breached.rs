@@ -13,15 +13,15 @@ use crate::support::*;
 
 const LEAKED: &str = "a leaked but long passphrase";
 
-fn ports_knowing(list: BreachList) -> TestPorts {
-    let mut ports = ports_with(AuthPolicy::default());
+async fn ports_knowing(list: BreachList) -> TestPorts {
+    let mut ports = ports_with(AuthPolicy::default()).await;
     ports.breached = list;
     ports
 }
 
 #[tokio::test]
 async fn register_refuses_a_breached_password_before_hashing_or_writing() {
-    let ports = ports_knowing(BreachList::of(&[LEAKED]));
+    let ports = ports_knowing(BreachList::of(&[LEAKED])).await;
     let refused = Register::new(&ports)
         .execute(RegisterCommand {
             email: email(EMAIL),
@@ -43,7 +43,7 @@ async fn register_refuses_a_breached_password_before_hashing_or_writing() {
 
 #[tokio::test]
 async fn a_change_to_a_breached_password_is_refused() {
-    let ports = ports_knowing(BreachList::of(&[LEAKED]));
+    let ports = ports_knowing(BreachList::of(&[LEAKED])).await;
     let tokens = register(&ports).await.tokens;
     let me: AccessClaims = Authenticate::new(&ports)
         .execute(tokens.access_token.expose())

@@ -8,7 +8,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn a_valid_token_yields_the_fresh_user() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let claims = Authenticate::new(&ports)
         .execute(registered.tokens.access_token.expose())
@@ -19,7 +19,7 @@ async fn a_valid_token_yields_the_fresh_user() {
 
 #[tokio::test]
 async fn expiry_follows_the_clock() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     ports
         .clock
@@ -36,7 +36,7 @@ async fn expiry_follows_the_clock() {
 
 #[tokio::test]
 async fn a_disabled_account_is_refused_even_with_a_live_token() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let claims = Authenticate::new(&ports)
         .execute(registered.tokens.access_token.expose())
@@ -54,7 +54,7 @@ async fn a_disabled_account_is_refused_even_with_a_live_token() {
 
 #[tokio::test]
 async fn a_token_for_a_vanished_account_is_not_found() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let mut claims = Authenticate::new(&ports)
         .execute(registered.tokens.access_token.expose())
@@ -72,7 +72,7 @@ async fn a_token_for_a_vanished_account_is_not_found() {
 
 #[tokio::test]
 async fn a_token_of_an_ended_session_is_refused_and_disabled_comes_first() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let claims = Authenticate::new(&ports)
         .execute(registered.tokens.access_token.expose())
@@ -103,7 +103,7 @@ async fn a_token_of_an_ended_session_is_refused_and_disabled_comes_first() {
 
 #[tokio::test]
 async fn a_session_past_its_absolute_end_is_ended() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let claims = Authenticate::new(&ports)
         .execute(registered.tokens.access_token.expose())

@@ -37,7 +37,7 @@ async fn login(ports: &TestPorts, password: &str) -> Result<(), LoginError> {
 
 #[tokio::test]
 async fn registration_mails_a_link_that_verifies_once() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let mails = mails_about(&ports, "Confirm your email").await;
     assert_eq!(mails.len(), 1);
@@ -68,7 +68,7 @@ async fn registration_mails_a_link_that_verifies_once() {
 
 #[tokio::test]
 async fn a_link_expires_after_a_day_and_bad_tokens_are_refused() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let token = verification_link(&ports).await;
     ports.clock.advance(Duration::from_secs(24 * 3_600));
@@ -92,7 +92,7 @@ async fn a_link_expires_after_a_day_and_bad_tokens_are_refused() {
 
 #[tokio::test]
 async fn resend_mails_a_new_link_until_the_hourly_limit() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let me = claims(&ports, registered.tokens.access_token.expose());
     assert!(
@@ -125,7 +125,8 @@ async fn a_required_verification_signs_nobody_in_until_done() {
     let ports = ports_with(AuthPolicy {
         require_verified_email: true,
         ..AuthPolicy::default()
-    });
+    })
+    .await;
     let registered = Register::new(&ports)
         .execute(RegisterCommand {
             email: email(EMAIL),

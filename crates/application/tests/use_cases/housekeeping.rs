@@ -6,7 +6,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn kept_successors_go_with_the_grace_and_ended_sessions_a_day_later() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let next = RotateRefreshToken::new(&ports)
         .execute(registered.tokens.refresh_token.expose(), &client())

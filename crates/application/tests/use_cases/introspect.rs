@@ -5,7 +5,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn active_while_the_session_lives_and_the_user_is_enabled() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let access = registered.tokens.access_token.expose();
     match Introspect::new(&ports).execute(access).await.unwrap() {
@@ -33,7 +33,7 @@ async fn active_while_the_session_lives_and_the_user_is_enabled() {
 
 #[tokio::test]
 async fn anything_but_a_good_access_token_is_inactive() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     for token in ["", "garbage", registered.tokens.refresh_token.expose()] {
         assert_eq!(

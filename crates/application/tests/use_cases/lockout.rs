@@ -26,7 +26,7 @@ fn throttled_for(result: Result<(), LoginError>) -> Duration {
 
 #[tokio::test]
 async fn five_failures_lock_the_account_even_against_the_right_password() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     for _ in 0..5 {
         assert!(matches!(
@@ -48,7 +48,7 @@ async fn five_failures_lock_the_account_even_against_the_right_password() {
 
 #[tokio::test]
 async fn each_further_failure_doubles_the_lockout_and_a_success_resets_it() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     for _ in 0..5 {
         attempt(&ports, EMAIL, "wrong guess").await.unwrap_err();
@@ -76,7 +76,7 @@ async fn each_further_failure_doubles_the_lockout_and_a_success_resets_it() {
 
 #[tokio::test]
 async fn an_unknown_email_is_locked_out_exactly_like_a_known_one() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     for _ in 0..5 {
         assert!(matches!(

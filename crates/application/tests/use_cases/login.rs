@@ -15,7 +15,7 @@ fn command(e: &str, p: &str) -> LoginCommand {
 
 #[tokio::test]
 async fn right_password_starts_a_new_session() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let tokens = Login::new(&ports)
         .execute(command("ADA@example.com ", PASSWORD))
@@ -34,7 +34,7 @@ async fn right_password_starts_a_new_session() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_email_fail_alike_and_are_audited() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let wrong = Login::new(&ports)
         .execute(command(EMAIL, "not the password"))
@@ -79,7 +79,7 @@ async fn wrong_password_and_unknown_email_fail_alike_and_are_audited() {
 
 #[tokio::test]
 async fn disabled_account_is_refused_after_the_password_check() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     ports.store.set_disabled(registered.user.id, true).await;
     let err = Login::new(&ports)
@@ -97,7 +97,7 @@ async fn disabled_account_is_refused_after_the_password_check() {
 
 #[tokio::test]
 async fn hashes_with_old_parameters_are_upgraded_on_login() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let old =
         gatehouse_adapter_crypto::Argon2Hasher::new(&gatehouse_adapter_crypto::Argon2Config {
@@ -131,7 +131,7 @@ async fn hashes_with_old_parameters_are_upgraded_on_login() {
 
 #[tokio::test]
 async fn saturated_hasher_answers_overloaded() {
-    let mut ports = ports();
+    let mut ports = ports().await;
     ports.hasher =
         gatehouse_adapter_crypto::Argon2Hasher::new(&gatehouse_adapter_crypto::Argon2Config {
             max_concurrent: 1,

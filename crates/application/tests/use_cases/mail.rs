@@ -11,7 +11,7 @@ use crate::support::*;
 /// body opened from the sealed outbox row, and erases the body.
 #[tokio::test]
 async fn a_pass_delivers_what_is_due_and_erases_its_body() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     assert!(
         ports.mailer.sent().is_empty(),
@@ -38,7 +38,7 @@ async fn a_pass_delivers_what_is_due_and_erases_its_body() {
 
 #[tokio::test]
 async fn a_refused_mail_is_retried_with_doubling_waits_then_sent() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     ports.mailer.refuse(true);
     let first_retry = ports.policy.mail_delivery.first_retry;
@@ -78,7 +78,7 @@ async fn a_refused_mail_is_retried_with_doubling_waits_then_sent() {
 
 #[tokio::test]
 async fn a_mail_still_refused_after_a_day_is_given_up() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     ports.mailer.refuse(true);
     let mut passes = 0;
@@ -102,9 +102,9 @@ async fn a_mail_still_refused_after_a_day_is_given_up() {
 
 #[tokio::test]
 async fn a_body_sealed_under_another_key_is_given_up_not_retried() {
-    let writer = ports();
+    let writer = ports().await;
     register(&writer).await;
-    let mut reader = ports_with(AuthPolicy::default());
+    let mut reader = ports_with(AuthPolicy::default()).await;
     reader.store = writer.store.clone();
     reader.cipher = DataKeyCipher::new(&SecretString::new("another-data-key-of-at-least-32-bytes"));
     let report = DeliverMail::new(&reader).execute().await.unwrap();

@@ -1,5 +1,6 @@
-//! Every use case against the in-memory adapters and a fixed clock: each
-//! success path and each error variant. One test binary (link time).
+//! Every use case against the real SQLite store (a fresh file per test),
+//! the real crypto adapters and a fixed clock: each success path and each
+//! error variant. One test binary (link time).
 
 mod admin;
 mod api_keys;

@@ -57,7 +57,7 @@ async fn enrolled(ports: &TestPorts) -> (AccessClaims, String, Vec<String>) {
 
 #[tokio::test]
 async fn enrolment_turns_mfa_on_and_login_then_needs_a_current_code() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, secret, backup) = enrolled(&ports).await;
     assert_eq!(backup.len(), 10);
 
@@ -83,7 +83,7 @@ async fn enrolment_turns_mfa_on_and_login_then_needs_a_current_code() {
 
 #[tokio::test]
 async fn a_code_is_good_once_and_never_after_a_later_one() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, secret, _) = enrolled(&ports).await;
     let now = code(&ports, &secret, 0);
     login(&ports, Some(&now)).await.unwrap();
@@ -106,7 +106,7 @@ async fn a_code_is_good_once_and_never_after_a_later_one() {
 
 #[tokio::test]
 async fn the_window_is_one_step_either_side() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, secret, _) = enrolled(&ports).await;
     for far in [-3, -2, 2, 3] {
         assert!(
@@ -133,7 +133,7 @@ async fn the_window_is_one_step_either_side() {
 
 #[tokio::test]
 async fn a_backup_code_works_once_however_it_is_typed() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, _, backup) = enrolled(&ports).await;
     let typed = format!(" {} ", backup[3].to_uppercase().replace('-', " - "));
     let signed_in = login(&ports, Some(&typed)).await.unwrap();
@@ -151,9 +151,9 @@ async fn a_backup_code_works_once_however_it_is_typed() {
 
 #[tokio::test]
 async fn wrong_codes_count_towards_the_lockout() {
-    let ports = ports();
+    let ports = ports().await;
     let (_, secret, _) = enrolled(&ports).await;
-    let max = ports.policy.lockout.max_failures;
+    let max = ports.policy.lockout.per_network.max_failures;
     for _ in 0..max {
         assert!(matches!(
             login(&ports, Some("000000")).await,
@@ -168,7 +168,7 @@ async fn wrong_codes_count_towards_the_lockout() {
 
 #[tokio::test]
 async fn setup_replaces_a_pending_secret_and_refuses_once_enabled() {
-    let ports = ports();
+    let ports = ports().await;
     let me = claims(&ports, &register(&ports).await.tokens);
     let first = SetupTotp::new(&ports).execute(&me).await.unwrap();
     let second = SetupTotp::new(&ports).execute(&me).await.unwrap();
@@ -200,7 +200,7 @@ async fn setup_replaces_a_pending_secret_and_refuses_once_enabled() {
 
 #[tokio::test]
 async fn enabling_needs_a_setup_and_a_right_code() {
-    let ports = ports();
+    let ports = ports().await;
     let me = claims(&ports, &register(&ports).await.tokens);
     assert!(matches!(
         EnableTotp::new(&ports)
@@ -220,7 +220,7 @@ async fn enabling_needs_a_setup_and_a_right_code() {
 
 #[tokio::test]
 async fn disable_takes_the_password_and_forgets_secret_and_codes() {
-    let ports = ports();
+    let ports = ports().await;
     let (me, _, backup) = enrolled(&ports).await;
     assert!(matches!(
         DisableTotp::new(&ports)
@@ -256,7 +256,7 @@ async fn disable_takes_the_password_and_forgets_secret_and_codes() {
 #[tokio::test]
 async fn a_data_key_rotation_keeps_secrets_and_backup_codes_working() {
     use gatehouse_adapter_crypto::DataKeyCipher;
-    let mut ports = ports();
+    let mut ports = ports().await;
     let (_, secret, backup) = enrolled(&ports).await;
     ports.cipher = DataKeyCipher::with_previous(
         &SecretString::new("the-next-data-key-of-at-least-32-bytes"),
@@ -285,7 +285,7 @@ async fn a_password_reset_keeps_mfa_on() {
     use gatehouse_application::use_cases::password::{
         RequestPasswordReset, ResetPassword, ResetPasswordCommand,
     };
-    let ports = ports();
+    let ports = ports().await;
     let (_, secret, _) = enrolled(&ports).await;
     RequestPasswordReset::new(&ports)
         .execute(email(EMAIL), &client())

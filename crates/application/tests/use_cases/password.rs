@@ -40,7 +40,7 @@ async fn login(ports: &TestPorts, password: &str) -> Result<TokenPair, LoginErro
 
 #[tokio::test]
 async fn a_change_keeps_the_callers_session_and_ends_the_others() {
-    let ports = ports();
+    let ports = ports().await;
     let mine = register(&ports).await.tokens;
     let other = login(&ports, PASSWORD).await.unwrap();
     let me = claims(&ports, &mine);
@@ -85,7 +85,7 @@ async fn a_change_keeps_the_callers_session_and_ends_the_others() {
 
 #[tokio::test]
 async fn a_wrong_current_password_changes_nothing() {
-    let ports = ports();
+    let ports = ports().await;
     let mine = register(&ports).await.tokens;
     let err = ChangePassword::new(&ports)
         .execute(&claims(&ports, &mine), change("not the password", NEW))
@@ -101,7 +101,7 @@ async fn a_wrong_current_password_changes_nothing() {
 
 #[tokio::test]
 async fn the_new_password_meets_the_sign_up_rules() {
-    let ports = ports();
+    let ports = ports().await;
     let mine = register(&ports).await.tokens;
     let me = claims(&ports, &mine);
     for (new, expected) in [
@@ -123,7 +123,7 @@ async fn the_new_password_meets_the_sign_up_rules() {
 
 #[tokio::test]
 async fn an_ended_session_cannot_change_the_password() {
-    let ports = ports();
+    let ports = ports().await;
     let mine = register(&ports).await.tokens;
     let me = claims(&ports, &mine);
     gatehouse_application::use_cases::Logout::new(&ports)
@@ -142,7 +142,7 @@ async fn an_ended_session_cannot_change_the_password() {
 
 #[tokio::test]
 async fn wrong_current_passwords_lock_the_account_like_failed_logins() {
-    let ports = ports();
+    let ports = ports().await;
     let mine = register(&ports).await.tokens;
     let me = claims(&ports, &mine);
     for _ in 0..5 {

@@ -47,7 +47,7 @@ async fn reset_link(ports: &TestPorts) -> String {
 
 #[tokio::test]
 async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let other = login(&ports, PASSWORD).await.unwrap();
     forgot(&ports, "ADA@example.com").await;
@@ -98,7 +98,7 @@ async fn a_reset_link_sets_a_new_password_and_ends_every_session() {
 
 #[tokio::test]
 async fn an_unknown_email_gets_the_same_answer_and_no_mail() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     forgot(&ports, "nobody@example.com").await;
     assert!(mails_about(&ports, "Reset").await.is_empty());
@@ -118,7 +118,7 @@ async fn an_unknown_email_gets_the_same_answer_and_no_mail() {
 
 #[tokio::test]
 async fn a_reset_verifies_the_email_and_a_disabled_account_cannot_reset() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     forgot(&ports, EMAIL).await;
     reset(&ports, &reset_link(&ports).await, NEW).await.unwrap();
@@ -141,7 +141,7 @@ async fn a_reset_verifies_the_email_and_a_disabled_account_cannot_reset() {
 
 #[tokio::test]
 async fn a_disabled_account_gets_no_reset_link() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     ports.store.set_disabled(registered.user.id, true).await;
     forgot(&ports, EMAIL).await;
@@ -150,7 +150,7 @@ async fn a_disabled_account_gets_no_reset_link() {
 
 #[tokio::test]
 async fn a_link_works_once() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     forgot(&ports, EMAIL).await;
     let token = reset_link(&ports).await;
@@ -164,7 +164,7 @@ async fn a_link_works_once() {
 
 #[tokio::test]
 async fn a_link_expires_after_30_minutes() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     forgot(&ports, EMAIL).await;
     let token = reset_link(&ports).await;
@@ -178,7 +178,7 @@ async fn a_link_expires_after_30_minutes() {
 
 #[tokio::test]
 async fn unknown_or_malformed_tokens_change_nothing() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     for token in ["", "short", &"A".repeat(43), &"é".repeat(43)] {
         assert!(
@@ -194,7 +194,7 @@ async fn unknown_or_malformed_tokens_change_nothing() {
 
 #[tokio::test]
 async fn a_weak_new_password_is_refused_and_the_link_still_works() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     forgot(&ports, EMAIL).await;
     let token = reset_link(&ports).await;
@@ -214,7 +214,7 @@ async fn a_weak_new_password_is_refused_and_the_link_still_works() {
 
 #[tokio::test]
 async fn a_newer_link_and_a_reset_spend_the_older_ones() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     forgot(&ports, EMAIL).await;
     let older = reset_link(&ports).await;
@@ -230,7 +230,7 @@ async fn a_newer_link_and_a_reset_spend_the_older_ones() {
 
 #[tokio::test]
 async fn requests_are_quietly_limited_to_five_an_hour() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     for _ in 0..7 {
         forgot(&ports, EMAIL).await;
@@ -243,7 +243,7 @@ async fn requests_are_quietly_limited_to_five_an_hour() {
 
 #[tokio::test]
 async fn concurrent_resets_with_one_link_let_exactly_one_through() {
-    let ports = std::sync::Arc::new(ports());
+    let ports = std::sync::Arc::new(ports().await);
     register(&ports).await;
     forgot(&ports, EMAIL).await;
     let token = reset_link(&ports).await;

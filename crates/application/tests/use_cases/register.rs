@@ -6,7 +6,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn creates_a_user_with_role_user_and_a_first_session() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     assert_eq!(registered.user.email.as_str(), EMAIL);
     assert_eq!(registered.user.role, Role::User);
@@ -35,7 +35,7 @@ async fn creates_a_user_with_role_user_and_a_first_session() {
 
 #[tokio::test]
 async fn stores_a_hash_never_the_password() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let hash = ports.store.password_hash(registered.user.id).await.unwrap();
     assert!(hash.as_str().starts_with("$argon2id$"));
@@ -44,7 +44,7 @@ async fn stores_a_hash_never_the_password() {
 
 #[tokio::test]
 async fn same_email_in_any_case_is_taken_and_changes_nothing() {
-    let ports = ports();
+    let ports = ports().await;
     register(&ports).await;
     let err = Register::new(&ports)
         .execute(RegisterCommand {

@@ -33,7 +33,7 @@ async fn login(ports: &TestPorts) -> TokenPair {
 
 #[tokio::test]
 async fn the_list_holds_live_sessions_and_marks_the_current_one() {
-    let ports = ports();
+    let ports = ports().await;
     let first = register(&ports).await.tokens;
     ports.clock.advance(Duration::from_secs(5));
     let second = login(&ports).await;
@@ -68,7 +68,7 @@ async fn the_list_holds_live_sessions_and_marks_the_current_one() {
 
 #[tokio::test]
 async fn ending_one_session_stops_its_tokens_and_is_audited() {
-    let ports = ports();
+    let ports = ports().await;
     let first = register(&ports).await.tokens;
     let second = login(&ports).await;
     let (me, other) = (claims(&ports, &first), claims(&ports, &second));
@@ -112,7 +112,7 @@ async fn ending_one_session_stops_its_tokens_and_is_audited() {
 
 #[tokio::test]
 async fn another_users_session_or_an_unknown_one_is_not_found() {
-    let ports = ports();
+    let ports = ports().await;
     let ada = register(&ports).await.tokens;
     let bob = Register::new(&ports)
         .execute(RegisterCommand {
@@ -141,7 +141,7 @@ async fn another_users_session_or_an_unknown_one_is_not_found() {
 
 #[tokio::test]
 async fn ending_every_session_includes_the_callers_own() {
-    let ports = ports();
+    let ports = ports().await;
     let first = register(&ports).await.tokens;
     login(&ports).await;
     login(&ports).await;
@@ -175,7 +175,7 @@ async fn ending_every_session_includes_the_callers_own() {
 
 #[tokio::test]
 async fn a_disabled_account_cannot_list_or_end_sessions() {
-    let ports = ports();
+    let ports = ports().await;
     let registered = register(&ports).await;
     let me = claims(&ports, &registered.tokens);
     ports.store.set_disabled(registered.user.id, true).await;

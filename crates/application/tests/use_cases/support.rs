@@ -5,14 +5,15 @@ use gatehouse_adapter_crypto::{
     Argon2Config, Argon2Hasher, DataKeyCipher, JwtConfig, JwtIssuer, JwtKeys, RandomTokens,
     TotpCodes,
 };
-use gatehouse_adapter_memory::MemoryStore;
+use gatehouse_adapter_sqlite::SqliteStore;
+use gatehouse_adapter_sqlite::test_support::TestDatabase;
 use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
-use gatehouse_application::{Adapters, AuthPolicy};
+use gatehouse_application::{Adapters, AuthPolicy, Ports};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString, Timestamp};
 use gatehouse_testkit::{BreachList, FixedClock, RecordingMailer};
 
-pub type TestPorts = Adapters<
-    MemoryStore,
+pub type Wired = Adapters<
+    SqliteStore,
     Argon2Hasher,
     JwtIssuer,
     RandomTokens,
@@ -40,9 +41,73 @@ pub fn cheap_argon2() -> Argon2Config {
     }
 }
 
-pub fn ports_with(policy: AuthPolicy) -> TestPorts {
-    Adapters {
-        store: MemoryStore::new(),
+/// The real adapters on a fresh SQLite file (removed with the ports),
+/// and the doubles for time, mail and the breach list.
+pub struct TestPorts {
+    wired: Wired,
+    _database: TestDatabase,
+}
+
+impl std::ops::Deref for TestPorts {
+    type Target = Wired;
+    fn deref(&self) -> &Wired {
+        &self.wired
+    }
+}
+
+impl std::ops::DerefMut for TestPorts {
+    fn deref_mut(&mut self) -> &mut Wired {
+        &mut self.wired
+    }
+}
+
+impl Ports for TestPorts {
+    type Store = <Wired as Ports>::Store;
+    type Hasher = <Wired as Ports>::Hasher;
+    type Tokens = <Wired as Ports>::Tokens;
+    type Opaque = <Wired as Ports>::Opaque;
+    type Clock = <Wired as Ports>::Clock;
+    type Mailer = <Wired as Ports>::Mailer;
+    type Cipher = <Wired as Ports>::Cipher;
+    type Codes = <Wired as Ports>::Codes;
+    type Breached = <Wired as Ports>::Breached;
+
+    fn store(&self) -> &Self::Store {
+        self.wired.store()
+    }
+    fn hasher(&self) -> &Self::Hasher {
+        self.wired.hasher()
+    }
+    fn tokens(&self) -> &Self::Tokens {
+        self.wired.tokens()
+    }
+    fn opaque(&self) -> &Self::Opaque {
+        self.wired.opaque()
+    }
+    fn clock(&self) -> &Self::Clock {
+        self.wired.clock()
+    }
+    fn mailer(&self) -> &Self::Mailer {
+        self.wired.mailer()
+    }
+    fn cipher(&self) -> &Self::Cipher {
+        self.wired.cipher()
+    }
+    fn codes(&self) -> &Self::Codes {
+        self.wired.codes()
+    }
+    fn breached(&self) -> &Self::Breached {
+        self.wired.breached()
+    }
+    fn policy(&self) -> &AuthPolicy {
+        self.wired.policy()
+    }
+}
+
+pub async fn ports_with(policy: AuthPolicy) -> TestPorts {
+    let database = TestDatabase::create().await;
+    let wired = Adapters {
+        store: database.store(),
         hasher: Argon2Hasher::new(&cheap_argon2()).unwrap(),
         tokens: JwtIssuer::new(&JwtConfig {
             issuer: "gatehouse".into(),
@@ -56,11 +121,15 @@ pub fn ports_with(policy: AuthPolicy) -> TestPorts {
         codes: TotpCodes,
         breached: BreachList::none(),
         policy,
+    };
+    TestPorts {
+        wired,
+        _database: database,
     }
 }
 
-pub fn ports() -> TestPorts {
-    ports_with(AuthPolicy::default())
+pub async fn ports() -> TestPorts {
+    ports_with(AuthPolicy::default()).await
 }
 
 pub const EMAIL: &str = "ada@example.com";
@@ -171,7 +240,7 @@ pub trait FindUserNow {
     async fn find_user_now(&self, id: gatehouse_domain::UserId) -> gatehouse_domain::User;
 }
 
-impl FindUserNow for MemoryStore {
+impl FindUserNow for SqliteStore {
     async fn find_user_now(&self, id: gatehouse_domain::UserId) -> gatehouse_domain::User {
         gatehouse_application::ports::UserStore::find_user(self, id)
             .await

@@ -74,9 +74,10 @@ pub async fn list<P: Ports>(
     Bearer(claims): Bearer,
 ) -> Result<HttpResponse, ApiError> {
     let sessions = ListSessions::new(&**ports).execute(&claims).await?;
-    Ok(HttpResponse::Ok().json(SessionsResponse {
+    // Addresses and user agents are personal data: no cache keeps them.
+    Ok(super::no_store(HttpResponse::Ok().json(SessionsResponse {
         items: sessions.into_iter().map(SessionResponse::from).collect(),
-    }))
+    })))
 }
 
 /// Ends one of the caller's sessions (the current one too, if named).

@@ -94,7 +94,10 @@ pub struct PasswordConfig {
 #[derive(Debug, Clone)]
 pub struct AccountConfig {
     pub require_verified_email: bool,
+    /// Per account and client network.
     pub login_max_failures: u32,
+    /// Per account, across networks.
+    pub login_max_failures_global: u32,
     pub login_lockout: Duration,
     pub audit_retention_days: u32,
     /// The admin ensured at every start (`AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD`).
@@ -210,6 +213,7 @@ impl Config {
         let accounts = AccountConfig {
             require_verified_email: s.flag("AUTH_REQUIRE_VERIFIED_EMAIL")?,
             login_max_failures: s.number("AUTH_LOGIN_MAX_FAILURES", 5)?,
+            login_max_failures_global: s.number("AUTH_LOGIN_MAX_FAILURES_GLOBAL", 100)?,
             login_lockout: s.seconds("AUTH_LOGIN_LOCKOUT_SECS", 60)?,
             audit_retention_days: s.number("AUTH_AUDIT_RETENTION_DAYS", 365)?,
             admin: match (
@@ -317,6 +321,12 @@ impl Config {
                 a.login_max_failures
             );
         }
+        if !(1..=100_000).contains(&a.login_max_failures_global) {
+            bail!(
+                "AUTH_LOGIN_MAX_FAILURES_GLOBAL must be between 1 and 100000, got {}",
+                a.login_max_failures_global
+            );
+        }
         // Doubling stops at 15 minutes, so a first lockout beyond it is a typo.
         if !(1..=900).contains(&a.login_lockout.as_secs()) {
             bail!(
@@ -396,6 +406,14 @@ impl Config {
     /// What `serve` needs beyond what `migrate` does: the keys.
     pub fn check_keys(&self) -> anyhow::Result<()> {
         self.jwt_keys()?;
+        if let (TokenKeySource::Hs256 { secret: Some(jwt) }, Some(data)) =
+            (&self.tokens.keys, self.data_key.as_ref())
+            && jwt.expose() == data.expose()
+        {
+            // One leaked value would then both forge tokens and open every
+            // secret at rest; each key must be its own.
+            bail!("AUTH_JWT_SECRET and AUTH_DATA_KEY must be different values");
+        }
         keys::check_secret(
             "AUTH_DATA_KEY",
             self.data_key.as_ref(),
@@ -465,6 +483,7 @@ mod tests {
     }
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
+    const DATA_KEY: &str = "fedcba9876543210fedcba9876543210";
 
     #[test]
     fn defaults_follow_the_contract() {
@@ -515,14 +534,27 @@ mod tests {
     }
 
     #[test]
+    fn serve_refuses_one_value_for_both_keys() {
+        let same = config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", KEY)])
+            .unwrap()
+            .check_keys()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            same.contains("AUTH_JWT_SECRET") && same.contains("AUTH_DATA_KEY"),
+            "{same}"
+        );
+    }
+
+    #[test]
     fn serve_needs_both_keys_of_32_bytes() {
         assert!(
-            config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", KEY)])
+            config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", DATA_KEY)])
                 .unwrap()
                 .check_keys()
                 .is_ok()
         );
-        let short = config(&[("AUTH_JWT_SECRET", "short"), ("AUTH_DATA_KEY", KEY)])
+        let short = config(&[("AUTH_JWT_SECRET", "short"), ("AUTH_DATA_KEY", DATA_KEY)])
             .unwrap()
             .check_keys()
             .unwrap_err();
@@ -544,10 +576,13 @@ mod tests {
 
     #[test]
     fn a_key_of_one_repeated_character_is_refused() {
-        let err = config(&[("AUTH_JWT_SECRET", &"a".repeat(64)), ("AUTH_DATA_KEY", KEY)])
-            .unwrap()
-            .check_keys()
-            .unwrap_err();
+        let err = config(&[
+            ("AUTH_JWT_SECRET", &"a".repeat(64)),
+            ("AUTH_DATA_KEY", DATA_KEY),
+        ])
+        .unwrap()
+        .check_keys()
+        .unwrap_err();
         assert!(
             err.to_string()
                 .contains("AUTH_JWT_SECRET is one character repeated"),
@@ -632,7 +667,7 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let c = config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", KEY)]).unwrap();
+        let c = config(&[("AUTH_JWT_SECRET", KEY), ("AUTH_DATA_KEY", DATA_KEY)]).unwrap();
         assert!(!format!("{c:?}").contains(KEY));
     }
 
@@ -674,7 +709,7 @@ mod tests {
     fn the_effective_configuration_shows_every_value_and_no_secret() {
         let c = config(&[
             ("AUTH_JWT_SECRET", KEY),
-            ("AUTH_DATA_KEY", KEY),
+            ("AUTH_DATA_KEY", DATA_KEY),
             (
                 "DATABASE_URL",
                 "postgres://app:db-password@db:5432/gatehouse",

@@ -183,8 +183,41 @@ async fn the_configured_admin_is_ensured_at_start_and_never_reset() {
     );
 }
 
-/// Audit events carry the id of the request that wrote them, as echoed in
-/// `X-Request-Id` (the client's own when it sent a plain one).
+/// An account registered with `AUTH_ADMIN_EMAIL`'s address before it was
+/// set is promoted only with its own password; otherwise it stays a user
+/// and the service still starts.
+#[actix_web::test]
+async fn the_configured_admin_never_promotes_a_stranger() {
+    let app = spawn_app().await;
+    app.register("ops@example.com").await;
+    let stranger = spawn_on(
+        app.db.clone(),
+        &[
+            ("AUTH_ADMIN_EMAIL", "ops@example.com"),
+            ("AUTH_ADMIN_PASSWORD", "the operator's own passphrase"),
+        ],
+    )
+    .await;
+    assert_eq!(role_of(&stranger, "ops@example.com").await, "user");
+    let owner = spawn_on(
+        app.db.clone(),
+        &[
+            ("AUTH_ADMIN_EMAIL", "ops@example.com"),
+            ("AUTH_ADMIN_PASSWORD", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(role_of(&owner, "ops@example.com").await, "admin");
+}
+
+async fn role_of(app: &TestApp, email: &str) -> serde_json::Value {
+    let login = app.login(email, PASSWORD).await;
+    let token = str_of(&login.body, "access_token");
+    app.get("/v1/users/me", Some(token)).await.body["role"].clone()
+}
+
+/// Audit events carry the server's id of the request that wrote them, and
+/// the client's `X-Request-Id` (echoed back) beside it when it sent one.
 #[actix_web::test]
 async fn audit_events_carry_the_request_id() {
     let app = spawn_app().await;
@@ -208,10 +241,12 @@ async fn audit_events_carry_the_request_id() {
     let events = app
         .get("/v1/admin/audit-events?kind=login.failed", Some(&token))
         .await;
-    assert_eq!(
-        events.body["items"][0]["detail"]["request_id"],
-        "trace-42.a_b"
-    );
+    // The record's id is the server's own (a client may repeat any id);
+    // the client's is kept beside it.
+    let detail = &events.body["items"][0]["detail"];
+    assert_eq!(detail["client_request_id"], "trace-42.a_b");
+    let own = detail["request_id"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(own).is_ok(), "{own}");
 
     let forged = app
         .client

@@ -47,11 +47,6 @@ fn rules() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
             [DATABASE, WEB, MAIL].concat(),
         ),
         (
-            "gatehouse-adapter-memory",
-            layers.to_vec(),
-            [CRYPTO, DATABASE, WEB, MAIL].concat(),
-        ),
-        (
             "gatehouse-http-actix",
             layers.to_vec(),
             [CRYPTO, DATABASE, MAIL].concat(),
@@ -132,11 +127,10 @@ fn the_check_catches_a_forbidden_edge() {
         package("gatehouse-domain", vec![]),
         package("gatehouse-testkit", vec![dep("gatehouse-domain")]),
         package("gatehouse-server", vec![dep("gatehouse-testkit")]),
-        package("gatehouse-application", vec![dep("gatehouse-domain"), dep("tokio"), dev("gatehouse-adapter-memory")]),
+        package("gatehouse-application", vec![dep("gatehouse-domain"), dep("tokio"), dev("gatehouse-adapter-sqlite")]),
         package("gatehouse-adapter-postgres", vec![dep("gatehouse-adapter-crypto")]),
         package("gatehouse-adapter-sqlite", vec![]),
         package("gatehouse-adapter-crypto", vec![]),
-        package("gatehouse-adapter-memory", vec![]),
         package("gatehouse-http-actix", vec![dep("diesel")]),
     ]});
     assert_eq!(

@@ -8,7 +8,7 @@ fn serve_refuses_a_short_secret_and_says_why() {
         .arg("serve")
         .env_clear()
         .env("AUTH_JWT_SECRET", "too-short")
-        .env("AUTH_DATA_KEY", "0123456789abcdef0123456789abcdef")
+        .env("AUTH_DATA_KEY", "fedcba9876543210fedcba9876543210")
         .env(
             "DATABASE_URL",
             "postgres://postgres@127.0.0.1:1/never-reached",
@@ -100,7 +100,7 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         .env("DATABASE_URL", &url)
         .env("AUTH_LISTEN_ADDR", "127.0.0.1:0")
         .env("AUTH_JWT_SECRET", "0123456789abcdef0123456789abcdef")
-        .env("AUTH_DATA_KEY", "0123456789abcdef0123456789abcdef")
+        .env("AUTH_DATA_KEY", "fedcba9876543210fedcba9876543210")
         .env("AUTH_ARGON2_MEMORY_KIB", "64")
         .env("AUTH_ARGON2_ITERATIONS", "1")
         // Everything our code and its tracing-instrumented crates can say.
@@ -340,12 +340,13 @@ async fn admin_create_makes_an_account_from_standard_input() {
 
     let db = std::sync::Arc::new(crate::support::TestDb::create().await);
     let url = db.url();
-    let run = |email: &str, password: &str| {
+    let run_as = |email: &str, password: &str, role: &[&str]| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(["admin", "create", "--email", email])
+            .args(role)
             .env("DATABASE_URL", &url)
             .env("AUTH_JWT_SECRET", crate::support::SECRET)
-            .env("AUTH_DATA_KEY", crate::support::SECRET)
+            .env("AUTH_DATA_KEY", crate::support::DATA_KEY)
             .env("AUTH_ARGON2_MEMORY_KIB", "64")
             .env("AUTH_ARGON2_ITERATIONS", "1")
             .stdin(Stdio::piped())
@@ -356,6 +357,7 @@ async fn admin_create_makes_an_account_from_standard_input() {
         writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
         child.wait_with_output().unwrap()
     };
+    let run = |email: &str, password: &str| run_as(email, password, &[]);
     let made = run("Root@Example.com", crate::support::PASSWORD);
     assert!(
         made.status.success(),
@@ -376,8 +378,27 @@ async fn admin_create_makes_an_account_from_standard_input() {
             Some(crate::support::str_of(&login.body, "access_token")),
         )
         .await;
-    assert_eq!(me.body["role"], "admin");
+    assert_eq!(me.body["role"], "user", "without --role, a plain user");
     assert_eq!(me.body["email_verified"], true);
+
+    let made = run_as(
+        "ops@example.com",
+        crate::support::PASSWORD,
+        &["--role", "admin"],
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let login = app.login("ops@example.com", crate::support::PASSWORD).await;
+    let me = app
+        .get(
+            "/v1/users/me",
+            Some(crate::support::str_of(&login.body, "access_token")),
+        )
+        .await;
+    assert_eq!(me.body["role"], "admin");
 }
 
 #[test]
@@ -391,9 +412,10 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
         command.output().unwrap()
     };
     let secret = "config-check-secret-that-is-long-enough-42";
+    let data_key = "config-check-data-key-that-is-long-enough-7";
     let output = check(&[
         ("AUTH_JWT_SECRET", secret),
-        ("AUTH_DATA_KEY", secret),
+        ("AUTH_DATA_KEY", data_key),
         ("AUTH_SMTP_URL", "smtp://mailer:smtp-password-7@mail:587"),
         ("AUTH_ACCESS_TOKEN_TTL_SECS", "600"),
     ]);
@@ -419,15 +441,15 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
         (
             vec![
                 ("AUTH_JWT_SECRET", secret),
-                ("AUTH_DATA_KEY", secret),
+                ("AUTH_DATA_KEY", data_key),
                 ("AUTH_ACCESS_TOKEN_TTL_SECS", "soon"),
             ],
             "AUTH_ACCESS_TOKEN_TTL_SECS",
         ),
-        (vec![("AUTH_DATA_KEY", secret)], "AUTH_JWT_SECRET"),
+        (vec![("AUTH_DATA_KEY", data_key)], "AUTH_JWT_SECRET"),
         (
             vec![
-                ("AUTH_DATA_KEY", secret),
+                ("AUTH_DATA_KEY", data_key),
                 ("AUTH_JWT_ALGORITHM", "EdDSA"),
                 ("AUTH_JWT_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
             ],
@@ -458,7 +480,7 @@ async fn serve_on_sqlite_makes_its_file_names_its_store_and_serves() {
         .env("DATABASE_URL", format!("sqlite://{}", file.display()))
         .env("AUTH_LISTEN_ADDR", "127.0.0.1:0")
         .env("AUTH_JWT_SECRET", "0123456789abcdef0123456789abcdef")
-        .env("AUTH_DATA_KEY", "0123456789abcdef0123456789abcdef")
+        .env("AUTH_DATA_KEY", "fedcba9876543210fedcba9876543210")
         .env("AUTH_ARGON2_MEMORY_KIB", "64")
         .env("AUTH_ARGON2_ITERATIONS", "1")
         .env("AUTH_MAIL_DIR", dir.join("mail"))

@@ -68,7 +68,7 @@ async fn auth_requests_beyond_the_per_ip_budget_get_429_rate_limited() {
         (1..=20).contains(&retry),
         "one token back every 20 s: {retry}"
     );
-    // Only /v1/auth/* is limited.
+    // Reads outside /v1/auth/* are not limited.
     assert_eq!(app.get("/health/live", None).await.status.as_u16(), 200);
     app.get("/v1/users/me", None)
         .await
@@ -121,6 +121,34 @@ async fn an_untrusted_forwarded_for_is_ignored() {
     app.post_from("/v1/auth/login", "203.0.113.2", &login_body())
         .await;
     app.post_from("/v1/auth/login", "203.0.113.3", &login_body())
+        .await
+        .assert_problem(429, "RATE_LIMITED");
+}
+
+/// The limit follows the path as the router decodes it: a spelling the
+/// router takes for `/v1/auth/login` is the same bucket, and so is every
+/// address of one IPv6 /64 (unit-tested in http-actix). Writes to the
+/// caller's own account count too.
+#[actix_web::test]
+async fn the_limit_holds_however_the_path_is_spelled() {
+    let app = spawn_app_with(&[("AUTH_RATE_LIMIT_PER_MIN", "4")]).await;
+    for path in ["/v1/%61uth/login", "/v1/auth/log%69n", "/v1/%61%75th/login"] {
+        app.post(path, &login_body())
+            .await
+            .assert_problem(401, "INVALID_CREDENTIALS");
+    }
+    // A write under /v1/users/me spends from the same bucket, even
+    // unauthenticated; a read does not.
+    app.put("/v1/users/me/password", "not-a-token", &json!({}))
+        .await
+        .assert_problem(401, "AUTH_TOKEN_INVALID");
+    app.get("/v1/users/me", None)
+        .await
+        .assert_problem(401, "AUTH_TOKEN_MISSING");
+    app.post("/v1/%61uth/login", &login_body())
+        .await
+        .assert_problem(429, "RATE_LIMITED");
+    app.put("/v1/users/me/password", "not-a-token", &json!({}))
         .await
         .assert_problem(429, "RATE_LIMITED");
 }

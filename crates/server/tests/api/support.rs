@@ -9,6 +9,8 @@ use gatehouse_server::{Application, Config};
 use serde_json::{Value, json};
 
 pub const SECRET: &str = "http-test-secret-that-is-long-enough-0123";
+/// Not the JWT secret: `serve` refuses one value for both.
+pub const DATA_KEY: &str = "http-test-data-key-that-is-long-enough-4567";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// `GATEHOUSE_TEST_STORE=sqlite` runs the HTTP suite on the embedded store;
@@ -114,7 +116,7 @@ pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
         ("DATABASE_URL", db_url.to_owned()),
         ("AUTH_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
         ("AUTH_JWT_SECRET", SECRET.to_owned()),
-        ("AUTH_DATA_KEY", SECRET.to_owned()),
+        ("AUTH_DATA_KEY", DATA_KEY.to_owned()),
         // Cheap hashing keeps the suite fast; the cost is a parameter, not the logic.
         ("AUTH_ARGON2_MEMORY_KIB", "64".to_owned()),
         ("AUTH_ARGON2_ITERATIONS", "1".to_owned()),

@@ -12,7 +12,7 @@ use tracing::instrument;
 
 use crate::ports::{
     AdminStore, BreachedPasswords, Clock, CreateUserError, NewUser, PasswordHasher, PortError,
-    Ports, UpdateUserError, UserStore, UserUpdate,
+    Ports, UpdateUserError, UserStore, UserUpdate, Verified,
 };
 use crate::use_cases::from_hash_error;
 
@@ -113,6 +113,10 @@ pub enum Ensured {
     /// Nothing to do. Its password is left as it is, whatever the
     /// configuration says: it may have been changed since.
     AlreadyAdmin,
+    /// The account exists as a user whose password is not the configured
+    /// one: left as it is. Whoever registered the address first must not
+    /// become admin by the operator's naming it.
+    NotPromoted,
 }
 
 #[derive(Debug)]
@@ -137,7 +141,17 @@ impl<'a, P: Ports> EnsureAdmin<'a, P> {
             let found = self.ports.store().find_credentials(&email).await?;
             match found {
                 Some(c) if c.user.role == Role::Admin => return Ok(Ensured::AlreadyAdmin),
-                Some(c) => return self.promote(c.user.id).await,
+                Some(c) => {
+                    let verdict = self
+                        .ports
+                        .hasher()
+                        .verify(password.clone(), Some(c.password_hash))
+                        .await?;
+                    return match verdict {
+                        Verified::Match { .. } => self.promote(c.user.id).await,
+                        Verified::Mismatch => Ok(Ensured::NotPromoted),
+                    };
+                }
                 None => {}
             }
             match CreateAccount::new(self.ports)

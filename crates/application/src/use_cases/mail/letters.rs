@@ -139,6 +139,7 @@ mod tests {
             ip: Some("203.0.113.9".into()),
             user_agent: Some("evil\r\nBcc: someone".into()),
             request_id: None,
+            client_request_id: None,
         };
         let letter = reuse_alert(chrono::Utc::now(), &client);
         assert!(letter.body.contains("Browser or app: evil  Bcc: someone\n"));

@@ -1,0 +1,10 @@
+DROP INDEX api_keys_expires_idx;
+DROP INDEX api_keys_revoked_idx;
+ALTER TABLE sessions DROP COLUMN auth_time;
+ALTER TABLE users DROP COLUMN sessions_epoch;
+ALTER TABLE login_throttle DROP COLUMN last_attempt;
+DROP INDEX login_throttle_account_idx;
+ALTER TABLE login_throttle DROP COLUMN account;
+DROP INDEX refresh_tokens_rotated_expiry_idx;
+DROP INDEX refresh_tokens_successor_idx;
+ALTER TABLE refresh_tokens DROP COLUMN successor_id;
