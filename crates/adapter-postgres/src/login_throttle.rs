@@ -47,9 +47,11 @@ WITH counted AS ( \
     RETURNING t.key, t.locked_until, t.last_attempt IS NOT DISTINCT FROM $9 AS counted), \
 verdict AS ( \
     SELECT bool_and(counted) AS let_in, \
-           max(locked_until) FILTER (WHERE NOT counted) AS locked_until FROM counted) \
+           max(locked_until) FILTER (WHERE NOT counted) AS locked_until, \
+           array_agg(key) FILTER (WHERE counted) AS counted_keys FROM counted) \
 SELECT u.id, u.email, u.password_hash, u.role, u.email_verified_at, u.disabled_at, \
-       u.mfa_enabled, u.created_at, u.sessions_epoch, v.let_in, v.locked_until \
+       u.mfa_enabled, u.created_at, u.sessions_epoch, v.let_in, v.locked_until, \
+       COALESCE(v.counted_keys, ARRAY[]::text[]) AS counted_keys \
 FROM verdict v LEFT JOIN users u ON lower(u.email) = $8";
 
 /// Takes one failure back from the counters named in `$1` (a text array):
@@ -75,10 +77,12 @@ struct AttemptRow {
     let_in: Option<bool>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     locked_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+    counted_keys: Vec<String>,
 }
 
 impl AttemptRow {
-    fn into_lookup(self) -> Result<LoginLookup, PortError> {
+    fn into_lookup(self) -> Result<(LoginLookup, Vec<String>), PortError> {
         let credentials = match (self.user.into_user()?, self.password_hash) {
             (Some(user), Some(hash)) => Some(UserCredentials {
                 user,
@@ -86,14 +90,15 @@ impl AttemptRow {
             }),
             _ => None,
         };
-        Ok(LoginLookup {
+        let lookup = LoginLookup {
             credentials,
             sessions_epoch: self.sessions_epoch.unwrap_or_default(),
             locked_until: match self.let_in {
                 Some(true) => None,
                 _ => self.locked_until,
             },
-        })
+        };
+        Ok((lookup, self.counted_keys))
     }
 }
 
@@ -105,6 +110,28 @@ fn threshold(n: u32) -> i32 {
 struct Started {
     #[diesel(sql_type = Text)]
     outcome: String,
+}
+
+impl PgStore {
+    /// Takes one failure back from the counters `keys` (of `attempt`).
+    async fn refund(&self, attempt: &LoginAttempt, keys: Vec<String>) -> Result<(), PortError> {
+        let rules = attempt.rules;
+        retried(self.query_timeout, || {
+            let q = Prepared(
+                diesel::sql_query(REFUND)
+                    .bind::<diesel::sql_types::Array<Text>, _>(keys.clone())
+                    .bind::<Text, _>(attempt.keys.account.0.clone())
+                    .bind::<Integer, _>(threshold(rules.per_account.max_failures))
+                    .bind::<Integer, _>(threshold(rules.per_network.max_failures)),
+            );
+            async move {
+                let mut conn = self.conn().await?;
+                q.execute(&mut *conn).await?;
+                Ok(())
+            }
+        })
+        .await
+    }
 }
 
 impl LoginThrottleStore for PgStore {
@@ -133,11 +160,11 @@ impl LoginThrottleStore for PgStore {
             }
         })
         .await?;
-        let lookup = row.into_lookup()?;
-        if lookup.locked_until.is_some() {
+        let (lookup, counted) = row.into_lookup()?;
+        if lookup.locked_until.is_some() && !counted.is_empty() {
             // One counter refused the attempt; what the other counted is
             // given back, so a refused attempt changes nothing.
-            self.refund_login_attempt(attempt).await?;
+            self.refund(attempt, counted).await?;
         }
         Ok(lookup)
     }
@@ -147,22 +174,7 @@ impl LoginThrottleStore for PgStore {
             attempt.keys.network.0.clone(),
             attempt.keys.account.0.clone(),
         ];
-        let rules = attempt.rules;
-        retried(self.query_timeout, || {
-            let q = Prepared(
-                diesel::sql_query(REFUND)
-                    .bind::<diesel::sql_types::Array<Text>, _>(keys.clone())
-                    .bind::<Text, _>(attempt.keys.account.0.clone())
-                    .bind::<Integer, _>(threshold(rules.per_account.max_failures))
-                    .bind::<Integer, _>(threshold(rules.per_network.max_failures)),
-            );
-            async move {
-                let mut conn = self.conn().await?;
-                q.execute(&mut *conn).await?;
-                Ok(())
-            }
-        })
-        .await
+        self.refund(attempt, keys).await
     }
 
     /// One statement: the session, its first token and the audit row, each

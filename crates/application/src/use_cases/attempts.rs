@@ -31,8 +31,10 @@ pub(crate) fn keys<P: Ports>(ports: &P, email: &Email, client: &ClientInfo) -> A
     }
 }
 
-/// An attempt let in (and counted), or the wait before one may be.
+/// An attempt let in (and counted), or the wait before one may be. Made
+/// once per attempt and matched at once: its size costs nothing.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Begun {
     Started(LoginAttempt, LoginLookup),
     Throttled(Duration),

@@ -10,7 +10,7 @@ async fn sessions_are_listed_with_the_current_one_marked() {
     let access = str_of(&login.body, "access_token");
     let r = app.get("/v1/users/me/sessions", Some(access)).await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.body);
-    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
     let items = r.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     let current: Vec<_> = items.iter().filter(|s| s["current"] == true).collect();
