@@ -116,6 +116,13 @@ struct SpentBy {
 /// other live token of its purpose of the same user, after locking the
 /// user (`owner`, which `spent` reads, so it runs first). `owner_filter`
 /// narrows which users may spend (`u.…` conditions).
+/// The owner of a live reset link: its sessions epoch moved on, its row
+/// locked until the reset commits.
+const BUMP_EPOCH_OF_RESET: &str = "\
+UPDATE users SET sessions_epoch = sessions_epoch + 1 \
+WHERE id = (SELECT user_id FROM account_tokens \
+            WHERE digest = $1 AND purpose = 'password_reset' AND used_at IS NULL AND expires_at > $2)";
+
 fn spend(owner_filter: &str) -> String {
     format!(
         "owner AS ( \
@@ -308,13 +315,26 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
             ],
             "SELECT (SELECT user_id FROM changed) AS user_id",
         );
-        self.spent_by(|| {
+        // The owner's row is locked (and its sessions epoch bumped) by a
+        // statement of its own first: the reset then looks for sessions with
+        // a snapshot taken under that lock, so a sign-in that committed just
+        // before is seen and ended, and one after finds the epoch moved.
+        retried(self.query_timeout, || {
             let reset = reset.clone();
+            let bump = diesel::sql_query(BUMP_EPOCH_OF_RESET)
+                .into_boxed()
+                .bind::<Bytea, _>(reset.digest.0.clone())
+                .bind::<Timestamptz, _>(reset.at);
             let q = diesel::sql_query(sql.as_str()).into_boxed();
             let q = bind_spend(q, reset.digest, TokenPurpose::PasswordReset, reset.at)
                 .bind::<Text, _>(reset.new_hash.as_str().to_owned())
                 .bind::<Text, _>(RevokeReason::PasswordReset.as_str());
-            Prepared(bind_audit_from(q, reset.audit))
+            let q = Prepared(bind_audit_from(q, reset.audit));
+            async move {
+                let mut conn = self.conn().await?;
+                let spent: SpentBy = crate::rows::after(&mut conn, bump, q).await?;
+                Ok(spent.user_id.map(UserId::from_uuid))
+            }
         })
         .await
     }

@@ -212,13 +212,29 @@ where
         + Send
         + 'static,
 {
+    let bump = diesel::sql_query(BUMP_SESSIONS_EPOCH)
+        .into_boxed()
+        .bind::<SqlUuid, _>(user);
+    after(conn, bump, statement).await
+}
+
+/// `statement` after `first`, in one transaction: `first` takes the locks
+/// `statement` then relies on, and `statement` reads with a snapshot taken
+/// once they are held.
+pub(crate) async fn after<T, Q>(
+    conn: &mut diesel_async::AsyncPgConnection,
+    first: Statement,
+    statement: Q,
+) -> QueryResult<T>
+where
+    T: Send + 'static,
+    Q: diesel_async::methods::LoadQuery<'static, diesel_async::AsyncPgConnection, T>
+        + Send
+        + 'static,
+{
     use diesel_async::AsyncConnection;
     conn.transaction(async move |c| {
-        diesel_async::RunQueryDsl::execute(
-            diesel::sql_query(BUMP_SESSIONS_EPOCH).bind::<SqlUuid, _>(user),
-            c,
-        )
-        .await?;
+        diesel_async::RunQueryDsl::execute(first, c).await?;
         diesel_async::RunQueryDsl::get_result(statement, c).await
     })
     .await

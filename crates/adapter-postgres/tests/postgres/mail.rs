@@ -99,7 +99,7 @@ async fn two_senders_deliver_each_mail_exactly_once() {
     );
 }
 
-async fn queued_link(ports: &PgPorts, subject: &str) -> String {
+pub(crate) async fn queued_link(ports: &PgPorts, subject: &str) -> String {
     DeliverMail::new(ports).execute().await.unwrap();
     let mail = ports
         .mailer

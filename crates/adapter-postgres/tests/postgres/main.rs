@@ -8,6 +8,7 @@ mod housekeeping;
 mod mail;
 mod mfa;
 mod rotation;
+mod sign_in_races;
 mod startup;
 mod support;
 mod timeouts;

@@ -12,11 +12,11 @@ use gatehouse_adapter_postgres::test_support::TestDatabase;
 use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
 use gatehouse_application::{Adapters, AuthPolicy};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString};
-use gatehouse_testkit::{BreachList, FixedClock, RecordingMailer};
+use gatehouse_testkit::{BreachList, FixedClock, HeldHasher, RecordingMailer};
 
 pub type PgPorts = Adapters<
     PgStore,
-    Argon2Hasher,
+    HeldHasher<Argon2Hasher>,
     JwtIssuer,
     RandomTokens,
     FixedClock,
@@ -31,14 +31,16 @@ pub fn ports(db: &TestDatabase, policy: AuthPolicy) -> PgPorts {
     config.max_connections = 40;
     Adapters {
         store: PgStore::connect(&config),
-        hasher: Argon2Hasher::new(&Argon2Config {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-            max_concurrent: 2,
-            queue_wait: Duration::from_secs(5),
-        })
-        .unwrap(),
+        hasher: HeldHasher::new(
+            Argon2Hasher::new(&Argon2Config {
+                memory_kib: 64,
+                iterations: 1,
+                parallelism: 1,
+                max_concurrent: 2,
+                queue_wait: Duration::from_secs(5),
+            })
+            .unwrap(),
+        ),
         tokens: JwtIssuer::new(&JwtConfig {
             issuer: "gatehouse".into(),
             audience: "gatehouse".into(),

@@ -132,7 +132,7 @@ async fn hashes_with_old_parameters_are_upgraded_on_login() {
 #[tokio::test]
 async fn saturated_hasher_answers_overloaded() {
     let mut ports = ports().await;
-    ports.hasher =
+    ports.hasher = gatehouse_testkit::HeldHasher::new(
         gatehouse_adapter_crypto::Argon2Hasher::new(&gatehouse_adapter_crypto::Argon2Config {
             max_concurrent: 1,
             queue_wait: std::time::Duration::ZERO,
@@ -144,7 +144,8 @@ async fn saturated_hasher_answers_overloaded() {
             iterations: 2,
             ..cheap_argon2()
         })
-        .unwrap();
+        .unwrap(),
+    );
     register(&ports).await;
     // Many logins at once against one slot and no queueing: some must be refused.
     let results = futures_util::future::join_all(

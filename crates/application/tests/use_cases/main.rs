@@ -19,4 +19,5 @@ mod password_reset;
 mod refresh;
 mod register;
 mod sessions;
+mod sign_in_races;
 mod support;

@@ -10,11 +10,11 @@ use gatehouse_adapter_sqlite::test_support::TestDatabase;
 use gatehouse_application::use_cases::{Register, RegisterCommand, TokenPair};
 use gatehouse_application::{Adapters, AuthPolicy, Ports};
 use gatehouse_domain::{ClientInfo, Email, Password, PasswordRules, SecretString, Timestamp};
-use gatehouse_testkit::{BreachList, FixedClock, RecordingMailer};
+use gatehouse_testkit::{BreachList, FixedClock, HeldHasher, RecordingMailer};
 
 pub type Wired = Adapters<
     SqliteStore,
-    Argon2Hasher,
+    HeldHasher<Argon2Hasher>,
     JwtIssuer,
     RandomTokens,
     FixedClock,
@@ -108,7 +108,7 @@ pub async fn ports_with(policy: AuthPolicy) -> TestPorts {
     let database = TestDatabase::create().await;
     let wired = Adapters {
         store: database.store(),
-        hasher: Argon2Hasher::new(&cheap_argon2()).unwrap(),
+        hasher: HeldHasher::new(Argon2Hasher::new(&cheap_argon2()).unwrap()),
         tokens: JwtIssuer::new(&JwtConfig {
             issuer: "gatehouse".into(),
             audience: "gatehouse".into(),

@@ -152,3 +152,68 @@ async fn the_limit_holds_however_the_path_is_spelled() {
         .await
         .assert_problem(429, "RATE_LIMITED");
 }
+
+/// Attempts are counted when they start: of many wrong passwords sent at
+/// once for one account, only as many reach the hasher as the lockout
+/// allows; the rest are refused before any hashing.
+#[actix_web::test]
+async fn concurrent_guesses_cannot_outrun_the_lockout() {
+    let app = spawn_app_with(&[("AUTH_LOGIN_MAX_FAILURES", "5")]).await;
+    app.register("ada@example.com").await;
+    let answers = futures_util::future::join_all(
+        (0..40).map(|_| app.login("ada@example.com", "wrong password entirely")),
+    )
+    .await;
+    let checked = answers.iter().filter(|r| r.status.as_u16() == 401).count();
+    let refused = answers.iter().filter(|r| r.status.as_u16() == 429).count();
+    assert_eq!(
+        (checked, refused),
+        (5, 35),
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+}
+
+/// The count is per account and network: a flood from one network locks
+/// that network out of the account, not its owner elsewhere; the
+/// account-wide count locks it for everyone.
+#[actix_web::test]
+async fn a_flood_from_one_network_locks_only_that_network() {
+    let app = spawn_app_with(&[
+        ("AUTH_TRUSTED_PROXIES", "127.0.0.0/8"),
+        ("AUTH_LOGIN_MAX_FAILURES", "3"),
+        ("AUTH_LOGIN_MAX_FAILURES_GLOBAL", "5"),
+    ])
+    .await;
+    app.register("ada@example.com").await;
+    let wrong = json!({ "email": "ada@example.com", "password": "wrong password entirely" });
+    let right = json!({ "email": "ada@example.com", "password": PASSWORD });
+    for _ in 0..3 {
+        app.post_from("/v1/auth/login", "2001:db8:1:2::1", &wrong)
+            .await
+            .assert_problem(401, "INVALID_CREDENTIALS");
+    }
+    // Another address of the same /64 is the same network.
+    app.post_from("/v1/auth/login", "2001:db8:1:2::99", &right)
+        .await
+        .assert_problem(429, "TOO_MANY_ATTEMPTS");
+    let owner = app
+        .post_from("/v1/auth/login", "198.51.100.7", &right)
+        .await;
+    assert_eq!(owner.status.as_u16(), 200, "{}", owner.body);
+    // Failures across networks add up to the account-wide limit.
+    for network in [
+        "203.0.113.1",
+        "203.0.113.2",
+        "203.0.113.3",
+        "203.0.113.4",
+        "203.0.113.5",
+    ] {
+        app.post_from("/v1/auth/login", network, &wrong)
+            .await
+            .assert_problem(401, "INVALID_CREDENTIALS");
+    }
+    app.post_from("/v1/auth/login", "198.51.100.7", &right)
+        .await
+        .assert_problem(429, "TOO_MANY_ATTEMPTS");
+}
