@@ -305,7 +305,10 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
                     WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
                  keys_revoked AS ( \
                     UPDATE api_keys SET revoked_at = $3 \
-                    WHERE user_id IN (SELECT user_id FROM changed) AND revoked_at IS NULL), "
+                    WHERE user_id IN (SELECT user_id FROM changed) AND revoked_at IS NULL), \
+                 unlocked AS ( \
+                    DELETE FROM login_throttle \
+                    WHERE account = $12 AND EXISTS (SELECT 1 FROM changed)), "
                     .to_owned(),
                 audit_from(
                     "changed",
@@ -329,7 +332,8 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
             let q = bind_spend(q, reset.digest, TokenPurpose::PasswordReset, reset.at)
                 .bind::<Text, _>(reset.new_hash.as_str().to_owned())
                 .bind::<Text, _>(RevokeReason::PasswordReset.as_str());
-            let q = Prepared(bind_audit_from(q, reset.audit));
+            let q =
+                Prepared(bind_audit_from(q, reset.audit).bind::<Text, _>(reset.throttle_account.0));
             async move {
                 let mut conn = self.conn().await?;
                 let spent: SpentBy = crate::rows::after(&mut conn, bump, q).await?;

@@ -187,6 +187,9 @@ impl AccountTokenStore for SqliteStore {
             let mut audit = with_detail(&reset.audit, "sessions_ended", ended.len().into());
             audit.user_id = Some(user_id);
             insert_audit(c, &audit)?;
+            diesel::sql_query("DELETE FROM login_throttle WHERE account = ?")
+                .bind::<Text, _>(&reset.throttle_account.0)
+                .execute(c)?;
             Ok(Some(user_id))
         })
         .await

@@ -106,6 +106,7 @@ where
             digest: digest(40),
             new_hash: PasswordHash::new(format!("$argon2id$race{i}")),
             at: at(10),
+            throttle_account: crate::ports::ThrottleKey("contract-reset-account-0123".into()),
             audit: AuditEvent::new(
                 AuditKind::PasswordReset,
                 at(10),

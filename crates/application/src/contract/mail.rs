@@ -211,6 +211,7 @@ where
         digest: digest(byte),
         new_hash: new_hash.clone(),
         at: at(now),
+        throttle_account: crate::ports::ThrottleKey("contract-reset-account-0123".into()),
         audit: AuditEvent::new(
             AuditKind::PasswordReset,
             at(now),

@@ -64,6 +64,9 @@ pub struct PasswordReset {
     pub digest: TokenDigest,
     pub new_hash: PasswordHash,
     pub at: Timestamp,
+    /// The account's lockout counters (all networks' and its own, which
+    /// name it) are forgotten with the reset: the mailbox's owner is back.
+    pub throttle_account: super::ThrottleKey,
     /// Recorded with the reset; the store sets its `user_id` and adds
     /// `sessions_ended` to its detail.
     pub audit: AuditEvent,

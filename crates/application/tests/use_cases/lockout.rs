@@ -91,3 +91,70 @@ async fn an_unknown_email_is_locked_out_exactly_like_a_known_one() {
     // Another address is not affected.
     attempt(&ports, EMAIL, PASSWORD).await.unwrap();
 }
+
+/// A completed password reset forgets the account's counters: the owner,
+/// back in control of the mailbox, is not locked out by the flood that
+/// made them reset.
+#[tokio::test]
+async fn a_completed_reset_clears_the_lockout() {
+    use gatehouse_application::use_cases::password::{
+        RequestPasswordReset, ResetPassword, ResetPasswordCommand,
+    };
+    let ports = ports().await;
+    register(&ports).await;
+    for _ in 0..5 {
+        let _ = attempt(&ports, EMAIL, "wrong guess").await;
+    }
+    throttled_for(attempt(&ports, EMAIL, PASSWORD).await);
+    RequestPasswordReset::new(&ports)
+        .execute(email(EMAIL), &client())
+        .await
+        .unwrap();
+    let token = link_token(
+        mails_about(&ports, "Reset your password")
+            .await
+            .last()
+            .unwrap(),
+    );
+    ResetPassword::new(&ports)
+        .execute(ResetPasswordCommand {
+            token: gatehouse_domain::SecretString::new(token),
+            new_password: Password::presented("a fresh start passphrase"),
+            client: client(),
+        })
+        .await
+        .unwrap();
+    attempt(&ports, EMAIL, "a fresh start passphrase")
+        .await
+        .unwrap();
+}
+
+/// A right password that does not sign in (a disabled account here; a
+/// missing code or an unverified email likewise) is no guess: the attempt
+/// it started is taken back, however often it comes.
+#[tokio::test]
+async fn a_right_password_that_does_not_sign_in_is_not_counted() {
+    let ports = ports_with(gatehouse_application::AuthPolicy {
+        lockout: gatehouse_application::ports::AttemptRules {
+            per_network: gatehouse_application::ports::Lockout {
+                max_failures: 2,
+                ..gatehouse_application::AuthPolicy::default()
+                    .lockout
+                    .per_network
+            },
+            ..gatehouse_application::AuthPolicy::default().lockout
+        },
+        ..gatehouse_application::AuthPolicy::default()
+    })
+    .await;
+    let user = register(&ports).await.user.id;
+    ports.store.set_disabled(user, true).await;
+    for _ in 0..3 {
+        assert!(matches!(
+            attempt(&ports, EMAIL, PASSWORD).await,
+            Err(LoginError::AccountDisabled)
+        ));
+    }
+    ports.store.set_disabled(user, false).await;
+    attempt(&ports, EMAIL, PASSWORD).await.unwrap();
+}

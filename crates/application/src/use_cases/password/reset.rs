@@ -10,6 +10,8 @@ use std::time::Duration;
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordError, SecretString};
 use tracing::instrument;
 
+use crate::use_cases::attempts;
+
 use crate::ports::{
     AccountTokenStore, BreachedPasswords, Clock, OpaqueTokens, PasswordHasher, PasswordReset,
     PortError, Ports, TokenPurpose,
@@ -81,6 +83,7 @@ impl<'a, P: Ports> ResetPassword<'a, P> {
                 digest,
                 new_hash,
                 at: now,
+                throttle_account: attempts::keys(ports, &user.email, &command.client).account,
                 audit: AuditEvent::new(AuditKind::PasswordReset, now, None, &command.client),
             })
             .await?
