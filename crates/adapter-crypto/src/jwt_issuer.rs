@@ -67,6 +67,10 @@ struct Claims {
     role: String,
     sid: String,
     amr: Vec<String>,
+    /// Tokens minted before it existed have none: they count as proving
+    /// nothing recent.
+    #[serde(default)]
+    auth_time: i64,
     jti: String,
     iat: i64,
     exp: i64,
@@ -151,6 +155,7 @@ impl TokenIssuer for JwtIssuer {
             role: claims.role.as_str().to_owned(),
             sid: claims.session_id.to_string(),
             amr: claims.amr.to_strings(),
+            auth_time: claims.auth_time.timestamp(),
             jti: claims.jti.to_string(),
             iat: claims.issued_at.timestamp(),
             exp: claims.expires_at.timestamp(),
@@ -186,6 +191,7 @@ impl TokenIssuer for JwtIssuer {
             session_id: SessionId::from_uuid(parse_uuid(&claims.sid)?),
             role: Role::parse(&claims.role).ok_or(AccessTokenError::Invalid)?,
             amr: Amr::parse(&claims.amr).ok_or(AccessTokenError::Invalid)?,
+            auth_time: timestamp(claims.auth_time)?,
             jti: parse_uuid(&claims.jti)?,
             issued_at: timestamp(claims.iat)?,
             expires_at: timestamp(claims.exp)?,
@@ -219,10 +225,28 @@ mod tests {
             session_id: SessionId::new(),
             role: Role::User,
             amr: Amr::Password,
+            auth_time: at(-30),
             jti: uuid::Uuid::now_v7(),
             issued_at: at(0),
             expires_at: at(900),
         }
+    }
+
+    #[test]
+    fn a_token_without_auth_time_proves_nothing_recent() {
+        let issuer = JwtIssuer::new(&config());
+        let body = serde_json::json!({"iss":"gatehouse","aud":"gatehouse","sub":UserId::new().to_string(),"role":"user",
+            "sid":SessionId::new().to_string(),"amr":["pwd"],"jti":uuid::Uuid::now_v7().to_string(),"iat":at(0).timestamp(),"exp":at(900).timestamp()});
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        let token = jsonwebtoken::encode(
+            &header,
+            &body,
+            &EncodingKey::from_secret(b"an-hs256-secret-of-at-least-32-bytes!!"),
+        )
+        .unwrap();
+        let verified = issuer.verify(&token, at(1)).unwrap();
+        assert_eq!(verified.auth_time.timestamp(), 0);
     }
 
     #[test]

@@ -29,7 +29,10 @@ inserted AS ( \
     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE (SELECT n FROM live) < $8 RETURNING id), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
-    SELECT $9, $6, $10, $2, $11, $12, $13 FROM inserted) \
+    SELECT $9, $6, $10, $2, $11, $12, $13 FROM inserted), \
+notice AS ( \
+    INSERT INTO mail_outbox (id, recipient, subject, sealed_body, queued_at, next_attempt_at) \
+    SELECT $14, $15, $16, $17, $18, $18 FROM inserted) \
 SELECT EXISTS (SELECT 1 FROM inserted) AS wrote";
 
 const LIVE: &str = "\
@@ -124,6 +127,7 @@ impl ApiKeyStore for PgStore {
             .bind::<Nullable<Text>, _>(audit.client.ip)
             .bind::<Nullable<Text>, _>(audit.client.user_agent)
             .bind::<Jsonb, _>(audit.detail);
+        let q = crate::outbox::bind_mail(q, key.notice.clone());
         let wrote = self
             .wrote_in_turn(format!("api_keys:{}", key.user_id), Prepared(q))
             .await?;

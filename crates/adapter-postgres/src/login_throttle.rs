@@ -15,7 +15,7 @@ use gatehouse_application::ports::{
     AttemptKeys, LoginAttempt, LoginLookup, LoginThrottleStore, NewSession, SessionStart,
     SignInGuard, UserCredentials,
 };
-use gatehouse_domain::{AuditEvent, Email, PasswordHash};
+use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, UserId};
 
 use crate::PgStore;
 use crate::error::{bounded, from_diesel, retried};
@@ -107,6 +107,21 @@ fn threshold(n: u32) -> i32 {
 }
 
 #[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Bool)]
+    found: bool,
+}
+
+/// A live session of the user proves a credential anew; the keys'
+/// failures go with it.
+const REAUTHENTICATED: &str = "\
+WITH touched AS ( \
+    UPDATE sessions SET auth_time = $3 \
+    WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 RETURNING id), \
+cleared AS (DELETE FROM login_throttle WHERE key IN ($4, $5) AND EXISTS (SELECT 1 FROM touched)) \
+SELECT EXISTS (SELECT 1 FROM touched) AS found";
+
+#[derive(QueryableByName)]
 struct Started {
     #[diesel(sql_type = Text)]
     outcome: String,
@@ -175,6 +190,29 @@ impl LoginThrottleStore for PgStore {
             attempt.keys.account.0.clone(),
         ];
         self.refund(attempt, keys).await
+    }
+
+    async fn reauthenticate_session(
+        &self,
+        session_id: SessionId,
+        user_id: UserId,
+        at: Timestamp,
+        keys: &AttemptKeys,
+    ) -> Result<bool, PortError> {
+        let q = Prepared(
+            diesel::sql_query(REAUTHENTICATED)
+                .bind::<diesel::sql_types::Uuid, _>(session_id.as_uuid())
+                .bind::<diesel::sql_types::Uuid, _>(user_id.as_uuid())
+                .bind::<Timestamptz, _>(at)
+                .bind::<Text, _>(keys.network.0.clone())
+                .bind::<Text, _>(keys.account.0.clone()),
+        );
+        let found: Found = bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.get_result(&mut *conn).await.map_err(from_diesel)
+        })
+        .await?;
+        Ok(found.found)
     }
 
     /// One statement: the session, its first token and the audit row, each

@@ -8,7 +8,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Bytea, Jsonb, Nullable, Text, Times
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::RunQueryDsl;
 use gatehouse_application::PortError;
-use gatehouse_application::ports::{MfaDisable, MfaEnable, MfaState, MfaStore};
+use gatehouse_application::ports::{MfaDisable, MfaEnable, MfaRemoval, MfaState, MfaStore};
 use gatehouse_domain::{AuditEvent, Timestamp, UserId};
 
 use crate::PgStore;
@@ -45,6 +45,12 @@ fn enable_statement() -> String {
          cleared AS (DELETE FROM mfa_backup_codes WHERE user_id IN (SELECT id FROM enabled)), \
          codes AS (INSERT INTO mfa_backup_codes (user_id, digest) \
                    SELECT enabled.id, d FROM enabled, unnest($5::text[]) AS d), \
+         others AS (SELECT s.id FROM sessions s JOIN enabled e ON s.user_id = e.id \
+                    WHERE s.revoked_at IS NULL AND s.id <> $16 ORDER BY s.id FOR NO KEY UPDATE OF s), \
+         ended AS (UPDATE sessions SET revoked_at = $4, revoke_reason = 'mfa_enabled' \
+                   WHERE id IN (SELECT id FROM others) AND revoked_at IS NULL RETURNING id), \
+         erased AS (UPDATE refresh_tokens SET sealed_successor = NULL \
+                    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
          {}{}SELECT EXISTS (SELECT 1 FROM enabled) AS changed",
         enqueue_cte("notice", 11, "FROM enabled"),
         audit_cte(6, 4, "enabled"),
@@ -61,6 +67,27 @@ fn disable_statement() -> String {
          {}{}SELECT EXISTS (SELECT 1 FROM disabled) AS changed",
         enqueue_cte("notice", 8, "FROM disabled"),
         audit_cte(3, 2, "disabled"),
+    )
+}
+
+/// As disabling, whatever the state, and every session ends; run after
+/// the user's epoch is bumped (`after_bumping_epoch`), which locks the row.
+fn removal_statement() -> String {
+    format!(
+        "WITH off AS ( \
+             UPDATE users SET mfa_enabled = false, totp_secret = NULL, totp_pending = NULL, \
+                              totp_last_step = NULL, updated_at = $2 \
+             WHERE id = $1 RETURNING id), \
+         cleared AS (DELETE FROM mfa_backup_codes WHERE user_id IN (SELECT id FROM off)), \
+         doomed AS (SELECT s.id FROM sessions s JOIN off o ON s.user_id = o.id \
+                    WHERE s.revoked_at IS NULL ORDER BY s.id FOR NO KEY UPDATE OF s), \
+         ended AS (UPDATE sessions SET revoked_at = $2, revoke_reason = 'admin_action' \
+                   WHERE id IN (SELECT id FROM doomed) AND revoked_at IS NULL RETURNING id), \
+         erased AS (UPDATE refresh_tokens SET sealed_successor = NULL \
+                    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
+         {}{}SELECT EXISTS (SELECT 1 FROM off) AS changed",
+        enqueue_cte("notice", 8, "FROM off"),
+        audit_cte(3, 2, "off"),
     )
 }
 
@@ -142,10 +169,14 @@ impl MfaStore for PgStore {
                 .bind::<Timestamptz, _>(at)
                 .bind::<Array<Text>, _>(enable.backup_codes);
             let q = bind_audit_columns(q, enable.audit);
-            let q = Prepared(bind_mail(q, enable.notice));
+            let q = Prepared(
+                bind_mail(q, enable.notice).bind::<SqlUuid, _>(enable.keep_session.as_uuid()),
+            );
+            let user = enable.user_id.as_uuid();
             async move {
                 let mut conn = self.conn().await?;
-                Ok(q.get_result::<Changed>(&mut *conn).await?.changed)
+                let changed: Changed = crate::rows::after_bumping_epoch(&mut conn, user, q).await?;
+                Ok(changed.changed)
             }
         })
         .await
@@ -164,6 +195,26 @@ impl MfaStore for PgStore {
             async move {
                 let mut conn = self.conn().await?;
                 Ok(q.get_result::<Changed>(&mut *conn).await?.changed)
+            }
+        })
+        .await
+    }
+
+    async fn remove_mfa(&self, removal: MfaRemoval) -> Result<bool, PortError> {
+        let sql = removal_statement();
+        retried(self.query_timeout, || {
+            let removal = removal.clone();
+            let q = diesel::sql_query(sql.clone())
+                .into_boxed()
+                .bind::<SqlUuid, _>(removal.user_id.as_uuid())
+                .bind::<Timestamptz, _>(removal.at);
+            let q = bind_audit_columns(q, removal.audit);
+            let q = Prepared(bind_mail(q, removal.notice));
+            let user = removal.user_id.as_uuid();
+            async move {
+                let mut conn = self.conn().await?;
+                let changed: Changed = crate::rows::after_bumping_epoch(&mut conn, user, q).await?;
+                Ok(changed.changed)
             }
         })
         .await

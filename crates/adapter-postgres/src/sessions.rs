@@ -294,6 +294,8 @@ struct LockedRow {
     revoked_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Array<Text>)]
     amr: Vec<String>,
+    #[diesel(sql_type = Timestamptz)]
+    auth_time: DateTime<Utc>,
     #[diesel(sql_type = SqlUuid)]
     user_id: uuid::Uuid,
     #[diesel(sql_type = Text)]
@@ -323,6 +325,7 @@ impl LockedRow {
             role: Role::parse(&r.role).ok_or_else(|| corrupt("role"))?,
             user_disabled: r.disabled_at.is_some(),
             amr: Amr::parse(&r.amr).ok_or_else(|| corrupt("amr"))?,
+            auth_time: r.auth_time,
             facts: PresentedToken {
                 expires_at: r.token_expires_at,
                 rotated_at: r.rotated_at,
@@ -365,12 +368,12 @@ WITH live AS ( \
       AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > $1 \
       AND u.id = s.user_id AND u.disabled_at IS NULL \
     RETURNING t.id AS token_id, s.id AS session_id, s.expires_at AS session_expires_at, \
-              s.revoked_at, s.amr, u.id AS user_id, u.email, u.role, u.disabled_at), \
+              s.revoked_at, s.amr, s.auth_time, u.id AS user_id, u.email, u.role, u.disabled_at), \
 rotated AS ( \
     UPDATE refresh_tokens t SET rotated_at = $1, sealed_successor = $2, successor_id = $4 \
     FROM live WHERE t.id = live.token_id AND t.rotated_at IS NULL \
     RETURNING t.id AS token_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
-              live.session_id, live.session_expires_at, live.revoked_at, live.amr, \
+              live.session_id, live.session_expires_at, live.revoked_at, live.amr, live.auth_time, \
               live.user_id, live.email, live.role, live.disabled_at), \
 successor AS ( \
     INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
@@ -382,12 +385,12 @@ audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $7, $1, $8, user_id, $9, $10, $11 || jsonb_build_object('session_id', session_id::text) FROM rotated) \
 SELECT true AS rotated, token_id, session_id, token_expires_at, rotated_at, sealed_successor, \
-       false AS successor_current, session_expires_at, revoked_at, amr, user_id, email, role, disabled_at \
+       false AS successor_current, session_expires_at, revoked_at, amr, auth_time, user_id, email, role, disabled_at \
 FROM rotated \
 UNION ALL \
 SELECT false, t.id, t.session_id, t.expires_at, t.rotated_at, t.sealed_successor, \
        EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.successor_id AND n.rotated_at IS NULL), \
-       s.expires_at, s.revoked_at, s.amr, u.id, u.email, u.role, u.disabled_at \
+       s.expires_at, s.revoked_at, s.amr, s.auth_time, u.id, u.email, u.role, u.disabled_at \
 FROM refresh_tokens t \
 JOIN sessions s ON s.id = t.session_id \
 JOIN users u ON u.id = s.user_id \
@@ -423,7 +426,7 @@ const LOCK_TOKEN: &str = "\
 SELECT t.id AS token_id, t.session_id, t.expires_at AS token_expires_at, t.rotated_at, t.sealed_successor, \
        EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.successor_id AND n.rotated_at IS NULL) \
            AS successor_current, \
-       s.expires_at AS session_expires_at, s.revoked_at, s.amr, \
+       s.expires_at AS session_expires_at, s.revoked_at, s.amr, s.auth_time, \
        u.id AS user_id, u.email, u.role, u.disabled_at \
 FROM refresh_tokens t \
 JOIN sessions s ON s.id = t.session_id \

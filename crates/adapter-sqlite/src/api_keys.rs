@@ -86,6 +86,7 @@ impl ApiKeyStore for SqliteStore {
                 .bind::<Nullable<BigInt>, _>(key.expires_at.map(micros))
                 .execute(c)?;
                 insert_audit(c, &key.audit)?;
+                crate::writes::enqueue(c, &key.notice)?;
                 Ok(Some(ApiKeyView {
                     id: key.id,
                     name: key.name,

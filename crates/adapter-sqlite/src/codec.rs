@@ -93,7 +93,7 @@ SELECT t.id AS token_id, t.session_id, t.expires_at, t.rotated_at, t.sealed_succ
        EXISTS (SELECT 1 FROM refresh_tokens n WHERE n.id = t.successor_id AND n.rotated_at IS NULL) \
            AS successor_current, \
        s.user_id, s.expires_at AS session_expires_at, s.revoked_at IS NOT NULL AS session_revoked, \
-       s.amr, u.email, u.role, u.disabled_at IS NOT NULL AS user_disabled \
+       s.amr, s.auth_time, u.email, u.role, u.disabled_at IS NOT NULL AS user_disabled \
 FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id \
 WHERE t.digest = ?";
 
@@ -119,6 +119,8 @@ pub(crate) struct StoredTokenRow {
     session_revoked: bool,
     #[diesel(sql_type = Text)]
     amr: String,
+    #[diesel(sql_type = BigInt)]
+    auth_time: i64,
     #[diesel(sql_type = Text)]
     email: String,
     #[diesel(sql_type = Text)]
@@ -137,6 +139,7 @@ impl StoredTokenRow {
             role: Role::parse(&self.role).ok_or_else(|| corrupt("role"))?,
             user_disabled: self.user_disabled,
             amr: amr(&self.amr)?,
+            auth_time: instant(self.auth_time)?,
             facts: PresentedToken {
                 expires_at: instant(self.expires_at)?,
                 rotated_at: maybe_instant(self.rotated_at)?,

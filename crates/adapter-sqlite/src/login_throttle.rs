@@ -9,7 +9,7 @@ use gatehouse_application::ports::{
     AttemptKeys, Lockout, LoginAttempt, LoginLookup, LoginThrottleStore, NewSession, SessionStart,
     SignInGuard, ThrottleKey,
 };
-use gatehouse_domain::{AuditEvent, Email, Timestamp};
+use gatehouse_domain::{AuditEvent, Email, SessionId, Timestamp, UserId};
 
 use crate::SqliteStore;
 use crate::codec::{maybe_instant, micros};
@@ -148,6 +148,35 @@ impl LoginThrottleStore for SqliteStore {
         self.write(move |c| {
             refund(c, &attempt.keys.network, attempt.rules.per_network)?;
             refund(c, &attempt.keys.account, attempt.rules.per_account)
+        })
+        .await
+    }
+
+    async fn reauthenticate_session(
+        &self,
+        session_id: SessionId,
+        user_id: UserId,
+        at: Timestamp,
+        keys: &AttemptKeys,
+    ) -> Result<bool, PortError> {
+        let keys = keys.clone();
+        self.write(move |c| {
+            let touched = diesel::sql_query(
+                "UPDATE sessions SET auth_time = ?1 \
+                 WHERE id = ?2 AND user_id = ?3 AND revoked_at IS NULL AND expires_at > ?1",
+            )
+            .bind::<BigInt, _>(micros(at))
+            .bind::<Text, _>(session_id.to_string())
+            .bind::<Text, _>(user_id.to_string())
+            .execute(c)?;
+            if touched == 0 {
+                return Ok(false);
+            }
+            diesel::sql_query("DELETE FROM login_throttle WHERE key IN (?, ?)")
+                .bind::<Text, _>(keys.network.0)
+                .bind::<Text, _>(keys.account.0)
+                .execute(c)?;
+            Ok(true)
         })
         .await
     }

@@ -4,12 +4,14 @@
 use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
 use diesel::{OptionalExtension, QueryableByName, RunQueryDsl};
 use gatehouse_application::PortError;
-use gatehouse_application::ports::{MfaDisable, MfaEnable, MfaState, MfaStore};
+use gatehouse_application::ports::{
+    MfaDisable, MfaEnable, MfaRemoval, MfaState, MfaStore, RevokeReason,
+};
 use gatehouse_domain::{Timestamp, UserId};
 
 use crate::SqliteStore;
 use crate::codec::micros;
-use crate::writes::{enqueue, insert_audit};
+use crate::writes::{Sessions, end_sessions, enqueue, insert_audit};
 
 #[derive(QueryableByName)]
 struct StateRow {
@@ -73,8 +75,44 @@ impl MfaStore for SqliteStore {
             .bind::<Text, _>(&user_id)
             .bind::<Text, _>(serde_json::Value::from(enable.backup_codes.clone()).to_string())
             .execute(c)?;
+            end_sessions(
+                c,
+                enable.user_id,
+                Sessions::AllBut(enable.keep_session),
+                enable.audit.at,
+                RevokeReason::MfaEnabled,
+            )?;
             insert_audit(c, &enable.audit)?;
             enqueue(c, &enable.notice)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn remove_mfa(&self, removal: MfaRemoval) -> Result<bool, PortError> {
+        self.write(move |c| {
+            let removed = diesel::sql_query(
+                "UPDATE users SET mfa_enabled = 0, totp_secret = NULL, totp_pending = NULL, \
+                 totp_last_step = NULL, updated_at = ? WHERE id = ?",
+            )
+            .bind::<BigInt, _>(micros(removal.at))
+            .bind::<Text, _>(removal.user_id.to_string())
+            .execute(c)?;
+            if removed == 0 {
+                return Ok(false);
+            }
+            diesel::sql_query("DELETE FROM mfa_backup_codes WHERE user_id = ?")
+                .bind::<Text, _>(removal.user_id.to_string())
+                .execute(c)?;
+            end_sessions(
+                c,
+                removal.user_id,
+                Sessions::All,
+                removal.at,
+                RevokeReason::AdminAction,
+            )?;
+            insert_audit(c, &removal.audit)?;
+            enqueue(c, &removal.notice)?;
             Ok(true)
         })
         .await

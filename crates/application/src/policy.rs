@@ -28,6 +28,12 @@ pub struct AuthPolicy {
     pub lockout: AttemptRules,
     /// The issuer authenticator apps show beside a TOTP entry.
     pub totp_issuer: String,
+    /// How old an access token's `auth_time` may be for operations that
+    /// need a recent authentication.
+    pub reauth_max_age: Duration,
+    /// Write a `token.refreshed` audit event per refresh (off: a busy
+    /// service would keep a row per refresh for the audit retention).
+    pub audit_refreshes: bool,
 }
 
 impl Default for AuthPolicy {
@@ -41,6 +47,8 @@ impl Default for AuthPolicy {
             require_verified_email: false,
             public_url: "http://127.0.0.1:8080".to_owned(),
             totp_issuer: "gatehouse".to_owned(),
+            reauth_max_age: Duration::from_secs(900),
+            audit_refreshes: false,
             mail_delivery: DeliveryPolicy::default(),
             retention: RetentionPolicy::default(),
             lockout: AttemptRules {

@@ -128,6 +128,7 @@ pub fn build_app<P: Ports>(
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
         .service(web::resource("/v1/auth/register").route(web::post().to(auth::register::<P>)))
         .service(web::resource("/v1/auth/login").route(web::post().to(auth::login::<P>)))
+        .service(web::resource("/v1/auth/reauth").route(web::post().to(auth::reauth::<P>)))
         .service(web::resource("/v1/auth/refresh").route(web::post().to(auth::refresh::<P>)))
         .service(web::resource("/v1/auth/logout").route(web::post().to(auth::logout::<P>)))
         .service(web::resource("/v1/users/me").route(web::get().to(users::me::<P>)))

@@ -38,6 +38,27 @@ pub struct LoginBody {
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct ReauthBody {
+    #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(value_type = String, required = true, max_length = 1024)]
+    pub password: Option<String>,
+    /// With MFA on: a current code of the authenticator app, or a backup code.
+    #[garde(length(chars, max = 64))]
+    #[schema(max_length = 64)]
+    pub otp: Option<String>,
+}
+
+/// An access token of the same session, its `auth_time` now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReauthResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 pub struct RefreshBody {
     #[garde(required, length(chars, max = 512))]
     #[schema(value_type = String, required = true, max_length = 512)]

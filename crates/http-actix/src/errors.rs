@@ -41,18 +41,10 @@ impl From<LoginError> for ApiError {
                 "The email or password is not correct.",
             ),
             LoginError::AccountDisabled => ApiError::account_disabled(),
-            LoginError::EmailNotVerified => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "EMAIL_NOT_VERIFIED",
-                "Email not verified",
+            LoginError::EmailNotVerified => ApiError::email_not_verified(
                 "Confirm your email address with the link we mailed you, then sign in.",
             ),
-            LoginError::MfaRequired => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "MFA_REQUIRED",
-                "Second factor required",
-                "Send the code of your authenticator app, or a backup code, as `otp`.",
-            ),
+            LoginError::MfaRequired => ApiError::mfa_required(),
             LoginError::MfaInvalid => ApiError::mfa_invalid(StatusCode::UNAUTHORIZED),
             LoginError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
             LoginError::Overloaded { retry_after } => ApiError::overloaded(retry_after),

@@ -5,6 +5,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
+    ReauthBody, ReauthResponse,
     HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, RoleName,
     TokenResponse, UserResponse,
 };
@@ -46,18 +47,18 @@ impl Modify for BearerScheme {
         description = "Authentication service: accounts, rotating refresh tokens, sessions, password reset and email verification by mail. Every error is RFC 9457 `application/problem+json` with a stable `code`.",
     ),
     paths(
-        auth::register, auth::login, auth::refresh, auth::logout,
+        auth::register, auth::login, auth::reauth, auth::refresh, auth::logout,
         password::forgot, password::reset, email::verify, introspection::introspect,
         users::me, password::change, email::resend,
         sessions::list, sessions::revoke, sessions::revoke_all,
-        admin::list_users, admin::get_user, admin::update_user, admin::revoke_sessions,
+        admin::list_users, admin::get_user, admin::update_user, admin::revoke_sessions, admin::remove_mfa,
         admin::audit_events,
         api_keys::create, api_keys::list, api_keys::revoke,
         mfa::setup, mfa::enable, mfa::disable,
         health::live, health::ready, jwks::jwks, metrics::metrics,
     ),
     components(schemas(
-        RegisterBody, LoginBody, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
+        RegisterBody, LoginBody, ReauthBody, ReauthResponse, RefreshBody, RegisterResponse, TokenResponse, UserResponse,
         IntrospectBody, IntrospectionResponse, UsersPage, UpdateUserBody, AuditEventResponse,
         AuditPageResponse, CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeysResponse, ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody, VerifyEmailBody, SessionResponse, SessionsResponse, HealthResponse, JwkResponse, JwksResponse, Problem, FieldError, RoleName,
         TotpSetupResponse, EnableTotpBody, BackupCodesResponse, DisableTotpBody,

@@ -202,6 +202,35 @@ impl ApiError {
         )
     }
 
+    /// The access token's `auth_time` is older than
+    /// `AUTH_REAUTH_MAX_AGE_SECS`: `POST /v1/auth/reauth`, then retry.
+    pub fn reauth_required() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "REAUTH_REQUIRED",
+            "Recent authentication required",
+            "Confirm your password with POST /v1/auth/reauth, then try again with the new access token.",
+        )
+    }
+
+    pub fn mfa_required() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "MFA_REQUIRED",
+            "Second factor required",
+            "Send the code of your authenticator app, or a backup code, as `otp`.",
+        )
+    }
+
+    pub fn email_not_verified(detail: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "EMAIL_NOT_VERIFIED",
+            "Email not verified",
+            detail,
+        )
+    }
+
     pub fn account_disabled() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

@@ -146,6 +146,8 @@ pub async fn build_ports<S: Backend>(config: &Config) -> anyhow::Result<Gatehous
                 min_length: config.passwords.min_length,
             },
             require_verified_email: config.accounts.require_verified_email,
+            reauth_max_age: config.accounts.reauth_max_age,
+            audit_refreshes: config.accounts.audit_refreshes,
             lockout: AttemptRules {
                 per_network: Lockout {
                     max_failures: config.accounts.login_max_failures,

@@ -22,6 +22,7 @@ fn key(user_id: UserId, n: u8) -> NewApiKey {
         created_at: now,
         expires_at: None,
         audit: AuditEvent::new(AuditKind::ApiKeyCreated, now, Some(user_id), &client()),
+        notice: gatehouse_application::contract::mail::mail_to("keys@example.com", now),
     }
 }
 

@@ -43,6 +43,12 @@ struct Enrolled {
 
 async fn enrol(ports: &PgPorts) -> Enrolled {
     let signed_up = register(ports, EMAIL).await;
+    // Enrolling needs a verified email.
+    let link = crate::mail::queued_link(ports, "Confirm your email").await;
+    gatehouse_application::use_cases::email::VerifyEmail::new(ports)
+        .execute(&link, &client())
+        .await
+        .unwrap();
     let me: AccessClaims = Authenticate::new(ports)
         .execute(signed_up.tokens.access_token.expose())
         .unwrap();

@@ -83,7 +83,12 @@ async fn a_reset_that_lands_during_the_check_leaves_nothing_alive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_everywhere_at_the_same_moment_leaves_nothing_alive() {
     let db = TestDatabase::create().await;
-    let ports = ports(&db, AuthPolicy::default());
+    // A sign-in that lost counts as a wrong password: rounds must not lock
+    // the account (a locked attempt never reaches the held check).
+    let mut policy = AuthPolicy::default();
+    policy.lockout.per_network.max_failures = 1_000;
+    policy.lockout.per_account.max_failures = 1_000;
+    let ports = ports(&db, policy);
     let user = register(&ports, EMAIL).await.user;
     let mut outcomes = (0, 0);
     for _ in 0..25 {

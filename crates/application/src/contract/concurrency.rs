@@ -150,6 +150,7 @@ pub async fn one_code_many_logins_one_success<S: UserStore + MfaStore>(store: &S
                 pending: vec![9; 8],
                 spent_step: 100,
                 backup_codes: vec!["backup-1".into(), "backup-2".into()],
+                keep_session: gatehouse_domain::SessionId::new(),
                 audit: audit(AuditKind::MfaEnabled, id),
                 notice: mail_to("race-mfa@example.com", at(0)),
             })
@@ -320,6 +321,7 @@ macro_rules! store_contract_tests {
             mail::verification_tokens_work_once,
             mfa::mfa_turns_on_and_off_as_compare_and_swap,
             mfa::codes_are_spent_once,
+            mfa::enabling_mfa_ends_every_other_session,
             concurrency::concurrent_rotations_have_one_winner,
             concurrency::a_reset_link_is_spent_once_under_a_race,
             concurrency::one_code_many_logins_one_success,

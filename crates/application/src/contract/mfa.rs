@@ -13,6 +13,7 @@ fn enable(user_id: gatehouse_domain::UserId, pending: &[u8], codes: &[&str]) -> 
         pending: pending.to_vec(),
         spent_step: 100,
         backup_codes: codes.iter().map(|c| (*c).to_owned()).collect(),
+        keep_session: gatehouse_domain::SessionId::new(),
         audit: audit(AuditKind::MfaEnabled, user_id),
         notice: mail_to("mfa@example.com", at(0)),
     }
@@ -146,4 +147,40 @@ pub async fn codes_are_spent_once<S: UserStore + MfaStore>(store: &S) {
             .await
             .unwrap()
     );
+}
+
+/// Enabling MFA ends every session of the user but the one named: the
+/// others were signed in without the new factor.
+pub async fn enabling_mfa_ends_every_other_session<
+    S: MfaStore + UserStore + crate::ports::SessionStore,
+>(
+    store: &S,
+) {
+    use super::new_session;
+    let user = new_user("mfa-sessions@example.com");
+    let id = user.id;
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    let (kept, other) = (new_session(id, 70), new_session(id, 71));
+    let kept_id = kept.id;
+    for session in [kept, other] {
+        store
+            .start_session(session, audit(AuditKind::LoginSucceeded, id))
+            .await
+            .unwrap();
+    }
+    assert!(store.set_pending_totp(id, vec![7; 8]).await.unwrap());
+    let mut enabling = enable(id, &[7; 8], &["code-a"]);
+    enabling.keep_session = kept_id;
+    assert!(store.enable_totp(enabling).await.unwrap());
+    let live: Vec<_> = store
+        .live_sessions(id, at(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(live, vec![kept_id]);
 }

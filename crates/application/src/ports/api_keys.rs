@@ -17,6 +17,9 @@ pub struct NewApiKey {
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub audit: AuditEvent,
+    /// Mailed to the owner with the key's creation: a key made by whoever
+    /// holds the session is then no secret to the account's owner.
+    pub notice: super::OutgoingMail,
 }
 
 /// A key as its owner sees it.

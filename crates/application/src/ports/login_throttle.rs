@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use gatehouse_domain::{AuditEvent, Email, PasswordHash, Timestamp};
+use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, UserId};
 
 use super::{NewSession, PortError, UserCredentials};
 
@@ -128,6 +128,20 @@ pub trait LoginThrottleStore: Send + Sync {
         &self,
         attempt: &LoginAttempt,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// A successful reauthentication in `session_id`: its `auth_time`
+    /// becomes `at` and the failures of `keys` are forgotten, together,
+    /// if the session is the user's and live. Answers whether it was.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn reauthenticate_session(
+        &self,
+        session_id: SessionId,
+        user_id: UserId,
+        at: Timestamp,
+        keys: &AttemptKeys,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
 
     /// A successful sign-in: starts the session with its first token and
     /// audit event, and forgets the failures of both keys, all or nothing,

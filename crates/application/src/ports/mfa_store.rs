@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use gatehouse_domain::{AuditEvent, Timestamp, UserId};
+use gatehouse_domain::{AuditEvent, SessionId, Timestamp, UserId};
 
 use super::{OutgoingMail, PortError};
 
@@ -29,6 +29,9 @@ pub struct MfaEnable {
     pub spent_step: i64,
     /// Keyed digests of the new backup codes.
     pub backup_codes: Vec<String>,
+    /// Every other session of the user ends with the enabling (they were
+    /// signed in without the factor).
+    pub keep_session: SessionId,
     pub audit: AuditEvent,
     pub notice: OutgoingMail,
 }
@@ -36,6 +39,16 @@ pub struct MfaEnable {
 #[derive(Debug, Clone)]
 pub struct MfaDisable {
     pub user_id: UserId,
+    pub audit: AuditEvent,
+    pub notice: OutgoingMail,
+}
+
+/// An admin removes a user's second factor (the user lost the app and the
+/// backup codes): every session ends with it.
+#[derive(Debug, Clone)]
+pub struct MfaRemoval {
+    pub user_id: UserId,
+    pub at: Timestamp,
     pub audit: AuditEvent,
     pub notice: OutgoingMail,
 }
@@ -59,8 +72,10 @@ pub trait MfaStore: Send + Sync {
         user_id: UserId,
     ) -> impl Future<Output = Result<MfaState, PortError>> + Send;
 
-    /// Turns MFA on, stores the backup codes (replacing any), records the
-    /// audit event and queues the notice, all at once, if MFA is off and
+    /// Turns MFA on, stores the backup codes (replacing any), ends every
+    /// session of the user but `keep_session` (as "sign out everywhere"
+    /// does, the sessions epoch included), records the audit event and
+    /// queues the notice, all at once, if MFA is off and
     /// `enable.pending` is still the pending secret; else `false`, nothing
     /// written.
     ///
@@ -80,6 +95,18 @@ pub trait MfaStore: Send + Sync {
     fn disable_totp(
         &self,
         disable: MfaDisable,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Removes the user's second factor whatever its state (secret, pending
+    /// secret, backup codes) and ends every session of the user (as "sign
+    /// out everywhere" does, the sessions epoch included), with the audit
+    /// event and the notice; `false`, nothing written, for an unknown user.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    fn remove_mfa(
+        &self,
+        removal: MfaRemoval,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
 
     /// Spends TOTP step `step`: `true` only if MFA is on and no step at

@@ -43,7 +43,7 @@ pub use login_throttle::{
 };
 pub use mail_outbox::{ClaimedMail, DeliveryOutcome, MailOutbox, OutboxTx, OutgoingMail};
 pub use mailer::{Mail, Mailer};
-pub use mfa_store::{MfaDisable, MfaEnable, MfaState, MfaStore};
+pub use mfa_store::{MfaDisable, MfaEnable, MfaRemoval, MfaState, MfaStore};
 pub use one_time_codes::{OneTimeCodes, SecretBytes, TotpEnrolment};
 pub use opaque_tokens::{OpaqueTokens, TokenDigest};
 pub use password_hasher::{HashError, PasswordHasher, Verified};

@@ -39,6 +39,8 @@ pub struct StoredToken {
     pub role: Role,
     pub user_disabled: bool,
     pub amr: Amr,
+    /// The session's last proof of a credential, kept by every refresh.
+    pub auth_time: Timestamp,
     pub sealed_successor: Option<Vec<u8>>,
     pub facts: PresentedToken,
 }
@@ -93,6 +95,8 @@ pub enum RevokeReason {
     PasswordReset,
     /// An admin disabled the user, or ended the user's sessions.
     AdminAction,
+    /// MFA was turned on: sessions signed in without it end.
+    MfaEnabled,
 }
 
 impl RevokeReason {
@@ -104,6 +108,7 @@ impl RevokeReason {
             RevokeReason::PasswordChanged => "password_changed",
             RevokeReason::PasswordReset => "password_reset",
             RevokeReason::AdminAction => "admin_action",
+            RevokeReason::MfaEnabled => "mfa_enabled",
         }
     }
 }

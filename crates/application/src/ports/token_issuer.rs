@@ -10,6 +10,9 @@ pub struct AccessClaims {
     pub role: Role,
     /// How the session was signed in.
     pub amr: Amr,
+    /// When the user last proved a credential in this session (the
+    /// sign-in, or a reauthentication); refreshes keep it.
+    pub auth_time: Timestamp,
     pub jti: uuid::Uuid,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,

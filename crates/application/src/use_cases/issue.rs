@@ -76,20 +76,28 @@ pub(crate) fn new_session<P: Ports>(
     Ok((session, refresh_token))
 }
 
+/// What an access token says of its session besides the user.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionFacts {
+    pub session_id: SessionId,
+    pub role: Role,
+    pub amr: Amr,
+    pub auth_time: Timestamp,
+}
+
 pub(crate) fn access_token<P: Ports>(
     ports: &P,
     user_id: UserId,
-    session_id: SessionId,
-    role: Role,
-    amr: Amr,
+    facts: SessionFacts,
     now: Timestamp,
 ) -> Result<SecretString, PortError> {
     let ttl = ports.policy().access_token_ttl;
     ports.tokens().issue(&AccessClaims {
         user_id,
-        session_id,
-        role,
-        amr,
+        session_id: facts.session_id,
+        role: facts.role,
+        amr: facts.amr,
+        auth_time: facts.auth_time,
         jti: uuid::Uuid::now_v7(),
         issued_at: now,
         expires_at: add(now, ttl),

@@ -196,7 +196,13 @@ impl<'a, P: Ports> Login<'a, P> {
             SessionStart::Stale => return Err(LoginError::InvalidCredentials),
             SessionStart::Disabled => return Err(LoginError::AccountDisabled),
         }
-        let access_token = issue::access_token(ports, user.id, session_id, user.role, amr, now)?;
+        let facts = issue::SessionFacts {
+            session_id,
+            role: user.role,
+            amr,
+            auth_time: now,
+        };
+        let access_token = issue::access_token(ports, user.id, facts, now)?;
         Ok(issue::pair(ports, access_token, refresh_token))
     }
 

@@ -1,6 +1,9 @@
 //! TOTP as a second factor, with backup codes. Setup keeps a new secret
-//! pending; enable confirms it with a code from the app and answers the
-//! backup codes, shown once; disable takes the password. The secret is
+//! pending; enable confirms it with a code from the app, answers the
+//! backup codes, shown once, and ends every other session; disable takes
+//! the password and a code. Enrolling needs a recent authentication and a
+//! verified email: a stolen access token must not enrol its thief's
+//! authenticator, nor an address squatter lock the mailbox's owner out. The secret is
 //! sealed under the data key, bound to its user; backup codes are kept as
 //! keyed digests, so a copy of the database reveals neither, and checking
 //! one costs no Argon2.
@@ -9,11 +12,13 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, SecretString
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, Clock, DataCipher, HashError, MfaDisable, MfaEnable, MfaStore, OneTimeCodes,
-    PortError, Ports, SealPurpose, TotpEnrolment,
+    AccessClaims, Clock, DataCipher, HashError, LoginThrottleStore, MfaDisable, MfaEnable,
+    MfaStore, OneTimeCodes, PortError, Ports, SealPurpose, TotpEnrolment,
 };
 use crate::use_cases::mail::{letters, outgoing};
-use crate::use_cases::signed_in::{CallerError, ConfirmPasswordError, caller, confirm_password};
+use crate::use_cases::signed_in::{
+    CallerError, ConfirmPasswordError, SecondFactor, caller, confirm_credentials, is_recent,
+};
 
 /// Shown once at enable; each works once in place of a TOTP code.
 pub const BACKUP_CODES: usize = 10;
@@ -29,6 +34,14 @@ pub enum MfaError {
     InvalidCredentials,
     #[error("too many failed attempts")]
     Throttled { retry_after: std::time::Duration },
+    /// The access token's authentication is too old: reauthenticate.
+    #[error("recent authentication required")]
+    ReauthRequired,
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// The password matched; the code did not.
+    #[error("second factor invalid")]
+    MfaInvalid,
     #[error("password hashing saturated")]
     Overloaded { retry_after: std::time::Duration },
     #[error(transparent)]
@@ -84,13 +97,20 @@ impl<'a, P: Ports> SetupTotp<'a, P> {
     /// A new pending secret (replacing one not yet confirmed).
     ///
     /// # Errors
-    /// `AlreadyEnabled` while MFA is on.
+    /// `AlreadyEnabled` while MFA is on, `ReauthRequired` for an old
+    /// authentication, `EmailNotVerified` before the email is.
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn execute(&self, claims: &AccessClaims) -> Result<TotpEnrolment, MfaError> {
         let ports = self.ports;
         let user = caller(ports, claims).await?;
+        if !is_recent(ports, claims) {
+            return Err(MfaError::ReauthRequired);
+        }
         if user.mfa_enabled {
             return Err(MfaError::AlreadyEnabled);
+        }
+        if !user.email_verified {
+            return Err(MfaError::EmailNotVerified);
         }
         let enrolment = ports
             .codes()
@@ -122,7 +142,8 @@ impl<'a, P: Ports> EnableTotp<'a, P> {
     ///
     /// # Errors
     /// `InvalidCode` for a wrong code or no pending setup,
-    /// `AlreadyEnabled` while MFA is on.
+    /// `AlreadyEnabled` while MFA is on, `ReauthRequired` for an old
+    /// authentication.
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn execute(
         &self,
@@ -132,6 +153,9 @@ impl<'a, P: Ports> EnableTotp<'a, P> {
     ) -> Result<Vec<SecretString>, MfaError> {
         let ports = self.ports;
         let user = caller(ports, claims).await?;
+        if !is_recent(ports, claims) {
+            return Err(MfaError::ReauthRequired);
+        }
         let state = ports.store().mfa_state(user.id).await?;
         if state.enabled {
             return Err(MfaError::AlreadyEnabled);
@@ -157,6 +181,9 @@ impl<'a, P: Ports> EnableTotp<'a, P> {
                     .iter()
                     .map(|c| backup_code_digest(ports, user.id, c.expose()))
                     .collect(),
+                // Sessions signed in without the new factor end with its
+                // arrival, but for the one that enrolled it.
+                keep_session: claims.session_id,
                 audit: AuditEvent::new(AuditKind::MfaEnabled, now, Some(user.id), client),
                 notice: outgoing(ports, &user.email, letters::mfa_enabled(), now)?,
             })
@@ -180,32 +207,47 @@ impl<'a, P: Ports> DisableTotp<'a, P> {
         Self { ports }
     }
 
-    /// Turns MFA off after the password, forgetting the secret and the
-    /// backup codes. Nothing to do when it is off.
+    /// Turns MFA off after the password and a current code (or a backup
+    /// code), forgetting the secret and the backup codes: a stolen session
+    /// that learnt the password still lacks the factor. Nothing to do when
+    /// it is off.
     ///
     /// # Errors
-    /// `InvalidCredentials` for a wrong password (which counts towards the
-    /// lockout), `Throttled` while locked out.
+    /// `InvalidCredentials` for a wrong password, `MfaInvalid` for a wrong
+    /// code (both count towards the lockout), `Throttled` while locked out.
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn execute(
         &self,
         claims: &AccessClaims,
         password: Password,
+        otp: &str,
         client: &ClientInfo,
     ) -> Result<(), MfaError> {
         let ports = self.ports;
         let user = caller(ports, claims).await?;
-        confirm_password(ports, &user, password, client, "wrong_password_mfa_disable")
-            .await
-            .map_err(|e| match e {
-                ConfirmPasswordError::Wrong => MfaError::InvalidCredentials,
-                ConfirmPasswordError::Throttled { retry_after } => {
-                    MfaError::Throttled { retry_after }
-                }
-                ConfirmPasswordError::Caller(e) => MfaError::Caller(e),
-                ConfirmPasswordError::Hash(e) => MfaError::from(e),
-                ConfirmPasswordError::Port(e) => MfaError::Port(e),
-            })?;
+        let confirmed = confirm_credentials(
+            ports,
+            &user,
+            password,
+            SecondFactor::IfEnabled(Some(otp)),
+            client,
+            "mfa_disable",
+        )
+        .await
+        .map_err(|e| match e {
+            ConfirmPasswordError::Wrong => MfaError::InvalidCredentials,
+            ConfirmPasswordError::MfaRequired | ConfirmPasswordError::MfaInvalid => {
+                MfaError::MfaInvalid
+            }
+            ConfirmPasswordError::Throttled { retry_after } => MfaError::Throttled { retry_after },
+            ConfirmPasswordError::Caller(e) => MfaError::Caller(e),
+            ConfirmPasswordError::Hash(e) => MfaError::from(e),
+            ConfirmPasswordError::Port(e) => MfaError::Port(e),
+        })?;
+        ports
+            .store()
+            .refund_login_attempt(&confirmed.attempt)
+            .await?;
         let now = ports.clock().now();
         ports
             .store()

@@ -230,14 +230,13 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
         now: Timestamp,
         refresh_token: SecretString,
     ) -> Result<TokenPair, RotateRefreshTokenError> {
-        let access_token = issue::access_token(
-            self.ports,
-            token.user_id,
-            token.session_id,
-            token.role,
-            token.amr,
-            now,
-        )?;
+        let facts = issue::SessionFacts {
+            session_id: token.session_id,
+            role: token.role,
+            amr: token.amr,
+            auth_time: token.auth_time,
+        };
+        let access_token = issue::access_token(self.ports, token.user_id, facts, now)?;
         Ok(issue::pair(self.ports, access_token, refresh_token))
     }
 }

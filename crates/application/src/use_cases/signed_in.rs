@@ -7,9 +7,10 @@
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordHash, User};
 
 use super::attempts::{self, Begun};
+use super::mfa::second_factor_passes;
 use crate::ports::{
-    AccessClaims, AuditLog, Clock, HashError, LoginThrottleStore, PasswordHasher, PortError, Ports,
-    UserStore, Verified,
+    AccessClaims, AuditLog, Clock, HashError, LoginAttempt, LoginThrottleStore, PasswordHasher,
+    PortError, Ports, UserStore, Verified,
 };
 
 /// Why a well-signed access token does not make a caller.
@@ -47,11 +48,26 @@ pub async fn caller<P: Ports>(ports: &P, claims: &AccessClaims) -> Result<User, 
     Ok(found.user)
 }
 
+/// The access token proves a credential recent enough for a sensitive
+/// operation: its `auth_time` is at most `AUTH_REAUTH_MAX_AGE_SECS` old. A
+/// stolen access token alone then buys no lasting access (keys, a second
+/// factor of the thief's).
+pub fn is_recent<P: Ports>(ports: &P, claims: &AccessClaims) -> bool {
+    let oldest = super::issue::sub(ports.clock().now(), ports.policy().reauth_max_age);
+    claims.auth_time >= oldest
+}
+
 /// Why the caller's password was not confirmed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfirmPasswordError {
     #[error("invalid credentials")]
     Wrong,
+    /// The password matched; MFA is on and no code came with it.
+    #[error("second factor required")]
+    MfaRequired,
+    /// The password matched; the code did not. Counts as a failure.
+    #[error("second factor invalid")]
+    MfaInvalid,
     /// Too many wrong passwords for this account: locked out.
     #[error("too many failed attempts")]
     Throttled { retry_after: std::time::Duration },
@@ -63,21 +79,39 @@ pub enum ConfirmPasswordError {
     Port(#[from] PortError),
 }
 
-/// Checks the signed-in caller's password before a sensitive change. A
-/// stolen session must not become a way to guess the password: a wrong
-/// one counts towards the account's lockout as a failed login does, and a
-/// locked account is refused before any hashing. Answers the stored hash
-/// that matched.
+/// Whether a code is asked with the password.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SecondFactor<'a> {
+    /// The password alone (a password change: the new one is the proof).
+    NotAsked,
+    /// A code too when the account has MFA on; `None` if none came.
+    IfEnabled(Option<&'a str>),
+}
+
+/// A confirmed proof, and the attempt it was counted under (to be taken
+/// back or forgotten by the caller, as the operation's success demands).
+#[derive(Debug)]
+pub(crate) struct Confirmed {
+    pub password_hash: PasswordHash,
+    pub attempt: LoginAttempt,
+}
+
+/// Checks the signed-in caller's password (and code, as `factor` asks)
+/// before a sensitive operation. A stolen session must not become a way to
+/// guess the password: each check is counted when it starts, under the
+/// account's lockout as a login is, and a locked account is refused before
+/// any hashing.
 ///
 /// # Errors
 /// As [`ConfirmPasswordError`] says.
-pub(crate) async fn confirm_password<P: Ports>(
+pub(crate) async fn confirm_credentials<P: Ports>(
     ports: &P,
     user: &User,
     password: Password,
+    factor: SecondFactor<'_>,
     client: &ClientInfo,
     reason: &'static str,
-) -> Result<PasswordHash, ConfirmPasswordError> {
+) -> Result<Confirmed, ConfirmPasswordError> {
     let (attempt, found) = match attempts::begin(ports, &user.email, client).await? {
         Begun::Started(attempt, found) => (attempt, found),
         Begun::Throttled(retry_after) => {
@@ -92,19 +126,49 @@ pub(crate) async fn confirm_password<P: Ports>(
             return Err(e.into());
         }
     };
+    let failed = |factor: &'static str| {
+        AuditEvent::new(AuditKind::LoginFailed, ports.clock().now(), Some(user.id), client)
+            .with_detail(serde_json::json!({ "reason": reason, "factor": factor }))
+    };
     if verdict == Verified::Mismatch {
-        let now = ports.clock().now();
-        ports
-            .store()
-            .record(
-                AuditEvent::new(AuditKind::LoginFailed, now, Some(user.id), client)
-                    .with_detail(serde_json::json!({ "reason": reason })),
-            )
-            .await?;
+        ports.store().record(failed("password")).await?;
         return Err(ConfirmPasswordError::Wrong);
     }
-    // Confirmed: no guess, and no sign-in either (the counts stay as they
-    // were before this attempt).
-    ports.store().refund_login_attempt(&attempt).await?;
-    Ok(stored)
+    if let SecondFactor::IfEnabled(code) = factor
+        && user.mfa_enabled
+    {
+        let Some(code) = code else {
+            ports.store().refund_login_attempt(&attempt).await?;
+            return Err(ConfirmPasswordError::MfaRequired);
+        };
+        if !second_factor_passes(ports, user.id, code).await? {
+            ports.store().record(failed("otp")).await?;
+            return Err(ConfirmPasswordError::MfaInvalid);
+        }
+    }
+    Ok(Confirmed {
+        password_hash: stored,
+        attempt,
+    })
+}
+
+/// [`confirm_credentials`] with the password alone. Confirmed, it was no
+/// guess, and no sign-in either: the counts stay as they were before it.
+///
+/// # Errors
+/// As [`ConfirmPasswordError`] says.
+pub(crate) async fn confirm_password<P: Ports>(
+    ports: &P,
+    user: &User,
+    password: Password,
+    client: &ClientInfo,
+    reason: &'static str,
+) -> Result<PasswordHash, ConfirmPasswordError> {
+    let confirmed =
+        confirm_credentials(ports, user, password, SecondFactor::NotAsked, client, reason).await?;
+    ports
+        .store()
+        .refund_login_attempt(&confirmed.attempt)
+        .await?;
+    Ok(confirmed.password_hash)
 }

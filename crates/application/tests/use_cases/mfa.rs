@@ -39,7 +39,7 @@ async fn login(ports: &TestPorts, otp: Option<&str>) -> Result<TokenPair, LoginE
 
 /// A user with MFA on: its claims, secret and backup codes.
 async fn enrolled(ports: &TestPorts) -> (AccessClaims, String, Vec<String>) {
-    let me = claims(ports, &register(ports).await.tokens);
+    let me = claims(ports, &register_verified(ports).await.tokens);
     let setup = SetupTotp::new(ports).execute(&me).await.unwrap();
     let secret = setup.secret_base32.expose().to_owned();
     let codes = EnableTotp::new(ports)
@@ -169,7 +169,7 @@ async fn wrong_codes_count_towards_the_lockout() {
 #[tokio::test]
 async fn setup_replaces_a_pending_secret_and_refuses_once_enabled() {
     let ports = ports().await;
-    let me = claims(&ports, &register(&ports).await.tokens);
+    let me = claims(&ports, &register_verified(&ports).await.tokens);
     let first = SetupTotp::new(&ports).execute(&me).await.unwrap();
     let second = SetupTotp::new(&ports).execute(&me).await.unwrap();
     assert_ne!(first.secret_base32.expose(), second.secret_base32.expose());
@@ -201,7 +201,7 @@ async fn setup_replaces_a_pending_secret_and_refuses_once_enabled() {
 #[tokio::test]
 async fn enabling_needs_a_setup_and_a_right_code() {
     let ports = ports().await;
-    let me = claims(&ports, &register(&ports).await.tokens);
+    let me = claims(&ports, &register_verified(&ports).await.tokens);
     assert!(matches!(
         EnableTotp::new(&ports)
             .execute(&me, "123456", &client())
@@ -219,18 +219,26 @@ async fn enabling_needs_a_setup_and_a_right_code() {
 }
 
 #[tokio::test]
-async fn disable_takes_the_password_and_forgets_secret_and_codes() {
+async fn disable_takes_the_password_and_a_code_and_forgets_secret_and_codes() {
     let ports = ports().await;
-    let (me, _, backup) = enrolled(&ports).await;
+    let (me, secret, backup) = enrolled(&ports).await;
+    let now_code = code(&ports, &secret, 0);
     assert!(matches!(
         DisableTotp::new(&ports)
-            .execute(&me, Password::presented("not the password"), &client())
+            .execute(&me, Password::presented("not the password"), &now_code, &client())
             .await,
         Err(MfaError::InvalidCredentials)
     ));
+    // The password alone, as a thief who learnt it has, is not enough.
+    assert!(matches!(
+        DisableTotp::new(&ports)
+            .execute(&me, Password::presented(PASSWORD), "000000", &client())
+            .await,
+        Err(MfaError::MfaInvalid)
+    ));
     login(&ports, Some(&backup[0])).await.unwrap();
     DisableTotp::new(&ports)
-        .execute(&me, Password::presented(PASSWORD), &client())
+        .execute(&me, Password::presented(PASSWORD), &backup[1], &client())
         .await
         .unwrap();
     let plain = login(&ports, None).await.unwrap();
@@ -313,4 +321,51 @@ async fn a_password_reset_keeps_mfa_on() {
     };
     assert!(matches!(with_new(None).await, Err(LoginError::MfaRequired)));
     with_new(Some(code(&ports, &secret, 0))).await.unwrap();
+}
+
+#[tokio::test]
+async fn enrolling_needs_a_verified_email_and_a_recent_sign_in() {
+    let ports = ports().await;
+    let me = claims(&ports, &register(&ports).await.tokens);
+    assert!(matches!(
+        SetupTotp::new(&ports).execute(&me).await,
+        Err(MfaError::EmailNotVerified)
+    ));
+    let ports = ports_with(gatehouse_application::AuthPolicy::default()).await;
+    let me = claims(&ports, &register_verified(&ports).await.tokens);
+    let setup = SetupTotp::new(&ports).execute(&me).await.unwrap();
+    // Sixteen minutes later the same access token (its lifetime aside)
+    // proves nothing recent.
+    ports.clock.advance(Duration::from_secs(16 * 60));
+    let stale = AccessClaims {
+        expires_at: ports.clock_now() + chrono::Duration::seconds(60),
+        ..me.clone()
+    };
+    assert!(matches!(
+        SetupTotp::new(&ports).execute(&stale).await,
+        Err(MfaError::ReauthRequired)
+    ));
+    assert!(matches!(
+        EnableTotp::new(&ports)
+            .execute(&stale, &code(&ports, setup.secret_base32.expose(), 0), &client())
+            .await,
+        Err(MfaError::ReauthRequired)
+    ));
+}
+
+#[tokio::test]
+async fn enabling_mfa_ends_every_other_session() {
+    use gatehouse_application::ports::SessionStore;
+    let ports = ports().await;
+    let user = register_verified(&ports).await.user;
+    login(&ports, None).await.unwrap();
+    login(&ports, None).await.unwrap();
+    let me = claims(&ports, &login(&ports, None).await.unwrap());
+    let setup = SetupTotp::new(&ports).execute(&me).await.unwrap();
+    EnableTotp::new(&ports)
+        .execute(&me, &code(&ports, setup.secret_base32.expose(), 0), &client())
+        .await
+        .unwrap();
+    let live = ports.store.live_sessions(user.id, ports.clock_now()).await.unwrap();
+    assert_eq!(live.iter().map(|s| s.id).collect::<Vec<_>>(), vec![me.session_id]);
 }

@@ -164,6 +164,19 @@ pub async fn register(ports: &TestPorts) -> SignedUp {
         .unwrap()
 }
 
+/// [`register`], then the mailed link followed: an account with its email
+/// verified, as enrolling MFA needs.
+pub async fn register_verified(ports: &TestPorts) -> SignedUp {
+    let signed_up = register(ports).await;
+    let mails = mails_about(ports, "Confirm your email").await;
+    let token = link_token(mails.last().expect("a verification mail"));
+    gatehouse_application::use_cases::email::VerifyEmail::new(ports)
+        .execute(&token, &client())
+        .await
+        .unwrap();
+    signed_up
+}
+
 /// A registration that signed the user in, as the default policy does.
 #[derive(Debug)]
 pub struct SignedUp {

@@ -9,7 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use garde::Validate;
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::admin::{
-    AdminError, DEFAULT_PAGE, GetUser, ListAuditEvents, ListUsers, MAX_PAGE, RevokeUserSessions,
+    AdminError, DEFAULT_PAGE, GetUser, ListAuditEvents, ListUsers, MAX_PAGE, RemoveUserMfa,
+    RevokeUserSessions,
     UpdateUser,
 };
 use gatehouse_domain::{AuditEvent, AuditKind, Role, Timestamp, UserId};
@@ -37,6 +38,9 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/admin/users/{id}/sessions")
                 .route(web::delete().to(revoke_sessions::<P>)),
+        )
+        .service(
+            web::resource("/v1/admin/users/{id}/mfa").route(web::delete().to(remove_mfa::<P>)),
         )
         .service(web::resource("/v1/admin/audit-events").route(web::get().to(audit_events::<P>)));
 }
@@ -291,6 +295,30 @@ pub async fn revoke_sessions<P: Ports>(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     RevokeUserSessions::new(&**ports)
+        .execute(&claims, path_user(&id)?, &client_info(&request))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Remove a user's second factor (TOTP and backup codes), for a user who
+/// lost them: every session of the user ends and a notice is mailed.
+#[utoipa::path(
+    delete, path = "/v1/admin/users/{id}/mfa", tag = "admin", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "The second factor is removed (or there was none), every session ended"),
+        (status = 401, description = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = FORBIDDEN, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn remove_mfa<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    RemoveUserMfa::new(&**ports)
         .execute(&claims, path_user(&id)?, &client_info(&request))
         .await?;
     Ok(HttpResponse::NoContent().finish())

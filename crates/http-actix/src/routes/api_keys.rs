@@ -92,6 +92,7 @@ impl From<ApiKeyError> for ApiError {
                 "range",
                 &error.to_string(),
             )]),
+            ApiKeyError::ReauthRequired => ApiError::reauth_required(),
             ApiKeyError::LimitReached => ApiError::new(
                 StatusCode::CONFLICT,
                 "API_KEY_LIMIT",
@@ -110,14 +111,15 @@ const UNAUTHORIZED: &str =
 const FORBIDDEN: &str =
     "`API_KEY_NOT_ALLOWED` (keys are managed from a session) or `ACCOUNT_DISABLED`";
 
-/// Make a key for a script or service that acts as the caller.
+/// Make a key for a script or service that acts as the caller. Needs a
+/// recent authentication; the owner is mailed a notice.
 #[utoipa::path(
     post, path = "/v1/users/me/api-keys", tag = "api-keys", security(("bearer" = [])),
     request_body = CreateApiKeyBody,
     responses(
         (status = 201, body = CreatedApiKeyResponse),
         (status = 401, description = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = FORBIDDEN, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`REAUTH_REQUIRED` (the sign-in is older than `AUTH_REAUTH_MAX_AGE_SECS`: reauthenticate), `API_KEY_NOT_ALLOWED` (keys are managed from a session) or `ACCOUNT_DISABLED`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`API_KEY_LIMIT`: 25 live keys already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`: `name` (1 to 100 characters) or `expires_in_days` (1 to 365)", body = Problem, content_type = "application/problem+json"),
     )

@@ -1,17 +1,21 @@
-//! `/v1/auth/*`: register, login, refresh, logout.
+//! `/v1/auth/*`: register, login, reauth, refresh, logout.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::{
-    Login, LoginCommand, LoginError, Logout, Register, RegisterCommand, RotateRefreshToken,
-    RotateRefreshTokenError,
+    Login, LoginCommand, LoginError, Logout, ReauthError, Reauthenticate, Register, RegisterCommand,
+    RotateRefreshToken, RotateRefreshTokenError,
 };
 use gatehouse_domain::{Email, Password, SecretString};
 
 use super::no_store;
 use crate::body::FieldErrors;
 use crate::client::client_info;
-use crate::dto::{LoginBody, RefreshBody, RegisterBody, RegisterResponse, TokenResponse};
+use crate::bearer::Bearer;
+use crate::dto::{
+    LoginBody, ReauthBody, ReauthResponse, RefreshBody, RegisterBody, RegisterResponse,
+    TokenResponse,
+};
 use crate::metrics::{LoginOutcome, Metrics, RefreshOutcome};
 use crate::problem::{ApiError, Problem};
 
@@ -171,4 +175,67 @@ pub async fn logout<P: Ports>(
         .execute(token, &client_info(&request))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Prove the password (and a code, with MFA on) again in the current
+/// session: a new access token of the same session whose `auth_time` is
+/// now, for operations that need a recent authentication.
+#[utoipa::path(
+    post, path = "/v1/auth/reauth", tag = "auth", request_body = ReauthBody, security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Reauthenticated", body = ReauthResponse),
+        (status = 401, description = "`MFA_REQUIRED` (no `otp` with MFA on), `MFA_INVALID`, or a session error: `AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED`, `AUTH_TOKEN_REVOKED`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`INVALID_CREDENTIALS`, `ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`TOO_MANY_ATTEMPTS`: failures count towards the account's lockout, as failed logins do", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`OVERLOADED` or `SERVICE_UNAVAILABLE`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reauth<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+    request: HttpRequest,
+    body: web::Json<ReauthBody>,
+) -> Result<HttpResponse, ApiError> {
+    FieldErrors::from_garde(&*body).finish()?;
+    let Some(password) = body.password.as_deref() else {
+        return Err(ApiError::malformed("password is required"));
+    };
+    let fresh = Reauthenticate::new(&**ports)
+        .execute(
+            &claims,
+            Password::presented(password),
+            body.otp.as_deref(),
+            &client_info(&request),
+        )
+        .await?;
+    Ok(no_store(HttpResponse::Ok().json(ReauthResponse {
+        access_token: fresh.access_token.expose().to_owned(),
+        token_type: "Bearer",
+        expires_in: fresh.expires_in.as_secs(),
+    })))
+}
+
+impl From<ReauthError> for ApiError {
+    fn from(error: ReauthError) -> Self {
+        match error {
+            // Signed in already: a wrong password is forbidden, not a
+            // missing authentication.
+            ReauthError::InvalidCredentials => ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "INVALID_CREDENTIALS",
+                "Invalid credentials",
+                "The password is not correct.",
+            ),
+            ReauthError::MfaRequired => ApiError::mfa_required(),
+            ReauthError::MfaInvalid => {
+                ApiError::mfa_invalid(actix_web::http::StatusCode::UNAUTHORIZED)
+            }
+            ReauthError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
+            ReauthError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
+            ReauthError::Caller(e) => e.into(),
+            ReauthError::Port(e) => e.into(),
+            ReauthError::Unexpected(e) => ApiError::internal(&e),
+        }
+    }
 }

@@ -1,4 +1,6 @@
-//! TOTP enrolment: setup, enable (answers the backup codes), disable.
+//! TOTP enrolment: setup and enable (a recent authentication and a
+//! verified email; enable answers the backup codes and ends every other
+//! session), disable (password and code).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -52,6 +54,10 @@ pub struct DisableTotpBody {
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
     #[schema(value_type = String, required = true, max_length = 1024)]
     pub password: Option<String>,
+    /// A current code of the authenticator app, or a backup code.
+    #[garde(required, length(chars, min = 1, max = 64))]
+    #[schema(value_type = String, required = true, example = "123456", min_length = 1, max_length = 64)]
+    pub otp: Option<String>,
 }
 
 impl From<MfaError> for ApiError {
@@ -69,6 +75,11 @@ impl From<MfaError> for ApiError {
                 "INVALID_CREDENTIALS",
                 "Invalid credentials",
                 "The password is not correct.",
+            ),
+            MfaError::MfaInvalid => ApiError::mfa_invalid(StatusCode::UNAUTHORIZED),
+            MfaError::ReauthRequired => ApiError::reauth_required(),
+            MfaError::EmailNotVerified => ApiError::email_not_verified(
+                "Confirm your email address first: two-step sign-in on an address that is not yours would lock its owner out.",
             ),
             MfaError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
             MfaError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
@@ -89,7 +100,7 @@ const SESSION_ERRORS: &str =
     responses(
         (status = 200, body = TotpSetupResponse),
         (status = 401, description = SESSION_ERRORS, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`REAUTH_REQUIRED` (the sign-in is older than `AUTH_REAUTH_MAX_AGE_SECS`: reauthenticate), `EMAIL_NOT_VERIFIED`, `ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`MFA_ALREADY_ENABLED`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`SERVICE_UNAVAILABLE`", body = Problem, content_type = "application/problem+json"),
     )
@@ -115,7 +126,7 @@ pub async fn setup<P: Ports>(
         (status = 200, body = BackupCodesResponse),
         (status = 400, description = "`MFA_INVALID`: a wrong or expired code, or no setup to confirm; `MALFORMED_REQUEST`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = SESSION_ERRORS, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`REAUTH_REQUIRED`, `ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`MFA_ALREADY_ENABLED`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`SERVICE_UNAVAILABLE`", body = Problem, content_type = "application/problem+json"),
@@ -141,13 +152,14 @@ pub async fn enable<P: Ports>(
 }
 
 /// Turn two-step sign-in off: the secret and the backup codes are
-/// forgotten. The password is asked again.
+/// forgotten. The password and a current code (or a backup code) are
+/// asked again.
 #[utoipa::path(
     delete, path = "/v1/users/me/mfa/totp", tag = "mfa", security(("bearer" = [])),
     request_body = DisableTotpBody,
     responses(
         (status = 204, description = "Off (or it was)"),
-        (status = 401, description = SESSION_ERRORS, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`MFA_INVALID` (a wrong or spent code), or a session error: `AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`INVALID_CREDENTIALS`, `ACCOUNT_DISABLED` or `API_KEY_NOT_ALLOWED`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`TOO_MANY_ATTEMPTS`: wrong passwords count towards the account's lockout", body = Problem, content_type = "application/problem+json"),
@@ -161,14 +173,14 @@ pub async fn disable<P: Ports>(
     body: web::Json<DisableTotpBody>,
 ) -> Result<HttpResponse, ApiError> {
     FieldErrors::from_garde(&*body).finish()?;
-    let password = body
-        .password
-        .as_deref()
-        .ok_or_else(|| ApiError::malformed("password is required"))?;
+    let (Some(password), Some(otp)) = (body.password.as_deref(), body.otp.as_deref()) else {
+        return Err(ApiError::malformed("password and otp are required"));
+    };
     DisableTotp::new(&**ports)
         .execute(
             &claims,
             Password::presented(password),
+            otp,
             &client_info(&request),
         )
         .await?;

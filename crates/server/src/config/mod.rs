@@ -99,6 +99,10 @@ pub struct AccountConfig {
     /// Per account, across networks.
     pub login_max_failures_global: u32,
     pub login_lockout: Duration,
+    /// How old a sign-in may be for operations that need a recent one.
+    pub reauth_max_age: Duration,
+    /// Write a `token.refreshed` audit event per refresh.
+    pub audit_refreshes: bool,
     pub audit_retention_days: u32,
     /// The admin ensured at every start (`AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD`).
     pub admin: Option<(Email, SecretString)>,
@@ -215,6 +219,8 @@ impl Config {
             login_max_failures: s.number("AUTH_LOGIN_MAX_FAILURES", 5)?,
             login_max_failures_global: s.number("AUTH_LOGIN_MAX_FAILURES_GLOBAL", 100)?,
             login_lockout: s.seconds("AUTH_LOGIN_LOCKOUT_SECS", 60)?,
+            reauth_max_age: s.seconds("AUTH_REAUTH_MAX_AGE_SECS", 900)?,
+            audit_refreshes: s.flag("AUTH_AUDIT_REFRESHES")?,
             audit_retention_days: s.number("AUTH_AUDIT_RETENTION_DAYS", 365)?,
             admin: match (
                 s.optional("AUTH_ADMIN_EMAIL"),
@@ -325,6 +331,12 @@ impl Config {
             bail!(
                 "AUTH_LOGIN_MAX_FAILURES_GLOBAL must be between 1 and 100000, got {}",
                 a.login_max_failures_global
+            );
+        }
+        if !(30..=86_400).contains(&a.reauth_max_age.as_secs()) {
+            bail!(
+                "AUTH_REAUTH_MAX_AGE_SECS must be between 30 and 86400, got {}",
+                a.reauth_max_age.as_secs()
             );
         }
         // Doubling stops at 15 minutes, so a first lockout beyond it is a typo.

@@ -150,6 +150,17 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     let registered: serde_json::Value = r.json().await.unwrap();
+    {
+        use diesel_async::AsyncConnection;
+        // Enrolling MFA below needs a verified email.
+        let mut conn = diesel_async::AsyncPgConnection::establish(&url).await.unwrap();
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query("UPDATE users SET email_verified_at = now()"),
+            &mut conn,
+        )
+        .await
+        .unwrap();
+    }
     let refresh_token = registered["refresh_token"].as_str().unwrap().to_owned();
     let access_token = registered["access_token"].as_str().unwrap().to_owned();
     for body in [

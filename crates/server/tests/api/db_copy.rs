@@ -31,6 +31,7 @@ async fn every_row_moves_from_sqlite_to_postgres_and_keeps_working() {
     // Ada: a session, a rotated refresh token, an API key, TOTP with backup codes.
     let registered = before.register("ada@example.com").await;
     let access = str_of(&registered.body, "access_token").to_owned();
+    before.mark_verified("ada@example.com").await;
     let refreshed = before
         .refresh(str_of(&registered.body, "refresh_token"))
         .await;

@@ -165,6 +165,7 @@ async fn openapi_documents_every_endpoint() {
     let served = [
         ("post", "/v1/auth/register"),
         ("post", "/v1/auth/login"),
+        ("post", "/v1/auth/reauth"),
         ("post", "/v1/auth/refresh"),
         ("post", "/v1/auth/logout"),
         ("post", "/v1/auth/introspect"),
@@ -187,6 +188,7 @@ async fn openapi_documents_every_endpoint() {
         ("get", "/v1/admin/users/{id}"),
         ("patch", "/v1/admin/users/{id}"),
         ("delete", "/v1/admin/users/{id}/sessions"),
+        ("delete", "/v1/admin/users/{id}/mfa"),
         ("get", "/v1/admin/audit-events"),
         ("get", "/health/live"),
         ("get", "/health/ready"),

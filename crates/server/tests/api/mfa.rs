@@ -27,6 +27,10 @@ async fn the_whole_flow_from_setup_to_disable() {
     let app = spawn_app().await;
     let registered = app.register("ada@example.com").await;
     let access = str_of(&registered.body, "access_token").to_owned();
+    app.post_as("/v1/users/me/mfa/totp/setup", &access, &json!({}))
+        .await
+        .assert_problem(403, "EMAIL_NOT_VERIFIED");
+    app.mark_verified("ada@example.com").await;
 
     let setup = app
         .post_as("/v1/users/me/mfa/totp/setup", &access, &json!({}))
@@ -95,8 +99,8 @@ async fn the_whole_flow_from_setup_to_disable() {
         .await
         .assert_problem(401, "MFA_INVALID");
 
-    // Disable takes the password.
-    let disable = |password: &'static str| {
+    // Disable takes the password and a code.
+    let disable = |body: serde_json::Value| {
         let access = access.clone();
         let app = &app;
         async move {
@@ -104,17 +108,22 @@ async fn the_whole_flow_from_setup_to_disable() {
                 .client
                 .delete(app.url("/v1/users/me/mfa/totp"))
                 .bearer_auth(&access);
-            let mut response = request
-                .send_json(&json!({ "password": password }))
-                .await
-                .unwrap();
+            let mut response = request.send_json(&body).await.unwrap();
             let body = response.body().await.unwrap();
             (response.status().as_u16(), body)
         }
     };
-    let (status, body) = disable("not the password").await;
+    let (status, body) = disable(json!({ "password": "not the password", "otp": backup[1] })).await;
     assert_eq!(status, 403, "{body:?}");
-    assert_eq!(disable(PASSWORD).await.0, 204);
+    let (status, body) = disable(json!({ "password": PASSWORD })).await;
+    assert_eq!(status, 422, "the code is required: {body:?}");
+    let (status, body) = disable(json!({ "password": PASSWORD, "otp": "000000" })).await;
+    assert_eq!(status, 401, "a wrong code: {body:?}");
+    assert!(String::from_utf8_lossy(&body).contains("MFA_INVALID"));
+    assert_eq!(
+        disable(json!({ "password": PASSWORD, "otp": backup[1] })).await.0,
+        204
+    );
     let plain = login_with(&app, None).await;
     assert_eq!(plain.status.as_u16(), 200, "{}", plain.body);
     assert_eq!(

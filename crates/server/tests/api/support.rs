@@ -341,6 +341,19 @@ impl TestApp {
             .unwrap();
     }
 
+    /// Marks the account's email verified, as following its mailed link
+    /// does (the link itself is tested in `mail.rs`): enrolling MFA needs it.
+    pub async fn mark_verified(&self, email: &str) {
+        let at = match &*self.db {
+            TestDb::Sqlite(_) => "1",
+            TestDb::Postgres(_) => "now()",
+        };
+        self.sql(&format!(
+            "UPDATE users SET email_verified_at = {at} WHERE email = '{email}'"
+        ))
+        .await;
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {

@@ -3,9 +3,10 @@ use tracing::instrument;
 
 use super::{AdminError, MAX_PAGE, admin};
 use crate::ports::{
-    AccessClaims, AdminStore, Clock, Ports, RevokeReason, SessionRevocation, SessionStore,
-    UpdateUserError, UserStore, UserUpdate,
+    AccessClaims, AdminStore, Clock, MfaRemoval, MfaStore, Ports, RevokeReason,
+    SessionRevocation, SessionStore, UpdateUserError, UserStore, UserUpdate,
 };
+use crate::use_cases::mail::{letters, outgoing};
 
 /// One page of users in id order, and where the next begins.
 #[derive(Debug)]
@@ -110,6 +111,46 @@ impl<'a, P: Ports> UpdateUser<'a, P> {
                 UpdateUserError::LastAdmin => AdminError::LastAdmin,
                 UpdateUserError::Port(e) => e.into(),
             })
+    }
+}
+
+#[derive(Debug)]
+pub struct RemoveUserMfa<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> RemoveUserMfa<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    /// Removes the user's second factor (TOTP and backup codes) for a user
+    /// who lost them, ends every session and mails the user a notice.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn execute(
+        &self,
+        claims: &AccessClaims,
+        id: UserId,
+        client: &ClientInfo,
+    ) -> Result<(), AdminError> {
+        let me = admin(self.ports, claims).await?;
+        let store = self.ports.store();
+        let user = store.find_user(id).await?.ok_or(AdminError::NotFound)?;
+        let now = self.ports.clock().now();
+        let removed = store
+            .remove_mfa(MfaRemoval {
+                user_id: id,
+                at: now,
+                audit: AuditEvent::new(AuditKind::MfaDisabled, now, Some(id), client)
+                    .with_detail(serde_json::json!({ "by": me.id.to_string() })),
+                notice: outgoing(self.ports, &user.email, letters::mfa_removed_by_admin(), now)?,
+            })
+            .await?;
+        if removed {
+            Ok(())
+        } else {
+            Err(AdminError::NotFound)
+        }
     }
 }
 

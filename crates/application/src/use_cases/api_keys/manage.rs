@@ -9,7 +9,8 @@ use crate::ports::{
     PortError, Ports,
 };
 use crate::use_cases::issue::add;
-use crate::use_cases::signed_in::{CallerError, caller};
+use crate::use_cases::mail::{letters, outgoing};
+use crate::use_cases::signed_in::{CallerError, caller, is_recent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiKeyError {
@@ -19,6 +20,9 @@ pub enum ApiKeyError {
     InvalidExpiry,
     #[error("at most 25 live API keys")]
     LimitReached,
+    /// The access token's authentication is too old: reauthenticate.
+    #[error("recent authentication required")]
+    ReauthRequired,
     /// Unknown, revoked, or another user's.
     #[error("API key not found")]
     NotFound,
@@ -62,11 +66,22 @@ impl<'a, P: Ports> CreateApiKey<'a, P> {
         }
         let ports = self.ports;
         let user = caller(ports, claims).await?;
+        // A stolen access token must not buy access that outlives it.
+        if !is_recent(ports, claims) {
+            return Err(ApiKeyError::ReauthRequired);
+        }
         let key = ports.opaque().generate_api_key()?;
         let now = ports.clock().now();
         let id = uuid::Uuid::now_v7();
         let audit = AuditEvent::new(AuditKind::ApiKeyCreated, now, Some(user.id), client)
             .with_detail(serde_json::json!({ "key_id": id.to_string(), "name": name }));
+        let prefix: String = key.expose().chars().take(PREFIX_CHARS).collect();
+        let notice = outgoing(
+            ports,
+            &user.email,
+            letters::api_key_created(name, &prefix, now, client),
+            now,
+        )?;
         let view = ports
             .store()
             .create_api_key(
@@ -75,11 +90,12 @@ impl<'a, P: Ports> CreateApiKey<'a, P> {
                     user_id: user.id,
                     name: name.to_owned(),
                     digest: ports.opaque().digest(key.expose()),
-                    prefix: key.expose().chars().take(PREFIX_CHARS).collect(),
+                    prefix,
                     created_at: now,
                     expires_at: expires_in_days
                         .map(|d| add(now, Duration::from_secs(u64::from(d) * 24 * 3_600))),
                     audit,
+                    notice,
                 },
                 MAX_LIVE_KEYS,
             )

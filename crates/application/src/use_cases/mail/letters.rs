@@ -63,12 +63,48 @@ pub(crate) fn password_changed(live_keys: &[ApiKeyView]) -> Letter {
     }
 }
 
+/// Names the key (its name and display prefix, never the key) and where
+/// the request came from.
+pub(crate) fn api_key_created(name: &str, prefix: &str, now: Timestamp, client: &ClientInfo) -> Letter {
+    Letter {
+        subject: "A new API key was created".to_owned(),
+        body: format!(
+            "An API key was created for your account: scripts and services holding it act              as you.
+
+             Name: {}
+             Starts with: {prefix}
+             When: {}
+             From IP address: {}
+             Browser or app: {}
+
+             If this was not you, revoke the key in your account's API keys and change              your password.
+",
+            printable(name),
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            client.ip.as_deref().unwrap_or("unknown"),
+            printable(client.user_agent.as_deref().unwrap_or("unknown")),
+        ),
+    }
+}
+
 pub(crate) fn mfa_enabled() -> Letter {
     Letter {
         subject: "Two-step sign-in is on".to_owned(),
         body: "Two-step sign-in (an authenticator app code) was just turned on for your \
                account. Keep your backup codes somewhere safe: each works once if you lose \
                the app.\n\nIf this was not you, reset your password now.\n"
+            .to_owned(),
+    }
+}
+
+pub(crate) fn mfa_removed_by_admin() -> Letter {
+    Letter {
+        subject: "Two-step sign-in was removed by an administrator".to_owned(),
+        body: "An administrator removed two-step sign-in (the authenticator app and the \
+               backup codes) from your account, and every session of it was ended. Your \
+               password alone now signs you in: turn two-step sign-in on again from your \
+               account.\n\nIf you did not ask for this, reset your password now and \
+               tell your administrator.\n"
             .to_owned(),
     }
 }

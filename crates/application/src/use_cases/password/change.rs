@@ -92,7 +92,10 @@ impl<'a, P: Ports> ChangePassword<'a, P> {
         )
         .await
         .map_err(|e| match e {
-            ConfirmPasswordError::Wrong => E::InvalidCredentials,
+            // No code is asked here: the new password is the proof.
+            ConfirmPasswordError::Wrong
+            | ConfirmPasswordError::MfaRequired
+            | ConfirmPasswordError::MfaInvalid => E::InvalidCredentials,
             ConfirmPasswordError::Throttled { retry_after } => E::Throttled { retry_after },
             ConfirmPasswordError::Caller(e) => E::Caller(e),
             ConfirmPasswordError::Hash(e) => E::from(e),
