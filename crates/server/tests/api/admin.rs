@@ -6,7 +6,7 @@ use crate::support::*;
 
 /// Registers `email` and makes it an admin in the database; answers its
 /// access token.
-async fn admin(app: &TestApp, email: &str) -> String {
+pub async fn admin(app: &TestApp, email: &str) -> String {
     let r = app.register(email).await;
     app.sql(&format!(
         "UPDATE users SET role = 'admin' WHERE email = '{email}'"

@@ -12,7 +12,7 @@ pub fn claims_of(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-fn sign(claims: &Value, secret: &str) -> String {
+pub fn sign(claims: &Value, secret: &str) -> String {
     let mut header = Header::new(Algorithm::HS256);
     header.typ = Some("at+jwt".into());
     encode(
@@ -90,7 +90,7 @@ async fn bad_tokens_are_invalid_and_old_ones_expired() {
 }
 
 /// The claims with some values replaced.
-fn with(claims: &Value, overrides: &[(&str, Value)]) -> Value {
+pub fn with(claims: &Value, overrides: &[(&str, Value)]) -> Value {
     let mut merged = claims.as_object().unwrap().clone();
     for (k, v) in overrides {
         merged.insert((*k).to_owned(), v.clone());
