@@ -214,13 +214,12 @@ impl AccountTokenStore for PgStore {
                     under_throttle(2, 3, 4)
                 ),
                 mailed_token_ctes(5),
-                // Written whatever the outcome, so that an unknown email
-                // commits a write too (and pays for the WAL flush a known
-                // one pays): the answer's timing tells nothing. It also
-                // shows who probes which addresses.
+                // For an account only (throttled or not): an unknown email
+                // writes nothing, so probes cannot grow the table.
                 "audited AS (INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
-                 SELECT $14, $15, $16, (SELECT user_id FROM new_link), $17, $18, \
-                        $19 || jsonb_build_object('mailed', EXISTS (SELECT 1 FROM new_link))), "
+                 SELECT $14, $15, $16, u.id, $17, $18, \
+                        $19 || jsonb_build_object('mailed', EXISTS (SELECT 1 FROM new_link)) \
+                 FROM users u WHERE lower(u.email) = $1 AND u.disabled_at IS NULL), "
                     .to_owned(),
             ],
             "SELECT EXISTS (SELECT 1 FROM new_link) AS wrote",

@@ -20,6 +20,16 @@ UPDATE refresh_tokens SET sealed_successor = NULL WHERE id IN ( \
     WHERE sealed_successor IS NOT NULL AND rotated_at < $1 \
     LIMIT $2 FOR UPDATE SKIP LOCKED)";
 
+const DELETE_EXPIRED_ROTATED_TOKENS: &str = "\
+DELETE FROM refresh_tokens WHERE id IN ( \
+    SELECT id FROM refresh_tokens WHERE rotated_at IS NOT NULL AND expires_at < $1 \
+    LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+const DELETE_ENDED_KEYS: &str = "\
+DELETE FROM api_keys WHERE id IN ( \
+    SELECT id FROM api_keys WHERE revoked_at < $1 OR expires_at < $1 \
+    LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
 const DELETE_ENDED_SESSIONS: &str = "\
 DELETE FROM sessions WHERE id IN ( \
     SELECT id FROM sessions WHERE revoked_at < $1 OR expires_at < $1 \
@@ -81,6 +91,17 @@ impl Housekeeping for PgStore {
         Ok(Swept {
             successors_erased: self
                 .sweep_one(ERASE_SUCCESSORS, sweep.grace_over_before, batch, None)
+                .await?,
+            rotated_tokens_deleted: self
+                .sweep_one(
+                    DELETE_EXPIRED_ROTATED_TOKENS,
+                    sweep.rotated_expired_before,
+                    batch,
+                    None,
+                )
+                .await?,
+            keys_deleted: self
+                .sweep_one(DELETE_ENDED_KEYS, sweep.keys_ended_before, batch, None)
                 .await?,
             sessions_deleted: self
                 .sweep_one(

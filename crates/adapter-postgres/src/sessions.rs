@@ -210,7 +210,18 @@ impl SessionStore for PgStore {
         attempt: RotationAttempt,
     ) -> Result<RotationOutcome, PortError> {
         let row: Option<AttemptRow> = retried(self.query_timeout, || {
-            let (attempt, audit) = (attempt.clone(), attempt.audit.clone());
+            let attempt = attempt.clone();
+            // Without an event to record, the statement stays the same (one
+            // prepared statement); `$12` turns its audit row off.
+            let audited = attempt.audit.is_some();
+            let audit = attempt.audit.clone().unwrap_or_else(|| {
+                AuditEvent::new(
+                    gatehouse_domain::AuditKind::TokenRefreshed,
+                    attempt.at,
+                    None,
+                    &gatehouse_domain::ClientInfo::default(),
+                )
+            });
             let q = Prepared(
                 diesel::sql_query(ROTATE_IF_CURRENT)
                     .bind::<Timestamptz, _>(attempt.at)
@@ -223,7 +234,8 @@ impl SessionStore for PgStore {
                     .bind::<Text, _>(audit.kind.as_str())
                     .bind::<Nullable<Text>, _>(audit.client.ip)
                     .bind::<Nullable<Text>, _>(audit.client.user_agent)
-                    .bind::<Jsonb, _>(audit.detail),
+                    .bind::<Jsonb, _>(audit.detail)
+                    .bind::<diesel::sql_types::Bool, _>(audited),
             );
             async move {
                 let mut conn = self.conn().await?;
@@ -383,7 +395,8 @@ forgotten AS ( \
     WHERE p.successor_id = rotated.token_id AND p.sealed_successor IS NOT NULL), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
-    SELECT $7, $1, $8, user_id, $9, $10, $11 || jsonb_build_object('session_id', session_id::text) FROM rotated) \
+    SELECT $7, $1, $8, user_id, $9, $10, $11 || jsonb_build_object('session_id', session_id::text) \
+    FROM rotated WHERE $12) \
 SELECT true AS rotated, token_id, session_id, token_expires_at, rotated_at, sealed_successor, \
        false AS successor_current, session_expires_at, revoked_at, amr, auth_time, user_id, email, role, disabled_at \
 FROM rotated \
@@ -468,7 +481,11 @@ impl SessionTx for PgTx {
                   successor AS (INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
                                 VALUES ($4, $5, $6, $7, $8)), \
                   touched AS (UPDATE sessions SET last_used_at = $1 WHERE id = $5) {}",
-            audit_insert(9)
+            if r.audit.is_some() {
+                audit_insert(9)
+            } else {
+                "SELECT 1".to_owned()
+            }
         );
         let q = diesel::sql_query(sql)
             .into_boxed()
@@ -480,7 +497,10 @@ impl SessionTx for PgTx {
             .bind::<Bytea, _>(r.successor.digest.0)
             .bind::<Timestamptz, _>(r.successor.issued_at)
             .bind::<Timestamptz, _>(r.successor.expires_at);
-        let q = bind_audit(q, r.audit);
+        let q = match r.audit {
+            Some(audit) => bind_audit(q, audit),
+            None => q,
+        };
         bounded(self.query_timeout, async {
             q.execute(&mut *self.conn)
                 .await

@@ -89,18 +89,18 @@ impl AccountTokenStore for SqliteStore {
             let user_id = user
                 .map(|row| uuid(&row.id).map(UserId::from_uuid))
                 .transpose()?;
-            let user_id = match user_id {
-                Some(id) if !throttled(c, id, TokenPurpose::PasswordReset, request.throttle)? => {
-                    insert_account_token(c, id, &request.token)?;
-                    Some(id)
-                }
-                _ => None,
+            // An unknown email writes nothing, as the port says.
+            let Some(id) = user_id else {
+                return Ok(false);
             };
-            // Recorded whatever the outcome, as the port says.
-            let mut audit = with_detail(&request.audit, "mailed", user_id.is_some().into());
-            audit.user_id = user_id;
+            let mailed = !throttled(c, id, TokenPurpose::PasswordReset, request.throttle)?;
+            if mailed {
+                insert_account_token(c, id, &request.token)?;
+            }
+            let mut audit = with_detail(&request.audit, "mailed", mailed.into());
+            audit.user_id = Some(id);
             insert_audit(c, &audit)?;
-            Ok(user_id.is_some())
+            Ok(mailed)
         })
         .await
     }

@@ -34,6 +34,21 @@ impl Housekeeping for SqliteStore {
                     &[micros(sweep.grace_over_before)],
                     limit,
                 )?,
+                rotated_tokens_deleted: batch(
+                    c,
+                    "DELETE FROM refresh_tokens WHERE id IN ( \
+                         SELECT id FROM refresh_tokens \
+                         WHERE rotated_at IS NOT NULL AND expires_at < ? LIMIT ?)",
+                    &[micros(sweep.rotated_expired_before)],
+                    limit,
+                )?,
+                keys_deleted: batch(
+                    c,
+                    "DELETE FROM api_keys WHERE id IN ( \
+                         SELECT id FROM api_keys WHERE revoked_at < ?1 OR expires_at < ?1 LIMIT ?2)",
+                    &[micros(sweep.keys_ended_before)],
+                    limit,
+                )?,
                 // Their tokens go with them (ON DELETE CASCADE).
                 sessions_deleted: batch(
                     c,

@@ -107,7 +107,9 @@ fn apply(c: &mut SqliteConnection, r: &Rotation) -> QueryResult<bool> {
             .bind::<Text, _>(r.session_id.to_string()),
     )
     .execute(c)?;
-    insert_audit(c, &r.audit)?;
+    if let Some(audit) = &r.audit {
+        insert_audit(c, audit)?;
+    }
     Ok(true)
 }
 
@@ -218,12 +220,12 @@ impl SessionStore for SqliteStore {
             }
             let mut successor = attempt.successor;
             successor.expires_at = successor.expires_at.min(token.facts.session_expires_at);
-            let mut audit = with_detail(
-                &attempt.audit,
-                "session_id",
-                token.session_id.to_string().into(),
-            );
-            audit.user_id = Some(token.user_id);
+            let audit = attempt.audit.as_ref().map(|audit| {
+                let mut audit =
+                    with_detail(audit, "session_id", token.session_id.to_string().into());
+                audit.user_id = Some(token.user_id);
+                audit
+            });
             // Found current inside this transaction, so it rotates.
             apply(
                 c,

@@ -111,6 +111,9 @@ pub struct RetentionPolicy {
     pub audit_events: Duration,
     pub ended_sessions: Duration,
     pub settled_mail: Duration,
+    /// Revoked and expired API keys are kept this long (their owner may
+    /// ask what a key was), then deleted.
+    pub ended_api_keys: Duration,
     /// Rows per kind and batch: small, so no sweep holds locks for long.
     pub batch: u32,
     /// Batches per pass, so that a large backlog is worked off over
@@ -125,6 +128,7 @@ impl Default for RetentionPolicy {
             audit_events: Duration::from_secs(365 * DAY),
             ended_sessions: Duration::from_secs(DAY),
             settled_mail: Duration::from_secs(DAY),
+            ended_api_keys: Duration::from_secs(30 * DAY),
             batch: 500,
             max_batches: 20,
         }

@@ -5,9 +5,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::{
-    ReauthBody, ReauthResponse,
-    HealthResponse, LoginBody, RefreshBody, RegisterBody, RegisterResponse, RoleName,
-    TokenResponse, UserResponse,
+    HealthResponse, LoginBody, ReauthBody, ReauthResponse, RefreshBody, RegisterBody,
+    RegisterResponse, RoleName, TokenResponse, UserResponse,
 };
 use crate::metrics;
 use crate::problem::{FieldError, Problem};

@@ -118,12 +118,14 @@ async fn two_sweeps_share_a_backlog() {
     let now = gatehouse_application::ports::Clock::now(&ports.clock) + chrono::Duration::days(2);
     let sweep = Sweep {
         grace_over_before: now,
+        rotated_expired_before: now,
         sessions_ended_before: now,
         links_made_before: now,
         now,
         audit_before: now,
         mail_queued_before: now,
         throttles_idle_before: now,
+        keys_ended_before: now,
         batch: 3,
     };
     let second = Arc::new(db.store());

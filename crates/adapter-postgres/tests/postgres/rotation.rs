@@ -78,6 +78,7 @@ async fn with_zero_grace_exactly_one_of_many_concurrent_presentations_wins() {
         &db,
         AuthPolicy {
             refresh_reuse_grace: Duration::ZERO,
+            audit_refreshes: true,
             ..AuthPolicy::default()
         },
     ));
@@ -113,7 +114,13 @@ async fn with_zero_grace_exactly_one_of_many_concurrent_presentations_wins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn within_grace_every_concurrent_presentation_gets_the_identical_successor() {
     let db = TestDatabase::create().await;
-    let ports = Arc::new(ports(&db, AuthPolicy::default()));
+    let ports = Arc::new(ports(
+        &db,
+        AuthPolicy {
+            audit_refreshes: true,
+            ..AuthPolicy::default()
+        },
+    ));
     let first = register(&ports, "race@example.com")
         .await
         .tokens
@@ -266,12 +273,12 @@ async fn a_fast_path_that_waited_on_a_rotation_replays_its_successor() {
                 issued_at: now,
                 expires_at: token.facts.expires_at,
             },
-            audit: AuditEvent::new(
+            audit: Some(AuditEvent::new(
                 AuditKind::TokenRefreshed,
                 now,
                 Some(token.user_id),
                 &client(),
-            ),
+            )),
         })
         .await
         .unwrap();

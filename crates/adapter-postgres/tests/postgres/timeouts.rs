@@ -139,7 +139,12 @@ async fn the_one_live_token_rule_at_commit_is_a_conflict() {
             issued_at: now,
             expires_at: now + chrono::Duration::hours(1),
         },
-        audit: AuditEvent::new(AuditKind::TokenRefreshed, now, None, &ClientInfo::default()),
+        audit: Some(AuditEvent::new(
+            AuditKind::TokenRefreshed,
+            now,
+            None,
+            &ClientInfo::default(),
+        )),
     })
     .await
     .unwrap();

@@ -38,12 +38,12 @@ async fn a_dropped_unit_of_work_leaves_no_trace_and_no_lock() {
                 issued_at: now,
                 expires_at: now + chrono::Duration::hours(1),
             },
-            audit: AuditEvent::new(
+            audit: Some(AuditEvent::new(
                 AuditKind::TokenRefreshed,
                 now,
                 Some(token.user_id),
                 &client(),
-            ),
+            )),
         })
         .await
         .unwrap();

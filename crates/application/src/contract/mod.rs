@@ -181,7 +181,7 @@ pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore + Transactio
             issued_at: at(5),
             expires_at: at(105),
         },
-        audit: audit(AuditKind::TokenRefreshed, id),
+        audit: Some(audit(AuditKind::TokenRefreshed, id)),
     })
     .await
     .unwrap();
@@ -240,7 +240,7 @@ pub async fn dropped_units_of_work_leave_no_trace<S: UserStore + SessionStore + 
                 issued_at: at(5),
                 expires_at: at(105),
             },
-            audit: audit(AuditKind::TokenRefreshed, id),
+            audit: Some(audit(AuditKind::TokenRefreshed, id)),
         })
         .await
         .unwrap();
@@ -266,12 +266,12 @@ pub(crate) fn attempt(token: u8, successor: u8, now: i64, idle_end: i64) -> Rota
             issued_at: at(now),
             expires_at: at(idle_end),
         },
-        audit: AuditEvent::new(
+        audit: Some(AuditEvent::new(
             AuditKind::TokenRefreshed,
             at(now),
             None,
             &ClientInfo::default(),
-        ),
+        )),
     }
 }
 
@@ -430,7 +430,7 @@ pub async fn a_replay_needs_its_successor_current<S: UserStore + SessionStore + 
             issued_at: at(6),
             expires_at: at(106),
         },
-        audit: audit(AuditKind::TokenRefreshed, id),
+        audit: Some(audit(AuditKind::TokenRefreshed, id)),
     })
     .await
     .unwrap();

@@ -85,10 +85,10 @@ pub trait AccountTokenStore: Send + Sync {
     /// Stores the token and queues its mail, all or nothing, for the
     /// enabled user with this email, unless the throttle is reached;
     /// concurrent requests for one email are counted one after the other.
-    /// Records the audit event in any case (its `user_id` set only when a
-    /// link was written, its detail saying `mailed`), so that an unknown
-    /// email costs the same work and neither the answer nor its timing
-    /// tells whether the email is registered. Answers whether it mailed.
+    /// Records the audit event for an enabled account (its `user_id` set,
+    /// its detail saying whether it was `mailed`), and none for an unknown
+    /// email: anyone may send any address, and a row per probe would let
+    /// them grow the table at will. Answers whether it mailed.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.

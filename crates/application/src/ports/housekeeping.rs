@@ -16,6 +16,10 @@ pub struct Sweep {
     /// grace replays: the grace is over, and the ciphertext must not
     /// outlive it.
     pub grace_over_before: Timestamp,
+    /// Rotated tokens whose own idle expiry is before this are deleted: a
+    /// live session keeps a bounded number of rows, and a token that old
+    /// is unknown rather than reused.
+    pub rotated_expired_before: Timestamp,
     /// Sessions that ended (revoked, or past their absolute end) before
     /// this are deleted with their tokens.
     pub sessions_ended_before: Timestamp,
@@ -31,6 +35,8 @@ pub struct Sweep {
     /// Failed-login counters untouched since this, and not locked out at
     /// `now`, are forgotten.
     pub throttles_idle_before: Timestamp,
+    /// API keys revoked, or expired, before this are deleted.
+    pub keys_ended_before: Timestamp,
     /// At most this many rows per kind and call.
     pub batch: u32,
 }
@@ -39,36 +45,48 @@ pub struct Sweep {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Swept {
     pub successors_erased: u64,
+    pub rotated_tokens_deleted: u64,
     pub sessions_deleted: u64,
     pub links_deleted: u64,
     pub audit_events_deleted: u64,
     pub mails_deleted: u64,
     pub throttles_deleted: u64,
+    pub keys_deleted: u64,
 }
 
 impl Swept {
-    pub fn total(&self) -> u64 {
-        self.successors_erased
-            + self.sessions_deleted
-            + self.links_deleted
-            + self.audit_events_deleted
-            + self.mails_deleted
-            + self.throttles_deleted
-    }
-
-    /// Whether any kind filled its batch (more may be waiting).
-    pub fn any_full(&self, batch: u32) -> bool {
-        let batch = u64::from(batch);
+    fn counts(&self) -> [u64; 8] {
         [
             self.successors_erased,
+            self.rotated_tokens_deleted,
             self.sessions_deleted,
             self.links_deleted,
             self.audit_events_deleted,
             self.mails_deleted,
             self.throttles_deleted,
+            self.keys_deleted,
         ]
-        .iter()
-        .any(|n| *n >= batch)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts().iter().sum()
+    }
+
+    /// Whether any kind filled its batch (more may be waiting).
+    pub fn any_full(&self, batch: u32) -> bool {
+        self.counts().iter().any(|n| *n >= u64::from(batch))
+    }
+
+    /// This pass's counts added to `self`'s.
+    pub fn add(&mut self, other: Swept) {
+        self.successors_erased += other.successors_erased;
+        self.rotated_tokens_deleted += other.rotated_tokens_deleted;
+        self.sessions_deleted += other.sessions_deleted;
+        self.links_deleted += other.links_deleted;
+        self.audit_events_deleted += other.audit_events_deleted;
+        self.mails_deleted += other.mails_deleted;
+        self.throttles_deleted += other.throttles_deleted;
+        self.keys_deleted += other.keys_deleted;
     }
 }
 

@@ -54,7 +54,8 @@ pub struct Rotation {
     /// The successor encrypted under the presented token, to answer retries.
     pub sealed_successor: Option<Vec<u8>>,
     pub successor: NewRefreshToken,
-    pub audit: AuditEvent,
+    /// Recorded with the rotation when refreshes are audited.
+    pub audit: Option<AuditEvent>,
 }
 
 /// The common case of a refresh, asked of the store as one atomic step.
@@ -67,9 +68,10 @@ pub struct RotationAttempt {
     /// Its `expires_at` is the idle end; the store caps it at the session's
     /// end, which only the store knows at this point.
     pub successor: NewRefreshToken,
-    /// Recorded with the rotation. Its `user_id` is set, and `session_id`
+    /// Recorded with the rotation when refreshes are audited
+    /// (`AUTH_AUDIT_REFRESHES`). Its `user_id` is set, and `session_id`
     /// added to its detail, by the store from the rotated token.
-    pub audit: AuditEvent,
+    pub audit: Option<AuditEvent>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The retention rules of the contract, applied by a background task on
 //! every instance: a rotated token's kept successor goes when its grace
-//! ends, ended sessions a day later, spent or expired links after the hour
+//! ends and the token itself at its idle expiry, ended sessions a day
+//! later, revoked or expired API keys after 30 days, spent or expired links after the hour
 //! their limit counts, audit events after `AUTH_AUDIT_RETENTION_DAYS`, and
 //! sent or given-up mail (with its address) after a day.
 
@@ -40,21 +41,18 @@ impl<'a, P: Ports> SweepExpiredData<'a, P> {
                 .store()
                 .sweep(Sweep {
                     grace_over_before: before(policy.refresh_reuse_grace),
+                    rotated_expired_before: now,
                     sessions_ended_before: before(retention.ended_sessions),
                     links_made_before: before(Duration::from_secs(3_600)),
                     now,
                     audit_before: before(retention.audit_events),
                     mail_queued_before: before(retention.settled_mail),
                     throttles_idle_before: before(retention.ended_sessions),
+                    keys_ended_before: before(retention.ended_api_keys),
                     batch: retention.batch,
                 })
                 .await?;
-            total.successors_erased += swept.successors_erased;
-            total.sessions_deleted += swept.sessions_deleted;
-            total.links_deleted += swept.links_deleted;
-            total.audit_events_deleted += swept.audit_events_deleted;
-            total.mails_deleted += swept.mails_deleted;
-            total.throttles_deleted += swept.throttles_deleted;
+            total.add(swept);
             if !swept.any_full(retention.batch) {
                 break;
             }

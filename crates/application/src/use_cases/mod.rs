@@ -15,8 +15,8 @@ mod logout;
 pub mod mail;
 pub mod mfa;
 pub mod password;
-mod refresh;
 mod reauth;
+mod refresh;
 mod register;
 pub mod sessions;
 pub mod signed_in;
@@ -28,8 +28,8 @@ pub use introspect::{Introspect, Introspection};
 pub use issue::TokenPair;
 pub use login::{Login, LoginCommand, LoginError};
 pub use logout::{Logout, LogoutError};
-pub use refresh::{RotateRefreshToken, RotateRefreshTokenError};
 pub use reauth::{ReauthError, Reauthenticate, Reauthenticated};
+pub use refresh::{RotateRefreshToken, RotateRefreshTokenError};
 pub use register::{Register, RegisterCommand, RegisterError, Registered};
 
 /// Gives a use-case error the two variants every port failure maps to.

@@ -69,7 +69,12 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             at: now,
             sealed_successor: self.seal(presented, &successor)?,
             successor: record,
-            audit: AuditEvent::new(AuditKind::TokenRefreshed, now, None, client),
+            // A row per refresh, kept for the audit retention, is a row per
+            // access-token lifetime of every session: only when asked for.
+            audit: ports
+                .policy()
+                .audit_refreshes
+                .then(|| AuditEvent::new(AuditKind::TokenRefreshed, now, None, client)),
         };
         let token = match ports.store().rotate_if_current(attempt).await? {
             RotationOutcome::Rotated(token) => {
@@ -154,7 +159,11 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                     at: now,
                     sealed_successor: self.seal(presented, &successor)?,
                     successor: record,
-                    audit: refreshed(&token, now, client),
+                    audit: self
+                        .ports
+                        .policy()
+                        .audit_refreshes
+                        .then(|| refreshed(&token, now, client)),
                 })
                 .await?;
                 Settled::Rotated(token, successor)

@@ -125,18 +125,17 @@ impl<'a, P: Ports> Register<'a, P> {
             })?;
         let tokens = match (session_id, refresh_token) {
             (Some(session_id), Some(refresh_token)) => {
-                let access_token =
-                    issue::access_token(
-                        ports,
-                        user.id,
-                        issue::SessionFacts {
-                            session_id,
-                            role: user.role,
-                            amr,
-                            auth_time: now,
-                        },
-                        now,
-                    )?;
+                let access_token = issue::access_token(
+                    ports,
+                    user.id,
+                    issue::SessionFacts {
+                        session_id,
+                        role: user.role,
+                        amr,
+                        auth_time: now,
+                    },
+                    now,
+                )?;
                 Some(issue::pair(ports, access_token, refresh_token))
             }
             _ => None,

@@ -127,8 +127,13 @@ pub(crate) async fn confirm_credentials<P: Ports>(
         }
     };
     let failed = |factor: &'static str| {
-        AuditEvent::new(AuditKind::LoginFailed, ports.clock().now(), Some(user.id), client)
-            .with_detail(serde_json::json!({ "reason": reason, "factor": factor }))
+        AuditEvent::new(
+            AuditKind::LoginFailed,
+            ports.clock().now(),
+            Some(user.id),
+            client,
+        )
+        .with_detail(serde_json::json!({ "reason": reason, "factor": factor }))
     };
     if verdict == Verified::Mismatch {
         ports.store().record(failed("password")).await?;
@@ -164,8 +169,15 @@ pub(crate) async fn confirm_password<P: Ports>(
     client: &ClientInfo,
     reason: &'static str,
 ) -> Result<PasswordHash, ConfirmPasswordError> {
-    let confirmed =
-        confirm_credentials(ports, user, password, SecondFactor::NotAsked, client, reason).await?;
+    let confirmed = confirm_credentials(
+        ports,
+        user,
+        password,
+        SecondFactor::NotAsked,
+        client,
+        reason,
+    )
+    .await?;
     ports
         .store()
         .refund_login_attempt(&confirmed.attempt)

@@ -138,6 +138,11 @@ async fn revoked_expired_unknown_and_foreign_keys_do_nothing() {
         ),
         "expired"
     );
+    // A day later the sign-in is no longer recent: as if reauthenticated.
+    let me = AccessClaims {
+        auth_time: ports.clock_now(),
+        ..me
+    };
     let other = make(&ports, &me, None).await;
     RevokeApiKey::new(&ports)
         .execute(

@@ -225,7 +225,12 @@ async fn disable_takes_the_password_and_a_code_and_forgets_secret_and_codes() {
     let now_code = code(&ports, &secret, 0);
     assert!(matches!(
         DisableTotp::new(&ports)
-            .execute(&me, Password::presented("not the password"), &now_code, &client())
+            .execute(
+                &me,
+                Password::presented("not the password"),
+                &now_code,
+                &client()
+            )
             .await,
         Err(MfaError::InvalidCredentials)
     ));
@@ -347,7 +352,11 @@ async fn enrolling_needs_a_verified_email_and_a_recent_sign_in() {
     ));
     assert!(matches!(
         EnableTotp::new(&ports)
-            .execute(&stale, &code(&ports, setup.secret_base32.expose(), 0), &client())
+            .execute(
+                &stale,
+                &code(&ports, setup.secret_base32.expose(), 0),
+                &client()
+            )
             .await,
         Err(MfaError::ReauthRequired)
     ));
@@ -363,9 +372,20 @@ async fn enabling_mfa_ends_every_other_session() {
     let me = claims(&ports, &login(&ports, None).await.unwrap());
     let setup = SetupTotp::new(&ports).execute(&me).await.unwrap();
     EnableTotp::new(&ports)
-        .execute(&me, &code(&ports, setup.secret_base32.expose(), 0), &client())
+        .execute(
+            &me,
+            &code(&ports, setup.secret_base32.expose(), 0),
+            &client(),
+        )
         .await
         .unwrap();
-    let live = ports.store.live_sessions(user.id, ports.clock_now()).await.unwrap();
-    assert_eq!(live.iter().map(|s| s.id).collect::<Vec<_>>(), vec![me.session_id]);
+    let live = ports
+        .store
+        .live_sessions(user.id, ports.clock_now())
+        .await
+        .unwrap();
+    assert_eq!(
+        live.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![me.session_id]
+    );
 }

@@ -17,8 +17,12 @@ async fn rotate(
 }
 
 #[tokio::test]
-async fn rotation_issues_a_new_pair_and_audits_it() {
-    let ports = ports().await;
+async fn rotation_issues_a_new_pair_and_audits_it_when_asked() {
+    let ports = ports_with(gatehouse_application::AuthPolicy {
+        audit_refreshes: true,
+        ..gatehouse_application::AuthPolicy::default()
+    })
+    .await;
     let first = register(&ports).await.tokens;
     ports.clock.advance(Duration::from_secs(60));
     let second = rotate(&ports, first.refresh_token.expose()).await.unwrap();
@@ -276,4 +280,21 @@ async fn a_second_late_presentation_is_still_reuse_but_alarms_once() {
         .count();
     assert_eq!(alarms, 1);
     assert_eq!(mails_about(&ports, "Security alert").await.len(), 1);
+}
+
+/// By default a refresh writes no audit row: a row per access-token
+/// lifetime of every session would be kept for the audit retention.
+#[tokio::test]
+async fn refreshes_are_not_audited_by_default() {
+    let ports = ports().await;
+    let first = register(&ports).await.tokens;
+    rotate(&ports, first.refresh_token.expose()).await.unwrap();
+    assert!(
+        ports
+            .store
+            .audit_events()
+            .await
+            .iter()
+            .all(|e| e.kind != AuditKind::TokenRefreshed)
+    );
 }

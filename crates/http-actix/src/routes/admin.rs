@@ -10,8 +10,7 @@ use garde::Validate;
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::admin::{
     AdminError, DEFAULT_PAGE, GetUser, ListAuditEvents, ListUsers, MAX_PAGE, RemoveUserMfa,
-    RevokeUserSessions,
-    UpdateUser,
+    RevokeUserSessions, UpdateUser,
 };
 use gatehouse_domain::{AuditEvent, AuditKind, Role, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
@@ -39,9 +38,7 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
             web::resource("/v1/admin/users/{id}/sessions")
                 .route(web::delete().to(revoke_sessions::<P>)),
         )
-        .service(
-            web::resource("/v1/admin/users/{id}/mfa").route(web::delete().to(remove_mfa::<P>)),
-        )
+        .service(web::resource("/v1/admin/users/{id}/mfa").route(web::delete().to(remove_mfa::<P>)))
         .service(web::resource("/v1/admin/audit-events").route(web::get().to(audit_events::<P>)));
 }
 

@@ -3,15 +3,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::{
-    Login, LoginCommand, LoginError, Logout, ReauthError, Reauthenticate, Register, RegisterCommand,
-    RotateRefreshToken, RotateRefreshTokenError,
+    Login, LoginCommand, LoginError, Logout, ReauthError, Reauthenticate, Register,
+    RegisterCommand, RotateRefreshToken, RotateRefreshTokenError,
 };
 use gatehouse_domain::{Email, Password, SecretString};
 
 use super::no_store;
+use crate::bearer::Bearer;
 use crate::body::FieldErrors;
 use crate::client::client_info;
-use crate::bearer::Bearer;
 use crate::dto::{
     LoginBody, ReauthBody, ReauthResponse, RefreshBody, RegisterBody, RegisterResponse,
     TokenResponse,

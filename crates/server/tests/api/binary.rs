@@ -153,7 +153,9 @@ async fn serve_migrates_answers_and_stops_cleanly_on_sigterm() {
     {
         use diesel_async::AsyncConnection;
         // Enrolling MFA below needs a verified email.
-        let mut conn = diesel_async::AsyncPgConnection::establish(&url).await.unwrap();
+        let mut conn = diesel_async::AsyncPgConnection::establish(&url)
+            .await
+            .unwrap();
         diesel_async::RunQueryDsl::execute(
             diesel::sql_query("UPDATE users SET email_verified_at = now()"),
             &mut conn,

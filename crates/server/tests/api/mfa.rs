@@ -121,7 +121,9 @@ async fn the_whole_flow_from_setup_to_disable() {
     assert_eq!(status, 401, "a wrong code: {body:?}");
     assert!(String::from_utf8_lossy(&body).contains("MFA_INVALID"));
     assert_eq!(
-        disable(json!({ "password": PASSWORD, "otp": backup[1] })).await.0,
+        disable(json!({ "password": PASSWORD, "otp": backup[1] }))
+            .await
+            .0,
         204
     );
     let plain = login_with(&app, None).await;

@@ -32,11 +32,18 @@ async fn an_old_sign_in_must_reauthenticate_before_making_keys_or_enrolling() {
         .await
         .assert_problem(403, "REAUTH_REQUIRED");
     // Other calls take the old token as before.
-    assert_eq!(app.get("/v1/users/me", Some(&stale)).await.status.as_u16(), 200);
+    assert_eq!(
+        app.get("/v1/users/me", Some(&stale)).await.status.as_u16(),
+        200
+    );
 
-    app.post_as("/v1/auth/reauth", &stale, &json!({ "password": "not the password" }))
-        .await
-        .assert_problem(403, "INVALID_CREDENTIALS");
+    app.post_as(
+        "/v1/auth/reauth",
+        &stale,
+        &json!({ "password": "not the password" }),
+    )
+    .await
+    .assert_problem(403, "INVALID_CREDENTIALS");
     let fresh = app
         .post_as("/v1/auth/reauth", &stale, &json!({ "password": PASSWORD }))
         .await;
@@ -54,8 +61,10 @@ async fn an_old_sign_in_must_reauthenticate_before_making_keys_or_enrolling() {
         .await;
     assert_eq!(key.status.as_u16(), 201, "{}", key.body);
     assert_eq!(
-        app.count("SELECT count(*) AS n FROM mail_outbox WHERE subject = 'A new API key was created'")
-            .await,
+        app.count(
+            "SELECT count(*) AS n FROM mail_outbox WHERE subject = 'A new API key was created'"
+        )
+        .await,
         1,
         "the owner is told"
     );
@@ -81,9 +90,13 @@ async fn reauthentication_needs_a_live_session_and_counts_failures() {
         .await
         .assert_problem(422, "VALIDATION_FAILED");
     for _ in 0..3 {
-        app.post_as("/v1/auth/reauth", &access, &json!({ "password": "wrong guess" }))
-            .await
-            .assert_problem(403, "INVALID_CREDENTIALS");
+        app.post_as(
+            "/v1/auth/reauth",
+            &access,
+            &json!({ "password": "wrong guess" }),
+        )
+        .await
+        .assert_problem(403, "INVALID_CREDENTIALS");
     }
     app.post_as("/v1/auth/reauth", &access, &json!({ "password": PASSWORD }))
         .await
@@ -103,7 +116,9 @@ async fn reauthentication_needs_a_live_session_and_counts_failures() {
 }
 
 fn totp_now(secret: &str) -> String {
-    let raw = totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
+    let raw = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
     totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, raw, None, String::new())
         .generate_current()
         .unwrap()

@@ -3,8 +3,8 @@ use tracing::instrument;
 
 use super::{AdminError, MAX_PAGE, admin};
 use crate::ports::{
-    AccessClaims, AdminStore, Clock, MfaRemoval, MfaStore, Ports, RevokeReason,
-    SessionRevocation, SessionStore, UpdateUserError, UserStore, UserUpdate,
+    AccessClaims, AdminStore, Clock, MfaRemoval, MfaStore, Ports, RevokeReason, SessionRevocation,
+    SessionStore, UpdateUserError, UserStore, UserUpdate,
 };
 use crate::use_cases::mail::{letters, outgoing};
 
@@ -143,7 +143,12 @@ impl<'a, P: Ports> RemoveUserMfa<'a, P> {
                 at: now,
                 audit: AuditEvent::new(AuditKind::MfaDisabled, now, Some(id), client)
                     .with_detail(serde_json::json!({ "by": me.id.to_string() })),
-                notice: outgoing(self.ports, &user.email, letters::mfa_removed_by_admin(), now)?,
+                notice: outgoing(
+                    self.ports,
+                    &user.email,
+                    letters::mfa_removed_by_admin(),
+                    now,
+                )?,
             })
             .await?;
         if removed {

@@ -65,7 +65,12 @@ pub(crate) fn password_changed(live_keys: &[ApiKeyView]) -> Letter {
 
 /// Names the key (its name and display prefix, never the key) and where
 /// the request came from.
-pub(crate) fn api_key_created(name: &str, prefix: &str, now: Timestamp, client: &ClientInfo) -> Letter {
+pub(crate) fn api_key_created(
+    name: &str,
+    prefix: &str,
+    now: Timestamp,
+    client: &ClientInfo,
+) -> Letter {
     Letter {
         subject: "A new API key was created".to_owned(),
         body: format!(
