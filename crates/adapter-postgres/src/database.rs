@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use diesel::QueryableByName;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -71,7 +71,7 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
     // owns its database and may create no other) can handle: the database
     // is there. Only when it is missing is the maintenance database asked.
     // A blackholed server must not hold the start forever.
-    let connected = tokio::time::timeout(CONNECT_WITHIN, AsyncPgConnection::establish(url))
+    let connected = tokio::time::timeout(CONNECT_WITHIN, crate::tls::connect(url))
         .await
         .map_err(|_| anyhow::anyhow!("connecting to DATABASE_URL timed out"))?;
     match connected {
@@ -80,7 +80,7 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         Err(e) => return Err(e).context("connecting to DATABASE_URL"),
     }
     let (admin_url, name) = maintenance_url(url)?;
-    let mut conn = AsyncPgConnection::establish(&admin_url)
+    let mut conn = crate::tls::connect(&admin_url)
         .await
         .context("connecting to the maintenance database `postgres`")?;
     if database_exists(&mut conn, &name).await? {
@@ -105,12 +105,13 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
 /// # Errors
 /// When a migration fails (nothing of that migration is kept).
 pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
-    let url = url.to_owned();
-    // diesel_migrations is synchronous; keep it off the async workers.
+    let conn = crate::tls::connect(url)
+        .await
+        .context("connecting for migrations")?;
+    // diesel_migrations is synchronous; keep it off the async workers. The
+    // wrapper drives the connection on this runtime.
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        let mut conn =
-            <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(&url)
-                .context("connecting for migrations")?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;

@@ -7,7 +7,7 @@
 use anyhow::{Context, bail};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 /// The tables an import may fill: those of the migrations, no others.
 const TABLES: [&str; 9] = [
@@ -54,7 +54,7 @@ impl PgImport {
     /// # Errors
     /// When the database cannot be reached, or holds any row.
     pub async fn begin(url: &str) -> anyhow::Result<Self> {
-        let mut conn = AsyncPgConnection::establish(url)
+        let mut conn = crate::tls::connect(url)
             .await
             .context("connecting to the target database")?;
         conn.batch_execute("BEGIN").await?;

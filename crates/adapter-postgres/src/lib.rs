@@ -18,6 +18,7 @@ mod prepared;
 mod rows;
 mod schema;
 mod sessions;
+pub mod tls;
 mod users;
 
 #[cfg(feature = "test-support")]
@@ -27,7 +28,7 @@ use std::time::Duration;
 
 use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use gatehouse_application::PortError;
 
 pub use database::{ensure_database, run_migrations};
@@ -108,7 +109,7 @@ impl PgStore {
         manager_config.custom_setup = Box::new(move |url| {
             let settings = settings.clone();
             Box::pin(async move {
-                let mut conn = AsyncPgConnection::establish(url).await?;
+                let mut conn = tls::connect(url).await?;
                 conn.batch_execute(&settings)
                     .await
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;

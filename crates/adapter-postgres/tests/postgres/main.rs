@@ -12,4 +12,5 @@ mod sign_in_races;
 mod startup;
 mod support;
 mod timeouts;
+mod tls;
 mod unit_of_work;
