@@ -39,6 +39,8 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "64"))
 HASH_CLIENTS = int(os.environ.get("BENCH_HASH_CLIENTS", "16"))
+# Accounts the login load signs in, in turn (see bench/wrk/login.lua).
+LOGIN_ACCOUNTS = int(os.environ.get("BENCH_LOGIN_ACCOUNTS", "64"))
 REGISTRATIONS = int(os.environ.get("BENCH_REGISTRATIONS", "10000"))
 FLOOD = int(os.environ.get("BENCH_FLOOD_CONNECTIONS", "1000"))
 ARGON2 = (19456, 2, 1)
@@ -208,13 +210,15 @@ def sqlite_rounds(suffix):
     try:
         email = f"bench-lite-{suffix}@example.com"
         service.post("/v1/auth/register", {"email": email, "password": PASSWORD})
+        register_login_accounts(service, email)
         access = service.post("/v1/auth/login", {"email": email, "password": PASSWORD})["access_token"]
         wrk("me.lua", service.base, CLIENTS, 3, {"BENCH_ACCESS_TOKEN": access})
         for i in range(1, ROUNDS + 1):
             log(f"sqlite round {i}/{ROUNDS}")
             r = {}
             r["argon2"] = argon2_ceiling(SECONDS // 2)
-            r["login"] = wrk("login.lua", service.base, HASH_CLIENTS, SECONDS, {"BENCH_EMAIL": email})
+            r["login"] = wrk("login.lua", service.base, HASH_CLIENTS, SECONDS,
+                             {"BENCH_EMAIL": email, "BENCH_ACCOUNTS": str(LOGIN_ACCOUNTS)})
             r["register"] = wrk("register.lua", service.base, HASH_CLIENTS, SECONDS,
                                 {"BENCH_RUN": f"{suffix}-lite{i}"})
             r["select"] = sqlite_ceiling("select", SECONDS)
@@ -244,6 +248,13 @@ def seed_refresh_tokens(service, tag, count):
                              {"email": f"seed-{tag}-{i}-{os.getpid()}@example.com", "password": PASSWORD})
             f.write(r["refresh_token"] + "\n")
     return path
+
+
+def register_login_accounts(service, email):
+    """The accounts login.lua signs in: `local-N@domain` for N below LOGIN_ACCOUNTS."""
+    local, domain = email.split("@")
+    for n in range(LOGIN_ACCOUNTS):
+        service.post("/v1/auth/register", {"email": f"{local}-{n}@{domain}", "password": PASSWORD})
 
 
 def failed_login_timing(service, known_email, count=50):
@@ -483,7 +494,9 @@ def main():
         log("warming up")
         wrk("health.lua", service.base, FLOOD, 3)
         wrk("me.lua", service.base, CLIENTS, 3, {"BENCH_ACCESS_TOKEN": access})
-        wrk("login.lua", service.base, FLOOD, 4, {"BENCH_EMAIL": email})
+        register_login_accounts(service, email)
+        wrk("login.lua", service.base, FLOOD, 4,
+            {"BENCH_EMAIL": email, "BENCH_ACCOUNTS": str(LOGIN_ACCOUNTS)})
         wrk("register.lua", service.base, HASH_CLIENTS, 3, {"BENCH_RUN": f"{suffix}-warm"})
         time.sleep(5)
         warm_idle = service.rss_kib()
@@ -494,7 +507,7 @@ def main():
             r = {}
             r["argon2"] = argon2_ceiling(SECONDS // 2)
             r["login"] = wrk("login.lua", service.base, HASH_CLIENTS, SECONDS,
-                             {"BENCH_EMAIL": email})
+                             {"BENCH_EMAIL": email, "BENCH_ACCOUNTS": str(LOGIN_ACCOUNTS)})
             r["register"] = wrk("register.lua", service.base, HASH_CLIENTS, SECONDS,
                                 {"BENCH_RUN": f"{suffix}-r{i}"})
             r["select"] = pgbench(select_db, ["-S"], SECONDS)
@@ -513,7 +526,8 @@ def main():
             flood = subprocess.Popen(
                 ["wrk", "-t", "1", "-c", str(HASH_CLIENTS * 2), "-d", f"{SECONDS + 2}s",
                  "-s", os.path.join(BENCH, "wrk", "login.lua"), service.base],
-                env={**os.environ, "BENCH_EMAIL": f"bench-{suffix}@example.com"},
+                env={**os.environ, "BENCH_EMAIL": f"bench-{suffix}@example.com",
+                     "BENCH_ACCOUNTS": str(LOGIN_ACCOUNTS)},
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             time.sleep(1)
@@ -546,7 +560,8 @@ def main():
             burst += 1
             rate = wrk("register.lua", service.base, HASH_CLIENTS, seconds,
                        {"BENCH_RUN": f"{suffix}-mem{burst}"})["rps"]
-        flood = wrk("login.lua", service.base, FLOOD, SECONDS, {"BENCH_EMAIL": f"bench-{suffix}@example.com"})
+        flood = wrk("login.lua", service.base, FLOOD, SECONDS,
+                    {"BENCH_EMAIL": f"bench-{suffix}@example.com", "BENCH_ACCOUNTS": str(LOGIN_ACCOUNTS)})
         time.sleep(5)
         memory = {
             "registrations": have, "slots": slots, "warm_idle": warm_idle, "cold_idle": cold_idle,
