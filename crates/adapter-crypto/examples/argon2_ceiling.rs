@@ -1,6 +1,8 @@
-//! The machine's Argon2id ceiling for `just bench`: hashes per second with
-//! one thread per core, each with its own working memory, at the given
-//! cost. Login and registration throughput are reported against it.
+//! Argon2id as Gatehouse computes it (argon2-rust) for `just bench`:
+//! hashes per second with one thread per core, each with its own working
+//! memory, at the given cost. `just bench` sets it beside other
+//! implementations' rates (bench/argon2) and takes the fastest as the
+//! ceiling for login and registration.
 //!
 //! Usage: `argon2_ceiling SECONDS [MEMORY_KIB ITERATIONS PARALLELISM]`.
 //! Prints one line: `argon2_hashes_per_sec <rate>`.
@@ -11,7 +13,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2_rust::params::Memory;
+use argon2_rust::{Algorithm, Argon2, Params, Version};
 
 fn arg(n: usize, default: u32) -> anyhow::Result<u32> {
     std::env::args().nth(n).map_or(Ok(default), |v| {
@@ -21,28 +24,25 @@ fn arg(n: usize, default: u32) -> anyhow::Result<u32> {
 
 fn main() -> anyhow::Result<()> {
     let seconds = arg(1, 5)?;
-    let params = Params::new(arg(2, 19_456)?, arg(3, 2)?, arg(4, 1)?, None)
+    let params = Params::builder()
+        .memory(Memory::kib(u64::from(arg(2, 19_456)?)))
+        .passes(arg(3, 2)?)
+        .lanes(arg(4, 1)?)
+        .build()
         .map_err(|e| anyhow!("parameters: {e}"))?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let until = Instant::now() + Duration::from_secs(u64::from(seconds));
     let started = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|i| {
-            let params = params.clone();
             std::thread::spawn(move || {
-                let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-                let mut memory = vec![Block::default(); params.block_count()];
+                let mut hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params).hasher();
                 let salt = [i as u8; 16];
                 let mut out = [0u8; 32];
                 let mut done = 0u64;
                 while Instant::now() < until {
-                    argon2
-                        .hash_password_into_with_memory(
-                            b"ceiling password",
-                            &salt,
-                            &mut out,
-                            &mut memory[..],
-                        )
+                    hasher
+                        .hash_into(b"ceiling password", &salt, &mut out)
                         .map_err(|e| anyhow!("argon2: {e}"))?;
                     done += 1;
                 }

@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash as Phc, Salt};
-use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
+use argon2::{ARGON2ID_IDENT, Algorithm, Params, Version};
 use gatehouse_application::ports::{HashError, PasswordHasher, Verified};
 use gatehouse_domain::{Password, PasswordHash};
 use rand::TryRng;
 
+use crate::argon2_engine::{Computation, WorkingMemory, compute, working_memory};
 use crate::hashing_slots::{HashingLoad, HashingSlots};
 
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ pub struct Argon2Hasher {
 #[derive(Debug)]
 struct Inner {
     params: Params,
-    slots: HashingSlots,
+    slots: HashingSlots<WorkingMemory>,
     /// Verified against when the account does not exist, so that the
     /// response takes as long as for a wrong password.
     dummy: PasswordHash,
@@ -73,14 +74,14 @@ impl Argon2Hasher {
         .map_err(|e| anyhow!("invalid Argon2 parameters: {e}"))?;
         let slots = HashingSlots::new(
             config.max_concurrent,
-            params.block_count(),
+            working_memory(&params)?,
             config.queue_wait,
         );
         let dummy = {
             let mut slot = slots.try_acquire().map_err(|e| anyhow!("{e}"))?;
             hash_with(
                 &params,
-                slot.memory(),
+                slot.memory()?,
                 "gatehouse dummy password for unknown accounts",
             )?
         };
@@ -101,28 +102,24 @@ impl Argon2Hasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Params, &mut [Block]) -> anyhow::Result<T> + Send + 'static,
+        work: impl FnOnce(&Params, &mut WorkingMemory) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, HashError> {
         let mut slot = self.inner.slots.acquire().await?;
         let params = self.inner.params.clone();
         // The caller's span (its request id) goes along to the blocking pool.
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| work(&params, slot.memory())))
+        tokio::task::spawn_blocking(move || span.in_scope(|| work(&params, slot.memory()?)))
             .await
             .map_err(|e| HashError::Unexpected(e.into()))?
             .map_err(HashError::Unexpected)
     }
 }
 
-fn argon2id(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-}
-
-/// Hashes into the slot's memory and formats the PHC string ourselves:
-/// argon2's own `hash_password` would allocate its working memory anew.
+/// Hashes in the slot's memory and formats the PHC string with argon2's
+/// types.
 fn hash_with(
     params: &Params,
-    memory: &mut [Block],
+    memory: &mut WorkingMemory,
     password: &str,
 ) -> anyhow::Result<PasswordHash> {
     let mut salt = [0u8; 16];
@@ -130,9 +127,14 @@ fn hash_with(
         .try_fill_bytes(&mut salt)
         .map_err(|e| anyhow!("OS randomness unavailable: {e}"))?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    argon2id(params)
-        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory)
-        .map_err(|e| anyhow!("argon2 hashing failed: {e}"))?;
+    let job = Computation {
+        algorithm: Algorithm::Argon2id,
+        version: Version::V0x13,
+        params,
+        password: password.as_bytes(),
+        salt: &salt,
+    };
+    compute(memory, params, job, &mut out)?;
     let phc = Phc {
         algorithm: ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
@@ -155,11 +157,11 @@ fn needs_rehash(phc: &Phc, wanted: &Params) -> bool {
 /// Recomputes the stored hash's output with its own algorithm, version and
 /// parameters in the slot's memory, and compares in constant time
 /// (`Output`'s equality is). A hash that needs more memory than a slot has
-/// (made with a higher cost than today's) gets a one-off allocation from
-/// argon2; it is upgraded at that login, so it happens once per account.
+/// (made with a higher cost than today's) gets a one-off arena; it is
+/// upgraded at that login, so it happens once per account.
 fn verify_with(
     params: &Params,
-    memory: &mut [Block],
+    memory: &mut WorkingMemory,
     password: &str,
     stored: &PasswordHash,
 ) -> Verified {
@@ -167,7 +169,7 @@ fn verify_with(
     let Ok(phc) = Phc::new(stored.as_str()) else {
         return Verified::Mismatch;
     };
-    let matched = recompute(&phc, memory, password).is_some_and(|ok| ok);
+    let matched = recompute(&phc, params, memory, password).is_some_and(|ok| ok);
     if matched {
         Verified::Match {
             needs_rehash: needs_rehash(&phc, params),
@@ -177,7 +179,12 @@ fn verify_with(
     }
 }
 
-fn recompute(phc: &Phc, memory: &mut [Block], password: &str) -> Option<bool> {
+fn recompute(
+    phc: &Phc,
+    slot_params: &Params,
+    memory: &mut WorkingMemory,
+    password: &str,
+) -> Option<bool> {
     let algorithm = Algorithm::try_from(phc.algorithm.as_str()).ok()?;
     let version = match phc.version {
         Some(v) => Version::try_from(v).ok()?,
@@ -187,13 +194,14 @@ fn recompute(phc: &Phc, memory: &mut [Block], password: &str) -> Option<bool> {
     let (salt, expected) = (phc.salt.as_ref()?, phc.hash.as_ref()?);
     let mut out = [0u8; Output::MAX_LENGTH];
     let out = out.get_mut(..expected.len())?;
-    let argon2 = Argon2::new(algorithm, version, params.clone());
-    let computed = if params.block_count() <= memory.len() {
-        argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, memory)
-    } else {
-        argon2.hash_password_into(password.as_bytes(), salt, out)
+    let job = Computation {
+        algorithm,
+        version,
+        params: &params,
+        password: password.as_bytes(),
+        salt,
     };
-    computed.ok()?;
+    compute(memory, slot_params, job, out).ok()?;
     Some(Output::new(out).ok()? == *expected)
 }
 
@@ -225,7 +233,7 @@ impl PasswordHasher for Argon2Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use argon2::{PasswordHasher as _, PasswordVerifier as _};
+    use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 
     fn cheap() -> Argon2Config {
         Argon2Config {
@@ -355,6 +363,39 @@ mod tests {
                 .await
                 .unwrap(),
             Verified::Mismatch
+        );
+    }
+
+    #[tokio::test]
+    async fn each_slot_keeps_one_arena_of_the_configured_size() {
+        let config = Argon2Config {
+            max_concurrent: 1,
+            ..cheap()
+        };
+        let hasher = Argon2Hasher::new(&config).unwrap();
+        let costly = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password_with_salt(b"costly", &[3u8; 16])
+        .unwrap()
+        .to_string();
+        for _ in 0..3 {
+            let hash = hasher.hash(pw("kept arena")).await.unwrap();
+            hasher.verify(pw("kept arena"), Some(hash)).await.unwrap();
+            hasher
+                .verify(pw("costly"), Some(PasswordHash::new(costly.clone())))
+                .await
+                .unwrap();
+        }
+        let mut slot = hasher.inner.slots.try_acquire().unwrap();
+        // The arena stayed mapped between hashes (argon2-rust parks it), and
+        // the costlier hash did not grow it.
+        assert_eq!(
+            slot.memory().unwrap().reserved_blocks(),
+            config.memory_kib as usize,
+            "one arena of m_cost blocks"
         );
     }
 

@@ -1,57 +1,61 @@
 //! The hashing slots: how many Argon2 computations may run at once, and
 //! the working memory each one uses.
 //!
-//! Every slot owns one Argon2 block buffer, allocated once when the hasher
-//! is built and reused by every hash and verification that holds the slot.
-//! Letting argon2 allocate per call (19 MiB at the default cost) looked
-//! harmless, but glibc raises its mmap threshold after the first such free,
-//! so later buffers come from the heap and are never given back: the
-//! process grew by one buffer per concurrent hash and stayed there. With
-//! owned buffers, hashing memory is `slots × m_cost` by construction,
-//! whatever the allocator does.
+//! Every slot owns one working memory, made when the hasher is built and
+//! reused by every hash and verification that holds the slot. Memory
+//! allocated per call (19 MiB at the default cost) costs page faults on
+//! every hash and, with glibc, was kept by the heap after the first free:
+//! the process grew by one buffer per concurrent hash and stayed there.
+//! With owned memories, hashing memory is `slots × m_cost` by
+//! construction, whatever the allocator does.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use argon2::Block;
 use gatehouse_application::ports::HashError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// `M` is a slot's working memory: Argon2's, in the hasher.
 #[derive(Debug)]
-pub(crate) struct HashingSlots {
+pub(crate) struct HashingSlots<M> {
     count: usize,
     permits: Arc<Semaphore>,
     /// Callers queued for a slot right now (for `/metrics`).
     waiting: Arc<AtomicUsize>,
-    /// Exactly one buffer per permit not currently taken.
-    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Exactly one memory per permit not currently taken.
+    memories: Arc<Mutex<Vec<M>>>,
     queue_wait: Duration,
 }
 
-/// A held slot: its permit and its buffer, both returned on drop.
+/// A held slot: its permit and its memory, both returned on drop.
 #[derive(Debug)]
-pub(crate) struct Slot {
+pub(crate) struct Slot<M> {
     _permit: OwnedSemaphorePermit,
-    buffer: Vec<Block>,
-    home: Arc<Mutex<Vec<Vec<Block>>>>,
+    memory: Option<M>,
+    home: Arc<Mutex<Vec<M>>>,
 }
 
-impl Slot {
-    pub(crate) fn memory(&mut self) -> &mut [Block] {
-        &mut self.buffer
+impl<M> Slot<M> {
+    /// # Errors
+    /// Never in practice: only `drop` takes the memory out.
+    pub(crate) fn memory(&mut self) -> anyhow::Result<&mut M> {
+        self.memory
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("a hashing slot without its memory"))
     }
 }
 
-impl Drop for Slot {
+impl<M> Drop for Slot<M> {
     fn drop(&mut self) {
-        // The buffer goes back before the permit is released (fields drop
+        // The memory goes back before the permit is released (fields drop
         // after this body), so a new holder always finds one.
-        let buffer = std::mem::take(&mut self.buffer);
-        self.home
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(buffer);
+        if let Some(memory) = self.memory.take() {
+            self.home
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(memory);
+        }
     }
 }
 
@@ -79,16 +83,16 @@ impl Drop for Queued<'_> {
     }
 }
 
-impl HashingSlots {
-    /// Allocates `count` buffers of `blocks` Argon2 blocks each, up front.
-    pub(crate) fn new(count: usize, blocks: usize, queue_wait: Duration) -> Self {
+impl<M> HashingSlots<M> {
+    /// As many slots as `memories`, at least one (made by `make`).
+    pub(crate) fn new(count: usize, mut make: impl FnMut() -> M, queue_wait: Duration) -> Self {
         let count = count.max(1);
-        let buffers = (0..count).map(|_| vec![Block::default(); blocks]).collect();
+        let memories = (0..count).map(|_| make()).collect();
         Self {
             count,
             waiting: Arc::new(AtomicUsize::new(0)),
             permits: Arc::new(Semaphore::new(count)),
-            buffers: Arc::new(Mutex::new(buffers)),
+            memories: Arc::new(Mutex::new(memories)),
             queue_wait,
         }
     }
@@ -97,7 +101,7 @@ impl HashingSlots {
     ///
     /// # Errors
     /// `Overloaded` when every slot stayed busy for the whole wait.
-    pub(crate) async fn acquire(&self) -> Result<Slot, HashError> {
+    pub(crate) async fn acquire(&self) -> Result<Slot<M>, HashError> {
         let _queued = Queued::join(&self.waiting);
         let permit =
             tokio::time::timeout(self.queue_wait, Arc::clone(&self.permits).acquire_owned())
@@ -113,7 +117,7 @@ impl HashingSlots {
     ///
     /// # Errors
     /// `Overloaded` when every slot is busy.
-    pub(crate) fn try_acquire(&self) -> Result<Slot, HashError> {
+    pub(crate) fn try_acquire(&self) -> Result<Slot<M>, HashError> {
         let permit =
             Arc::clone(&self.permits)
                 .try_acquire_owned()
@@ -123,19 +127,19 @@ impl HashingSlots {
         self.take(permit)
     }
 
-    fn take(&self, permit: OwnedSemaphorePermit) -> Result<Slot, HashError> {
-        let buffer = self
-            .buffers
+    fn take(&self, permit: OwnedSemaphorePermit) -> Result<Slot<M>, HashError> {
+        let memory = self
+            .memories
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop()
             .ok_or_else(|| {
-                HashError::Unexpected(anyhow::anyhow!("hashing slot without a buffer"))
+                HashError::Unexpected(anyhow::anyhow!("hashing slot without its memory"))
             })?;
         Ok(Slot {
             _permit: permit,
-            buffer,
-            home: Arc::clone(&self.buffers),
+            memory: Some(memory),
+            home: Arc::clone(&self.memories),
         })
     }
 
@@ -148,8 +152,8 @@ impl HashingSlots {
     }
 
     #[cfg(test)]
-    pub(crate) fn free_buffers(&self) -> usize {
-        self.buffers
+    pub(crate) fn free_memories(&self) -> usize {
+        self.memories
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len()
@@ -162,11 +166,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_slot_returns_its_buffer_and_permit_when_dropped() {
-        let slots = HashingSlots::new(2, 8, Duration::from_millis(50));
+        let slots = HashingSlots::new(2, || vec![0u8; 8], Duration::from_millis(50));
         let mut a = slots.acquire().await.unwrap();
         let b = slots.acquire().await.unwrap();
-        assert_eq!(a.memory().len(), 8);
-        assert_eq!(slots.free_buffers(), 0);
+        assert_eq!(a.memory().unwrap().len(), 8);
+        assert_eq!(slots.free_memories(), 0);
         assert!(matches!(
             slots.acquire().await.unwrap_err(),
             HashError::Overloaded { .. }
@@ -180,22 +184,26 @@ mod tests {
         );
         drop(a);
         drop(b);
-        assert_eq!(slots.free_buffers(), 2);
+        assert_eq!(slots.free_memories(), 2);
         assert_eq!(slots.load(), HashingLoad::default());
         assert!(slots.try_acquire().is_ok());
     }
 
     #[tokio::test]
-    async fn the_same_buffers_are_handed_out_again() {
-        let slots = HashingSlots::new(1, 4, Duration::from_millis(50));
-        let first = slots.acquire().await.unwrap().buffer.as_ptr();
-        let again = slots.acquire().await.unwrap().buffer.as_ptr();
+    async fn the_same_memories_are_handed_out_again() {
+        let slots = HashingSlots::new(1, || vec![0u8; 4], Duration::from_millis(50));
+        let first = slots.acquire().await.unwrap().memory().unwrap().as_ptr();
+        let again = slots.acquire().await.unwrap().memory().unwrap().as_ptr();
         assert_eq!(first, again);
     }
 
     #[tokio::test]
     async fn callers_queued_for_a_slot_are_counted_until_they_leave() {
-        let slots = Arc::new(HashingSlots::new(1, 4, Duration::from_secs(10)));
+        let slots = Arc::new(HashingSlots::new(
+            1,
+            || vec![0u8; 4],
+            Duration::from_secs(10),
+        ));
         let held = slots.acquire().await.unwrap();
         let queued = {
             let slots = Arc::clone(&slots);

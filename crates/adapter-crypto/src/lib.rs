@@ -10,6 +10,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod argon2_engine;
 mod argon2_hasher;
 mod data_cipher;
 mod hashing_slots;

@@ -1,5 +1,6 @@
-//! Hashing must not allocate its Argon2 working memory per call: each slot
-//! owns its buffer, so the heap stays flat however many hashes run. This
+//! Hashing must not allocate per call: each slot owns its working memory
+//! (an arena argon2-rust maps outside the heap and keeps; the unit tests
+//! check its size), so the heap stays flat however many hashes run. This
 //! binary counts every allocation (dhat's heap-testing mode), which is why
 //! it holds this one test alone.
 
