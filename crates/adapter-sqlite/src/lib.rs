@@ -4,12 +4,12 @@
 //! `gatehouse serve` runs with no database server beside it.
 //!
 //! SQLite is in-process: a statement costs a function call, not a round
-//! trip, so each port method is one closure of plain statements run on a
-//! blocking thread, and each that writes runs in one `BEGIN IMMEDIATE`
+//! trip, so each port method is one closure of plain statements. Reads run
+//! on pooled connections side by side (WAL); writes run on the store's one
+//! writer thread (see `writer.rs`), each in one `BEGIN IMMEDIATE`
 //! transaction (the write lock is taken first, so a transaction never
-//! fails half-way to upgrade a read lock). One writer at a time is
-//! SQLite's rule; `busy_timeout` makes the others wait their turn.
-//! No diesel or bb8 type leaves this crate.
+//! fails half-way to upgrade a read lock). No diesel or bb8 type leaves
+//! this crate.
 
 mod account_tokens;
 mod admin;
@@ -29,13 +29,13 @@ mod runtime;
 mod sessions;
 mod threads;
 mod users;
+mod writer;
 mod writes;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -54,15 +54,16 @@ use crate::error::Failed;
 use crate::finishing::Finishing;
 use crate::runtime::StoreRuntime;
 use crate::threads::StoreThreads;
+use crate::writer::Writer;
 
 pub(crate) type Wrapped = SyncConnectionWrapper<SqliteConnection, StoreThreads>;
-pub(crate) type Pooled = bb8::PooledConnection<'static, AsyncDieselConnectionManager<Wrapped>>;
 
 #[derive(Debug, Clone)]
 pub struct SqliteConfig {
     /// The database file; created, with its directory, by [`prepare`].
     pub path: PathBuf,
-    /// Readers run side by side (WAL); writers take turns whatever this is.
+    /// Readers run side by side (WAL); writes have one connection of their
+    /// own whatever this is.
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before `Unavailable`.
     pub acquire_timeout: Duration,
@@ -108,7 +109,7 @@ pub struct PoolLoad {
 pub struct SqliteStore {
     pool: Pool<Wrapped>,
     runtime: StoreRuntime,
-    turns: WriteTurns,
+    writer: Writer,
     query_timeout: Duration,
 }
 
@@ -125,10 +126,12 @@ impl SqliteStore {
     /// demand. Call [`prepare`] first, which creates and migrates it.
     ///
     /// # Errors
-    /// When the store's runtime cannot be started (no threads left).
+    /// When the store's runtime or writer cannot be started (no threads
+    /// left).
     pub fn connect(config: &SqliteConfig) -> anyhow::Result<Self> {
         let runtime = StoreRuntime::start()?;
         let settings = config.connection_settings();
+        let writer = Writer::start(config.path.clone(), settings.clone(), config.query_timeout)?;
         let handle = runtime.handle().clone();
         let mut manager_config = ManagerConfig::<Wrapped>::default();
         manager_config.custom_setup = Box::new(move |url| {
@@ -165,10 +168,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             runtime,
-            turns: WriteTurns {
-                queue: Arc::new(tokio::sync::Mutex::new(())),
-                patience: config.busy_timeout,
-            },
+            writer,
             query_timeout: config.query_timeout,
         })
     }
@@ -195,33 +195,20 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `work` with a pooled connection on a blocking thread, within
-    /// the query timeout; writers take their turn (see [`WriteTurns`]),
-    /// held until the statement ends. The work itself is never cut off:
-    /// when the caller stops waiting, it finishes on the store's runtime,
-    /// and only then does the connection go back (see `finishing.rs`).
-    async fn call<T: Send + 'static>(
+    /// For statements that only read: a pooled connection on a blocking
+    /// thread, beside the writer (WAL), within the query timeout. The work
+    /// itself is never cut off: when the caller stops waiting, it finishes
+    /// on the store's runtime, and only then does the connection go back
+    /// (see `finishing.rs`).
+    pub(crate) async fn read<T: Send + 'static>(
         &self,
-        writes: bool,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
-    ) -> Result<T, Failed> {
+    ) -> Result<T, PortError> {
         let pool = self.pool.clone();
         let runtime = self.runtime.handle().clone();
-        let turns = writes.then(|| self.turns.clone());
-        error::bounded(self.query_timeout, async move {
+        let call = error::bounded(self.query_timeout, async move {
             let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
-            let turn = match turns {
-                Some(turns) => Some(turns.take().await?),
-                None => None,
-            };
-            // The turn passes on from the statement's own thread the moment
-            // it ends, not when this task is next polled (on a busy worker,
-            // that can be much later, with the lock sitting free).
-            let statement = conn.spawn_blocking(move |c| {
-                let done = work(c);
-                drop(turn);
-                done
-            });
+            let statement = conn.spawn_blocking(work);
             Finishing::new(runtime, async move {
                 let done = statement.await;
                 drop(conn);
@@ -229,16 +216,8 @@ impl SqliteStore {
             })
             .await
             .map_err(Failed::Db)
-        })
-        .await
-    }
-
-    /// For statements that only read: WAL lets them run beside a writer.
-    pub(crate) async fn read<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
-    ) -> Result<T, PortError> {
-        self.call(false, work).await.map_err(Failed::into_port)
+        });
+        call.await.map_err(Failed::into_port)
     }
 
     /// In one `BEGIN IMMEDIATE` transaction: all of `work` or none of it.
@@ -253,37 +232,8 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, Failed> {
-        self.call(true, move |c| c.immediate_transaction(work))
-            .await
-    }
-}
-
-/// The process's writers, one at a time, in the order they came. SQLite
-/// lets one connection write at a time and makes the others retry with
-/// growing sleeps (its busy handler), which under load left refreshes
-/// waiting hundreds of milliseconds while the lock sat free; a queue hands
-/// the turn on at once. Another process writing to the file (a backup, the
-/// `sqlite3` shell) is still waited for by `busy_timeout`.
-#[derive(Debug, Clone)]
-pub(crate) struct WriteTurns {
-    queue: Arc<tokio::sync::Mutex<()>>,
-    /// How long a writer waits for its turn: the lock timeout, as for the
-    /// file's own lock.
-    patience: Duration,
-}
-
-pub(crate) type Turn = tokio::sync::OwnedMutexGuard<()>;
-
-impl WriteTurns {
-    pub(crate) async fn take(self) -> Result<Turn, Failed> {
-        tokio::time::timeout(self.patience, self.queue.lock_owned())
-            .await
-            .map_err(|_| {
-                Failed::Port(PortError::Unavailable(anyhow::anyhow!(
-                    "no turn to write within {:?}",
-                    self.patience
-                )))
-            })
+        let written = self.writer.run(move |c| c.immediate_transaction(work));
+        error::bounded(self.query_timeout, written).await
     }
 }
 

@@ -1,12 +1,10 @@
 //! Sessions (token families), rotation, and the unit of work. A unit of
-//! work owns one pooled connection inside `BEGIN IMMEDIATE`: it holds the
-//! database's write lock until `commit` or `rollback`, which is what keeps
-//! a family from forking. Dropped without either, it rolls back on the
-//! store's runtime before the connection goes back to the pool.
+//! work holds the writer inside `BEGIN IMMEDIATE`, and so the database's
+//! write lock, until `commit` or `rollback`: that is what keeps a family
+//! from forking. Dropped without either, it rolls back.
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use diesel::{OptionalExtension, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 use gatehouse_application::PortError;
@@ -16,16 +14,15 @@ use gatehouse_application::ports::{
     TokenDigest, Transactional, UnitOfWork,
 };
 use gatehouse_domain::{AuditEvent, Presentation, SessionId, Timestamp, UserId};
-use tokio::runtime::Handle;
 
+use crate::SqliteStore;
 use crate::codec::{STORED_TOKEN, StoredTokenRow, instant, micros, uuid};
 use crate::error::{Failed, bounded};
-use crate::finishing::Finishing;
 use crate::prepared::Prepared;
+use crate::writer::Steps;
 use crate::writes::{
     Sessions, end_sessions, enqueue, insert_audit, insert_session, insert_token, with_detail,
 };
-use crate::{Pooled, SqliteStore, Turn, error};
 
 #[derive(QueryableByName)]
 struct SessionViewRow {
@@ -244,117 +241,58 @@ impl SessionStore for SqliteStore {
     }
 }
 
-/// A unit of work: one connection inside `BEGIN IMMEDIATE`.
+/// A unit of work: the writer inside `BEGIN IMMEDIATE` (see `writer.rs`).
 pub struct SqliteTx {
-    conn: Option<Pooled>,
-    /// The process's write turn, held until the transaction ends.
-    turn: Option<Turn>,
-    runtime: Handle,
+    steps: Option<Steps>,
     query_timeout: Duration,
 }
 
 impl std::fmt::Debug for SqliteTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteTx")
-            .field("open", &self.conn.is_some())
+            .field("open", &self.steps.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl SqliteTx {
-    /// Runs `work` on the transaction's connection, as a task of the
-    /// store's runtime (see `runtime.rs` for why).
     async fn run<T: Send + 'static>(
         &mut self,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
     ) -> Result<T, PortError> {
-        let Some(conn) = self.conn.as_mut() else {
+        let Some(steps) = self.steps.as_ref() else {
             return Err(PortError::Unexpected(anyhow::anyhow!(
                 "the unit of work has ended"
             )));
         };
-        let statement = conn.spawn_blocking(work);
-        let call = Finishing::new(self.runtime.clone(), async move {
-            statement.await.map_err(Failed::Db)
-        });
-        bounded(self.query_timeout, call)
+        bounded(self.query_timeout, steps.run(work))
             .await
             .map_err(Failed::into_port)
     }
 
-    /// Ends the transaction with `sql` and returns the connection to the
-    /// pool, both on the store's runtime.
     async fn finish(mut self, sql: &'static str) -> Result<(), PortError> {
-        let Some(mut conn) = self.conn.take() else {
+        let Some(steps) = self.steps.take() else {
             return Ok(());
         };
-        let turn = self.turn.take();
-        let call = Finishing::new(self.runtime.clone(), async move {
-            let ended = conn
-                .spawn_blocking(move |c| {
-                    let ended = c.batch_execute(sql);
-                    if ended.is_err() {
-                        // A failed COMMIT may leave the transaction open.
-                        let _ = c.batch_execute("ROLLBACK");
-                    }
-                    // Passed on from here, the moment the lock is free.
-                    drop(turn);
-                    ended
-                })
-                .await;
-            drop(conn);
-            ended.map_err(Failed::Db)
-        });
-        bounded(self.query_timeout, call)
+        bounded(self.query_timeout, steps.end(sql))
             .await
             .map_err(Failed::into_port)
-    }
-}
-
-impl Drop for SqliteTx {
-    fn drop(&mut self) {
-        if let Some(mut conn) = self.conn.take() {
-            let turn = self.turn.take();
-            let rollback = conn.spawn_blocking(move |c| {
-                let rolled_back = c.batch_execute("ROLLBACK");
-                drop(turn);
-                rolled_back
-            });
-            self.runtime.spawn(async move {
-                let _ = rollback.await;
-                drop(conn);
-            });
-        }
     }
 }
 
 impl Transactional for SqliteStore {
     type Tx = SqliteTx;
 
+    /// Dropped without `commit` or `rollback`, the unit's channel closes
+    /// and the writer rolls it back.
     async fn begin(&self) -> Result<SqliteTx, PortError> {
-        let pool = self.pool.clone();
-        let runtime = self.runtime.handle().clone();
-        let query_timeout = self.query_timeout;
-        let turns = self.turns.clone();
-        // Built inside the call: if the caller stops waiting, the call
-        // finishes on the store's runtime, and the unit of work it makes is
-        // dropped there, and so rolled back.
-        let call = Finishing::new(runtime.clone(), async move {
-            let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
-            let turn = turns.take().await?;
-            conn.spawn_blocking(|c| c.batch_execute("BEGIN IMMEDIATE"))
-                .await
-                .map_err(Failed::Db)?;
-            Ok(SqliteTx {
-                conn: Some(conn),
-                turn: Some(turn),
-                runtime,
-                query_timeout,
-            })
-        });
-        bounded(self.query_timeout, call)
+        let steps = bounded(self.query_timeout, self.writer.begin())
             .await
-            .map_err(Failed::into_port)
+            .map_err(Failed::into_port)?;
+        Ok(SqliteTx {
+            steps: Some(steps),
+            query_timeout: self.query_timeout,
+        })
     }
 }
 

@@ -44,3 +44,36 @@ async fn a_call_dropped_mid_statement_finishes_elsewhere_and_frees_its_connectio
         "the abandoned write still committed, once"
     );
 }
+
+#[tokio::test]
+async fn a_write_abandoned_before_its_turn_is_not_made() {
+    use gatehouse_application::ports::{AuditTx, Transactional, UnitOfWork};
+
+    let db = TestDatabase::create().await;
+    let store = SqliteStore::connect(&SqliteConfig::new(db.path())).unwrap();
+    // An open unit of work holds the writer: the next write queues.
+    let mut unit = store.begin().await.unwrap();
+    unit.record(event()).await.unwrap();
+    let abandoned = tokio::time::timeout(Duration::from_millis(100), store.record(event())).await;
+    assert!(abandoned.is_err(), "the write was queued behind the unit");
+    unit.commit().await.unwrap();
+    store.record(event()).await.unwrap();
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM audit_events").await,
+        2,
+        "the unit's row and the last write's; the abandoned one never ran"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_unit_of_work_rolls_back_and_frees_the_writer() {
+    use gatehouse_application::ports::{AuditTx, Transactional};
+
+    let db = TestDatabase::create().await;
+    let store = SqliteStore::connect(&SqliteConfig::new(db.path())).unwrap();
+    let mut unit = store.begin().await.unwrap();
+    unit.record(event()).await.unwrap();
+    drop(unit);
+    store.record(event()).await.unwrap();
+    assert_eq!(db.count("SELECT count(*) AS n FROM audit_events").await, 1);
+}
