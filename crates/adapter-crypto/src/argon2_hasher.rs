@@ -1,11 +1,11 @@
 //! Argon2id off the executor, with bounded concurrency and bounded memory.
 //! Each hash takes ~19 MiB and a core for ~15 ms, so running them on the
 //! executor would stall every request and an unbounded number in flight
-//! would exhaust memory. Hashes run on tokio's blocking pool while holding
-//! one of a fixed number of slots (sized to the cores); each slot owns its
-//! Argon2 working memory (see `hashing_slots`), and a caller that cannot get
-//! a slot within `queue_wait` is told to come back later instead of
-//! queueing without bound.
+//! would exhaust memory. Hashes run on a fixed number of hashing threads
+//! (sized to the cores), each with its own Argon2 working memory (see
+//! `hashing_threads`), and a caller whose hash has not started within
+//! `queue_wait` is told to come back later instead of queueing without
+//! bound.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,7 @@ use gatehouse_domain::{Password, PasswordHash};
 use rand::TryRng;
 
 use crate::argon2_engine::{Computation, WorkingMemory, compute, working_memory};
-use crate::hashing_slots::{HashingLoad, HashingSlots};
+use crate::hashing_threads::{HashingLoad, HashingThreads};
 
 #[derive(Debug, Clone)]
 pub struct Argon2Config {
@@ -51,19 +51,19 @@ pub struct Argon2Hasher {
 #[derive(Debug)]
 struct Inner {
     params: Params,
-    slots: HashingSlots<WorkingMemory>,
+    threads: HashingThreads<WorkingMemory>,
     /// Verified against when the account does not exist, so that the
     /// response takes as long as for a wrong password.
     dummy: PasswordHash,
 }
 
 impl Argon2Hasher {
-    /// Builds the hasher: allocates every slot's working memory and
-    /// computes the dummy hash (one full hash, so call it at start-up, off
-    /// the executor).
+    /// Builds the hasher: starts the hashing threads and computes the dummy
+    /// hash (one full hash, so call it at start-up, off the executor).
     ///
     /// # Errors
-    /// When the parameters are outside what Argon2 accepts.
+    /// When the parameters are outside what Argon2 accepts, or no thread
+    /// can be started.
     pub fn new(config: &Argon2Config) -> anyhow::Result<Self> {
         let params = Params::new(
             config.memory_kib,
@@ -72,45 +72,37 @@ impl Argon2Hasher {
             None,
         )
         .map_err(|e| anyhow!("invalid Argon2 parameters: {e}"))?;
-        let slots = HashingSlots::new(
-            config.max_concurrent,
-            working_memory(&params)?,
-            config.queue_wait,
-        );
-        let dummy = {
-            let mut slot = slots.try_acquire().map_err(|e| anyhow!("{e}"))?;
-            hash_with(
-                &params,
-                slot.memory()?,
-                "gatehouse dummy password for unknown accounts",
-            )?
-        };
+        let memory = working_memory(&params)?;
+        let dummy = hash_with(
+            &params,
+            &mut memory(),
+            "gatehouse dummy password for unknown accounts",
+        )?;
+        let threads = HashingThreads::start(config.max_concurrent, memory, config.queue_wait)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 params,
-                slots,
+                threads,
                 dummy,
             }),
         })
     }
 
-    /// Hashes running and callers queued for a slot (for `/metrics`).
+    /// Hashes running and callers queued for a thread (for `/metrics`).
     #[must_use]
     pub fn load(&self) -> HashingLoad {
-        self.inner.slots.load()
+        self.inner.threads.load()
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Params, &mut WorkingMemory) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, HashError> {
-        let mut slot = self.inner.slots.acquire().await?;
         let params = self.inner.params.clone();
-        // The caller's span (its request id) goes along to the blocking pool.
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| work(&params, slot.memory()?)))
-            .await
-            .map_err(|e| HashError::Unexpected(e.into()))?
+        self.inner
+            .threads
+            .run(move |memory| work(&params, memory))
+            .await?
             .map_err(HashError::Unexpected)
     }
 }
@@ -367,7 +359,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn each_slot_keeps_one_arena_of_the_configured_size() {
+    async fn each_thread_keeps_one_arena_of_the_configured_size() {
         let config = Argon2Config {
             max_concurrent: 1,
             ..cheap()
@@ -389,12 +381,16 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let mut slot = hasher.inner.slots.try_acquire().unwrap();
+        let reserved = hasher
+            .inner
+            .threads
+            .run(|memory| memory.reserved_blocks())
+            .await
+            .unwrap();
         // The arena stayed mapped between hashes (argon2-rust parks it), and
         // the costlier hash did not grow it.
         assert_eq!(
-            slot.memory().unwrap().reserved_blocks(),
-            config.memory_kib as usize,
+            reserved, config.memory_kib as usize,
             "one arena of m_cost blocks"
         );
     }
@@ -410,17 +406,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_caller_that_cannot_get_a_slot_is_told_overloaded() {
+    async fn a_caller_whose_hash_cannot_start_is_told_overloaded() {
         let hasher = Argon2Hasher::new(&Argon2Config {
             max_concurrent: 1,
             ..cheap()
         })
         .unwrap();
-        // Hold the only slot, as a long-running hash would.
-        let held = hasher.inner.slots.acquire().await.unwrap();
+        // Hold the only thread, as a long-running hash would.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (running, is_running) = tokio::sync::oneshot::channel();
+        let holder = hasher.clone();
+        tokio::spawn(async move {
+            holder
+                .inner
+                .threads
+                .run(move |_| {
+                    let _ = running.send(());
+                    let _ = held.recv();
+                })
+                .await
+        });
+        is_running.await.unwrap();
         let err = hasher.hash(pw("queued forever")).await.unwrap_err();
         assert!(matches!(err, HashError::Overloaded { .. }), "{err:?}");
-        drop(held);
+        drop(release);
         assert!(hasher.hash(pw("now it fits")).await.is_ok());
     }
 

@@ -13,7 +13,7 @@
 mod argon2_engine;
 mod argon2_hasher;
 mod data_cipher;
-mod hashing_slots;
+mod hashing_threads;
 mod jwt_issuer;
 mod jwt_keys;
 mod random_tokens;
@@ -21,7 +21,7 @@ mod totp_codes;
 
 pub use argon2_hasher::{Argon2Config, Argon2Hasher};
 pub use data_cipher::DataKeyCipher;
-pub use hashing_slots::HashingLoad;
+pub use hashing_threads::HashingLoad;
 pub use jwt_issuer::{JwtConfig, JwtIssuer};
 pub use jwt_keys::{Ed25519PublicKey, Ed25519SigningKey, JwtKeys, KeyError};
 pub use random_tokens::RandomTokens;

@@ -35,7 +35,7 @@ fn hashing_and_verifying_reuse_the_slots_memory() {
     let password = || Password::presented("a passphrase to hash");
 
     runtime.block_on(async {
-        // Warm-up: starts the blocking pool's threads.
+        // Warm-up: the first hash of each thread maps its arena.
         let hash = hasher.hash(password()).await.unwrap();
         let before = dhat::HeapStats::get();
 
