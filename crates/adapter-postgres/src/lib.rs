@@ -30,6 +30,7 @@ use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use gatehouse_application::PortError;
+use gatehouse_application::ports::PoolLoad;
 
 pub use database::{ensure_database, run_migrations};
 pub use import::PgImport;
@@ -76,13 +77,6 @@ impl PgConfig {
             self.idle_in_transaction_timeout.as_millis().max(1),
         )
     }
-}
-
-/// A pool's connections at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolLoad {
-    pub connections: u32,
-    pub idle: u32,
 }
 
 #[derive(Clone)]

@@ -45,6 +45,7 @@ use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use gatehouse_application::PortError;
+use gatehouse_application::ports::PoolLoad;
 
 pub use database::{prepare, sqlite_path};
 pub use export::{ExportedRows, Snapshot, TABLES};
@@ -94,13 +95,6 @@ impl SqliteConfig {
             self.busy_timeout.as_millis().max(1)
         )
     }
-}
-
-/// A pool's connections at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolLoad {
-    pub connections: u32,
-    pub idle: u32,
 }
 
 /// One store per process (SQLite wants a single writer), shared by every

@@ -11,7 +11,9 @@ use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, IntGauge, Registry};
 
 use crate::mail::MailCounters;
-use crate::store::{Backend, PoolLoad};
+use gatehouse_application::ports::PoolLoad;
+
+use crate::store::Backend;
 
 type Gauge = Box<dyn Fn() -> PoolLoad + Send + Sync>;
 

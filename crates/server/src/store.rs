@@ -6,17 +6,10 @@ use std::future::Future;
 
 use gatehouse_application::ports::{
     AccountTokenStore, AdminStore, ApiKeyStore, AuditLog, Housekeeping, LoginThrottleStore,
-    MailOutbox, MfaStore, Readiness, SessionStore, Transactional, UserStore,
+    MailOutbox, MfaStore, PoolLoad, Readiness, SessionStore, Transactional, UserStore,
 };
 
 use crate::config::Config;
-
-/// A pool's connections at one moment, whichever the backend.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolLoad {
-    pub connections: u32,
-    pub idle: u32,
-}
 
 /// Which backend a `DATABASE_URL` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,11 +131,7 @@ mod postgres {
         }
 
         fn pool_load(&self) -> PoolLoad {
-            let load = PgStore::pool_load(self);
-            PoolLoad {
-                connections: load.connections,
-                idle: load.idle,
-            }
+            PgStore::pool_load(self)
         }
 
         fn describe(_config: &Config) -> String {
@@ -221,11 +210,7 @@ mod sqlite {
         }
 
         fn pool_load(&self) -> PoolLoad {
-            let load = SqliteStore::pool_load(self);
-            PoolLoad {
-                connections: load.connections,
-                idle: load.idle,
-            }
+            SqliteStore::pool_load(self)
         }
 
         fn describe(config: &Config) -> String {

@@ -47,7 +47,7 @@ pub use mfa_store::{MfaDisable, MfaEnable, MfaRemoval, MfaState, MfaStore};
 pub use one_time_codes::{OneTimeCodes, SecretBytes, TotpEnrolment};
 pub use opaque_tokens::{OpaqueTokens, TokenDigest};
 pub use password_hasher::{HashError, PasswordHasher, Verified};
-pub use readiness::Readiness;
+pub use readiness::{PoolLoad, Readiness};
 pub use session_store::{
     NewRefreshToken, NewSession, RevokeReason, Rotation, RotationAttempt, RotationOutcome,
     SessionRevocation, SessionStore, SessionTx, SessionView, StoredToken,
