@@ -1,4 +1,5 @@
-// The tables of `migrations/`, for diesel's query builder.
+// The tables diesel's query builder is used on; every other statement is
+// SQL of its own (`sql_query`), checked by the store contract on both stores.
 
 diesel::table! {
     users (id) {
@@ -15,33 +16,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    sessions (id) {
-        id -> Uuid,
-        user_id -> Uuid,
-        created_at -> Timestamptz,
-        last_used_at -> Timestamptz,
-        expires_at -> Timestamptz,
-        revoked_at -> Nullable<Timestamptz>,
-        revoke_reason -> Nullable<Text>,
-        amr -> Array<Text>,
-        ip -> Nullable<Text>,
-        user_agent -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    refresh_tokens (id) {
-        id -> Uuid,
-        session_id -> Uuid,
-        digest -> Bytea,
-        issued_at -> Timestamptz,
-        expires_at -> Timestamptz,
-        rotated_at -> Nullable<Timestamptz>,
-        sealed_successor -> Nullable<Bytea>,
-    }
-}
-
-diesel::table! {
     audit_events (id) {
         id -> Uuid,
         at -> Timestamptz,
@@ -53,31 +27,4 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(sessions -> users (user_id));
-diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, refresh_tokens, audit_events);
-
-diesel::table! {
-    account_tokens (digest) {
-        digest -> Bytea,
-        purpose -> Text,
-        user_id -> Uuid,
-        created_at -> Timestamptz,
-        expires_at -> Timestamptz,
-        used_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    mail_outbox (id) {
-        id -> Uuid,
-        recipient -> Text,
-        subject -> Text,
-        sealed_body -> Nullable<Bytea>,
-        queued_at -> Timestamptz,
-        next_attempt_at -> Timestamptz,
-        attempts -> Int4,
-        sent_at -> Nullable<Timestamptz>,
-        failed_at -> Nullable<Timestamptz>,
-    }
-}
+diesel::allow_tables_to_appear_in_same_query!(users, audit_events);

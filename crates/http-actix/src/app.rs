@@ -25,11 +25,6 @@ use crate::routes::{
     admin, api_keys, auth, email, health, introspection, jwks, mfa, password, sessions, users,
 };
 
-/// The JSON extractor configuration (limits, content type, problem errors).
-pub fn configure_json() -> web::JsonConfig {
-    json_config()
-}
-
 async fn not_found() -> HttpResponse {
     ApiError::not_found().error_response()
 }

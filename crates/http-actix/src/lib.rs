@@ -19,7 +19,7 @@ mod rate_limit;
 mod request_log;
 mod routes;
 
-pub use app::{HttpSettings, build_app, configure_json};
+pub use app::{HttpSettings, build_app};
 pub use client::TrustedProxies;
 pub use metrics::Metrics;
 pub use openapi::openapi_json;
