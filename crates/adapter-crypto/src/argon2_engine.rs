@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use argon2::{Algorithm, Params, Version};
 use argon2_rust::params::{Memory, TagLen};
 
-/// A slot's working memory: argon2-rust keeps the arena mapped between
+/// A hashing thread's working memory: argon2-rust keeps the arena mapped between
 /// hashes (no page faults after the first) and wipes it after each.
 pub(crate) type WorkingMemory = argon2_rust::Hasher;
 
@@ -37,16 +37,16 @@ pub(crate) struct Computation<'a> {
 }
 
 /// Fills `out` (its length is the tag length). In `memory` when the cost
-/// fits what the slot was made for (`slot_params`); a costlier stored hash
-/// gets an arena of its own for this call, so that a slot never grows.
+/// fits what the memory was made for (`own_params`); a costlier stored hash
+/// gets an arena of its own for this call, so that the memory never grows.
 pub(crate) fn compute(
     memory: &mut WorkingMemory,
-    slot_params: &Params,
+    own_params: &Params,
     job: Computation<'_>,
     out: &mut [u8],
 ) -> anyhow::Result<()> {
     let engine = engine(job.algorithm, job.version, job.params, out.len())?;
-    let computed = if job.params.block_count() <= slot_params.block_count() {
+    let computed = if job.params.block_count() <= own_params.block_count() {
         memory.set_argon2(engine);
         memory.hash_into(job.password, job.salt, out)
     } else {
@@ -89,7 +89,7 @@ mod tests {
     #[test]
     fn computes_what_the_argon2_crate_computes() {
         let mut memory = working_memory(&Params::new(512, 1, 1, None).unwrap()).unwrap()();
-        let slot = Params::new(512, 1, 1, None).unwrap();
+        let own = Params::new(512, 1, 1, None).unwrap();
         for algorithm in [Algorithm::Argon2d, Algorithm::Argon2i, Algorithm::Argon2id] {
             for version in [Version::V0x10, Version::V0x13] {
                 for (m, t, p, len) in [(64, 1, 1, 32), (256, 3, 2, 16), (1024, 2, 1, 64)] {
@@ -103,7 +103,7 @@ mod tests {
                         password,
                         salt,
                     };
-                    compute(&mut memory, &slot, job, &mut ours).unwrap();
+                    compute(&mut memory, &own, job, &mut ours).unwrap();
                     let mut theirs = vec![0u8; len];
                     argon2::Argon2::new(algorithm, version, params.clone())
                         .hash_password_into(password, salt, &mut theirs)
@@ -112,7 +112,7 @@ mod tests {
                 }
             }
         }
-        // The 1024 KiB cost did not grow the 512 KiB slot.
+        // The 1024 KiB cost did not grow the 512 KiB memory.
         assert!(
             memory.reserved_blocks() <= 512,
             "{}",

@@ -27,7 +27,7 @@ pub struct Argon2Config {
     pub parallelism: u32,
     /// How many hashes may run at once; the number of cores is the natural choice.
     pub max_concurrent: usize,
-    /// How long a request may wait for a slot before it is refused.
+    /// How long a hash may wait to start before it is refused.
     pub queue_wait: Duration,
 }
 
@@ -107,7 +107,7 @@ impl Argon2Hasher {
     }
 }
 
-/// Hashes in the slot's memory and formats the PHC string with argon2's
+/// Hashes in the thread's memory and formats the PHC string with argon2's
 /// types.
 fn hash_with(
     params: &Params,
@@ -147,8 +147,8 @@ fn needs_rehash(phc: &Phc, wanted: &Params) -> bool {
 }
 
 /// Recomputes the stored hash's output with its own algorithm, version and
-/// parameters in the slot's memory, and compares in constant time
-/// (`Output`'s equality is). A hash that needs more memory than a slot has
+/// parameters in the thread's memory, and compares in constant time
+/// (`Output`'s equality is). A hash that needs more memory than a thread has
 /// (made with a higher cost than today's) gets a one-off arena; it is
 /// upgraded at that login, so it happens once per account.
 fn verify_with(
@@ -173,7 +173,7 @@ fn verify_with(
 
 fn recompute(
     phc: &Phc,
-    slot_params: &Params,
+    own_params: &Params,
     memory: &mut WorkingMemory,
     password: &str,
 ) -> Option<bool> {
@@ -193,7 +193,7 @@ fn recompute(
         password: password.as_bytes(),
         salt,
     };
-    compute(memory, slot_params, job, out).ok()?;
+    compute(memory, own_params, job, out).ok()?;
     Some(Output::new(out).ok()? == *expected)
 }
 
@@ -332,7 +332,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_hash_costlier_than_a_slot_still_verifies_and_asks_for_a_rehash() {
+    async fn a_hash_costlier_than_a_thread_s_memory_still_verifies_and_asks_for_a_rehash() {
         let params = Params::new(1024, 1, 1, None).unwrap();
         let costly = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_with_salt(b"made with more memory", &[9u8; 16])

@@ -132,7 +132,7 @@ pub fn register_sampled(
         )?,
         hashes_waiting: IntGauge::new(
             "gatehouse_password_hashes_waiting",
-            "Requests queued for an Argon2 slot now",
+            "Requests whose Argon2 hash has not started yet",
         )?,
         pool_connections: IntGauge::new(
             "gatehouse_db_pool_connections",

@@ -225,7 +225,7 @@ fn worker_count() -> usize {
 }
 
 /// A worker's ports: its own store where the backend wants one (see
-/// [`Backend::for_worker`]); everything else, the hasher's slots above
+/// [`Backend::for_worker`]); everything else, the hasher's threads above
 /// all, stays shared by the whole process.
 fn for_worker<S: Backend>(
     base: &GatehousePorts<S>,
