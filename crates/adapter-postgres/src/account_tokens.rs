@@ -289,26 +289,23 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
         let sql = statement(
             &[
                 spend("AND u.disabled_at IS NULL"),
-                "changed AS ( \
+                concat!(
+                    "changed AS ( \
                     UPDATE users SET password_hash = $4, updated_at = $3, \
                                      email_verified_at = COALESCE(email_verified_at, $3) \
                     WHERE id IN (SELECT user_id FROM spent) RETURNING id AS user_id), \
                  doomed AS ( \
                     SELECT s.id FROM sessions s JOIN changed c ON s.user_id = c.user_id \
-                    WHERE s.revoked_at IS NULL ORDER BY s.id FOR NO KEY UPDATE OF s), \
-                 ended AS ( \
-                    UPDATE sessions SET revoked_at = $3, revoke_reason = $5 \
-                    WHERE id IN (SELECT id FROM doomed) AND revoked_at IS NULL RETURNING id), \
-                 erased AS ( \
-                    UPDATE refresh_tokens SET sealed_successor = NULL \
-                    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
-                 keys_revoked AS ( \
+                    WHERE s.revoked_at IS NULL ORDER BY s.id FOR NO KEY UPDATE OF s), ",
+                    end_sessions!(from "doomed", at "$3", reason "$5"),
+                    ", keys_revoked AS ( \
                     UPDATE api_keys SET revoked_at = $3 \
                     WHERE user_id IN (SELECT user_id FROM changed) AND revoked_at IS NULL), \
                  unlocked AS ( \
                     DELETE FROM login_throttle \
                     WHERE account = $12 AND EXISTS (SELECT 1 FROM changed)), "
-                    .to_owned(),
+                )
+                .to_owned(),
                 audit_from(
                     "changed",
                     6,

@@ -19,8 +19,8 @@ use crate::prepared::Prepared;
 use crate::rows::{MaybeUserColumns, UserRow, corrupt};
 use crate::schema::users;
 
-const UPDATE_USER: &str = "\
-WITH admins AS ( \
+const UPDATE_USER: &str = concat!(
+    "WITH admins AS ( \
     SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL \
     ORDER BY id FOR UPDATE), \
 target AS ( \
@@ -43,21 +43,17 @@ updated AS ( \
 doomed AS ( \
     SELECT s.id FROM sessions s JOIN updated u ON s.user_id = u.id \
     WHERE u.disabled_at IS NOT NULL AND s.revoked_at IS NULL \
-    ORDER BY s.id FOR NO KEY UPDATE OF s), \
-ended AS ( \
-    UPDATE sessions SET revoked_at = $4, revoke_reason = $5 \
-    WHERE id IN (SELECT id FROM doomed) AND revoked_at IS NULL RETURNING id), \
-erased AS ( \
-    UPDATE refresh_tokens SET sealed_successor = NULL \
-    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
-audited AS ( \
+    ORDER BY s.id FOR NO KEY UPDATE OF s), ",
+    end_sessions!(from "doomed", at "$4", reason "$5"),
+    ", audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $6, $4, $7, id, $8, $9, \
            $10 || jsonb_build_object('sessions_ended', (SELECT count(*) FROM ended)) \
     FROM updated) \
 SELECT EXISTS (SELECT 1 FROM target) AS found, u.id, u.email, u.role, u.email_verified_at, \
        u.disabled_at, u.mfa_enabled, u.created_at \
-FROM (SELECT 1) AS one LEFT JOIN updated u ON true";
+FROM (SELECT 1) AS one LEFT JOIN updated u ON true"
+);
 
 #[derive(QueryableByName)]
 struct UpdatedRow {

@@ -9,18 +9,17 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
-/// The tables an import may fill: those of the migrations, no others.
-const TABLES: [&str; 9] = [
-    "users",
-    "sessions",
-    "refresh_tokens",
-    "audit_events",
-    "account_tokens",
-    "mail_outbox",
-    "login_throttle",
-    "api_keys",
-    "mfa_backup_codes",
-];
+/// The tables an import may fill: those the migrations made, read from
+/// the database itself, so that no second list of tables can drift.
+const MIGRATED_TABLES: &str = "\
+SELECT tablename AS name FROM pg_tables \
+WHERE schemaname = current_schema() AND tablename NOT LIKE '\\_\\_%'";
+
+#[derive(QueryableByName)]
+struct Table {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -31,6 +30,7 @@ struct Count {
 /// One import: a connection inside a transaction until [`PgImport::commit`].
 pub struct PgImport {
     conn: AsyncPgConnection,
+    tables: Vec<String>,
 }
 
 impl std::fmt::Debug for PgImport {
@@ -39,11 +39,11 @@ impl std::fmt::Debug for PgImport {
     }
 }
 
-fn known(table: &str) -> anyhow::Result<&'static str> {
-    TABLES
+fn known<'t>(tables: &'t [String], table: &str) -> anyhow::Result<&'t str> {
+    tables
         .iter()
-        .find(|t| **t == table)
-        .copied()
+        .find(|t| *t == table)
+        .map(String::as_str)
         .with_context(|| format!("no table {table} to import into"))
 }
 
@@ -58,17 +58,27 @@ impl PgImport {
             .await
             .context("connecting to the target database")?;
         conn.batch_execute("BEGIN").await?;
-        for table in TABLES {
-            let rows = Self::count_on(&mut conn, table).await?;
+        let tables: Vec<String> = diesel::sql_query(MIGRATED_TABLES)
+            .load::<Table>(&mut conn)
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        for table in &tables {
+            let rows = Self::count_on(&mut conn, &tables, table).await?;
             if rows > 0 {
                 bail!("the target database is not empty: {table} holds {rows} rows");
             }
         }
-        Ok(Self { conn })
+        Ok(Self { conn, tables })
     }
 
-    async fn count_on(conn: &mut AsyncPgConnection, table: &str) -> anyhow::Result<i64> {
-        let table = known(table)?;
+    async fn count_on(
+        conn: &mut AsyncPgConnection,
+        tables: &[String],
+        table: &str,
+    ) -> anyhow::Result<i64> {
+        let table = known(tables, table)?;
         let row: Count = diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
             .get_result(conn)
             .await?;
@@ -81,7 +91,7 @@ impl PgImport {
     /// A value the column's type refuses, a broken constraint, or the
     /// database gone; the whole import is then undone.
     pub async fn insert(&mut self, table: &str, rows_json: &str) -> anyhow::Result<u64> {
-        let table = known(table)?;
+        let table = known(&self.tables, table)?;
         let inserted = diesel::sql_query(format!(
             "INSERT INTO {table} SELECT * FROM jsonb_populate_recordset(NULL::{table}, $1::jsonb)"
         ))
@@ -97,7 +107,7 @@ impl PgImport {
     /// # Errors
     /// As for any query.
     pub async fn count(&mut self, table: &str) -> anyhow::Result<i64> {
-        Self::count_on(&mut self.conn, table).await
+        Self::count_on(&mut self.conn, &self.tables, table).await
     }
 
     /// # Errors

@@ -3,6 +3,9 @@
 //! `AccountTokenStore`, `MailOutbox` and `AuditLog`), creates the database if it is missing and applies the
 //! embedded migrations. No diesel or bb8 type leaves this crate.
 
+#[macro_use]
+mod ending;
+
 mod account_tokens;
 mod admin;
 mod api_keys;

@@ -47,11 +47,8 @@ fn enable_statement() -> String {
                    SELECT enabled.id, d FROM enabled, unnest($5::text[]) AS d), \
          others AS (SELECT s.id FROM sessions s JOIN enabled e ON s.user_id = e.id \
                     WHERE s.revoked_at IS NULL AND s.id <> $16 ORDER BY s.id FOR NO KEY UPDATE OF s), \
-         ended AS (UPDATE sessions SET revoked_at = $4, revoke_reason = 'mfa_enabled' \
-                   WHERE id IN (SELECT id FROM others) AND revoked_at IS NULL RETURNING id), \
-         erased AS (UPDATE refresh_tokens SET sealed_successor = NULL \
-                    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
-         {}{}SELECT EXISTS (SELECT 1 FROM enabled) AS changed",
+         {}, {}{}SELECT EXISTS (SELECT 1 FROM enabled) AS changed",
+        end_sessions!(from "others", at "$4", reason "'mfa_enabled'"),
         enqueue_cte("notice", 11, "FROM enabled"),
         audit_cte(6, 4, "enabled"),
     )
@@ -81,11 +78,8 @@ fn removal_statement() -> String {
          cleared AS (DELETE FROM mfa_backup_codes WHERE user_id IN (SELECT id FROM off)), \
          doomed AS (SELECT s.id FROM sessions s JOIN off o ON s.user_id = o.id \
                     WHERE s.revoked_at IS NULL ORDER BY s.id FOR NO KEY UPDATE OF s), \
-         ended AS (UPDATE sessions SET revoked_at = $2, revoke_reason = 'admin_action' \
-                   WHERE id IN (SELECT id FROM doomed) AND revoked_at IS NULL RETURNING id), \
-         erased AS (UPDATE refresh_tokens SET sealed_successor = NULL \
-                    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
-         {}{}SELECT EXISTS (SELECT 1 FROM off) AS changed",
+         {}, {}{}SELECT EXISTS (SELECT 1 FROM off) AS changed",
+        end_sessions!(from "doomed", at "$2", reason "'admin_action'"),
         enqueue_cte("notice", 8, "FROM off"),
         audit_cte(3, 2, "off"),
     )

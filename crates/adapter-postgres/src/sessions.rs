@@ -77,42 +77,31 @@ ORDER BY last_used_at DESC, id DESC";
 
 /// `found` says whether the session is the user's, whatever its state, so
 /// that a repeated revocation agrees with the first; only a session that
-/// was live is ended and audited. Every statement that ends a session also
-/// erases the successors its tokens kept for grace replays (`erased`): a
-/// revoked family answers no replay, and an old token plus a copy of the
-/// database must not lead anywhere.
-const REVOKE_OWN_SESSION: &str = "\
-WITH target AS (SELECT id FROM sessions WHERE id = $1 AND user_id = $2), \
-ended AS ( \
-    UPDATE sessions SET revoked_at = $3, revoke_reason = $4 \
-    WHERE id IN (SELECT id FROM target) AND revoked_at IS NULL RETURNING id), \
-erased AS ( \
-    UPDATE refresh_tokens SET sealed_successor = NULL \
-    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
-audited AS ( \
+/// was live is ended and audited.
+const REVOKE_OWN_SESSION: &str = concat!(
+    "WITH target AS (SELECT id FROM sessions WHERE id = $1 AND user_id = $2), ",
+    end_sessions!(from "target", at "$3", reason "$4"),
+    ", audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $5, $3, $6, $2, $7, $8, $9 || jsonb_build_object('session_id', id::text) FROM ended) \
-SELECT EXISTS (SELECT 1 FROM target) AS found";
+SELECT EXISTS (SELECT 1 FROM target) AS found"
+);
 
 /// One audit row names every session ended, and none is written when
 /// there was nothing to end (the HAVING over the aggregate). The sessions
 /// are locked in id order first, so that two statements ending several
 /// sessions of one user cannot lock them in opposite orders and deadlock.
-const REVOKE_ALL_SESSIONS: &str = "\
-WITH locked AS ( \
+const REVOKE_ALL_SESSIONS: &str = concat!(
+    "WITH locked AS ( \
     SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL \
-    ORDER BY id FOR NO KEY UPDATE), \
-ended AS ( \
-    UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
-    WHERE id IN (SELECT id FROM locked) AND revoked_at IS NULL RETURNING id), \
-erased AS ( \
-    UPDATE refresh_tokens SET sealed_successor = NULL \
-    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
-audited AS ( \
+    ORDER BY id FOR NO KEY UPDATE), ",
+    end_sessions!(from "locked", at "$2", reason "$3"),
+    ", audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $4, $2, $5, $1, $6, $7, $8 || jsonb_build_object('session_ids', jsonb_agg(id::text ORDER BY id)) \
     FROM ended HAVING count(*) > 0) \
-SELECT count(*) AS ended FROM ended";
+SELECT count(*) AS ended FROM ended"
+);
 
 impl SessionStore for PgStore {
     async fn live_sessions(
@@ -410,12 +399,11 @@ JOIN users u ON u.id = s.user_id \
 WHERE t.digest = $3 AND NOT EXISTS (SELECT 1 FROM rotated)";
 
 /// Ends one session inside a unit of work, erasing its kept successors.
-const REVOKE_SESSION: &str = "\
-WITH ended AS ( \
-    UPDATE sessions SET revoked_at = $2, revoke_reason = $3 \
-    WHERE id = $1 AND revoked_at IS NULL RETURNING id) \
-UPDATE refresh_tokens SET sealed_successor = NULL \
-WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL";
+const REVOKE_SESSION: &str = concat!(
+    "WITH target AS (SELECT $1::uuid AS id), ",
+    end_sessions!(from "target", at "$2", reason "$3"),
+    " SELECT count(*) AS ended FROM ended"
+);
 
 /// The session of the token with this digest, locked first (see the lock
 /// order above). Its own statement: a statement that waited for a lock

@@ -25,21 +25,16 @@ SELECT u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled,
 FROM users u LEFT JOIN sessions s ON s.id = $2 AND s.user_id = u.id \
 WHERE u.id = $1";
 
-const CHANGE_PASSWORD: &str = "\
-WITH changed AS ( \
+const CHANGE_PASSWORD: &str = concat!(
+    "WITH changed AS ( \
     UPDATE users SET password_hash = $3, updated_at = $4 \
     WHERE id = $1 AND password_hash = $2 RETURNING id), \
 others AS ( \
     SELECT s.id FROM sessions s JOIN changed c ON s.user_id = c.id \
     WHERE s.revoked_at IS NULL AND s.id IS DISTINCT FROM $6 \
-    ORDER BY s.id FOR NO KEY UPDATE OF s), \
-ended AS ( \
-    UPDATE sessions SET revoked_at = $4, revoke_reason = $5 \
-    WHERE id IN (SELECT id FROM others) AND revoked_at IS NULL RETURNING id), \
-erased AS ( \
-    UPDATE refresh_tokens SET sealed_successor = NULL \
-    WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL), \
-audited AS ( \
+    ORDER BY s.id FOR NO KEY UPDATE OF s), ",
+    end_sessions!(from "others", at "$4", reason "$5"),
+    ", audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $7, $4, $8, id, $9, $10, \
            $11 || jsonb_build_object('sessions_ended', (SELECT count(*) FROM ended)) \
@@ -47,7 +42,8 @@ audited AS ( \
 notice AS ( \
     INSERT INTO mail_outbox (id, recipient, subject, sealed_body, queued_at, next_attempt_at) \
     SELECT $12, $13, $14, $15, $16, $16 FROM changed) \
-SELECT EXISTS (SELECT 1 FROM changed) AS changed";
+SELECT EXISTS (SELECT 1 FROM changed) AS changed"
+);
 
 #[derive(QueryableByName)]
 struct Changed {

@@ -48,7 +48,7 @@ use gatehouse_application::PortError;
 use gatehouse_application::ports::PoolLoad;
 
 pub use database::{prepare, sqlite_path};
-pub use export::{ExportedRows, Snapshot, TABLES};
+pub use export::{ExportedRows, Snapshot, tables};
 pub use sessions::SqliteTx;
 
 use crate::error::Failed;

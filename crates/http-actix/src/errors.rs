@@ -25,8 +25,7 @@ impl From<RegisterError> for ApiError {
                 ApiError::validation(vec![crate::body::field_error("password", e)])
             }
             RegisterError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
-            RegisterError::Unavailable(e) => ApiError::unavailable(&e),
-            RegisterError::Unexpected(e) => ApiError::internal(&e),
+            RegisterError::Port(e) => e.into(),
         }
     }
 }
@@ -48,8 +47,7 @@ impl From<LoginError> for ApiError {
             LoginError::MfaInvalid => ApiError::mfa_invalid(StatusCode::UNAUTHORIZED),
             LoginError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
             LoginError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
-            LoginError::Unavailable(e) => ApiError::unavailable(&e),
-            LoginError::Unexpected(e) => ApiError::internal(&e),
+            LoginError::Port(e) => e.into(),
         }
     }
 }
@@ -69,8 +67,7 @@ impl From<RotateRefreshTokenError> for ApiError {
                 "Refresh token reused",
                 "This refresh token was already used; the session has been ended. Sign in again.",
             ),
-            RotateRefreshTokenError::Unavailable(e) => ApiError::unavailable(&e),
-            RotateRefreshTokenError::Unexpected(e) => ApiError::internal(&e),
+            RotateRefreshTokenError::Port(e) => e.into(),
         }
     }
 }
@@ -78,8 +75,7 @@ impl From<RotateRefreshTokenError> for ApiError {
 impl From<LogoutError> for ApiError {
     fn from(error: LogoutError) -> Self {
         match error {
-            LogoutError::Unavailable(e) => ApiError::unavailable(&e),
-            LogoutError::Unexpected(e) => ApiError::internal(&e),
+            LogoutError::Port(e) => e.into(),
         }
     }
 }

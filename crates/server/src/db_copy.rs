@@ -8,7 +8,7 @@
 
 use anyhow::{Context, ensure};
 use gatehouse_adapter_postgres::{PgImport, ensure_database, run_migrations};
-use gatehouse_adapter_sqlite::{Snapshot, TABLES, prepare, sqlite_path};
+use gatehouse_adapter_sqlite::{Snapshot, prepare, sqlite_path, tables};
 
 use crate::store::BackendKind;
 
@@ -44,7 +44,7 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<Vec<(&'static str, u64
     // writes; what it writes after this is not copied.
     let mut source = Snapshot::take(&path).await.context("--from")?;
     let mut copied = Vec::new();
-    for table in TABLES {
+    for table in tables() {
         let mut after = 0;
         let mut rows = 0u64;
         loop {

@@ -4,10 +4,7 @@
 
 use std::future::Future;
 
-use gatehouse_application::ports::{
-    AccountTokenStore, AdminStore, ApiKeyStore, AuditLog, Housekeeping, LoginThrottleStore,
-    MailOutbox, MfaStore, PoolLoad, Readiness, SessionStore, Transactional, UserStore,
-};
+use gatehouse_application::ports::{PoolLoad, Store};
 
 use crate::config::Config;
 
@@ -34,24 +31,7 @@ impl BackendKind {
 
 /// A store the service can run on: every store port, and what the
 /// composition root needs to prepare, open and watch it.
-pub trait Backend:
-    UserStore
-    + SessionStore
-    + AccountTokenStore
-    + MailOutbox
-    + Housekeeping
-    + LoginThrottleStore
-    + AdminStore
-    + ApiKeyStore
-    + MfaStore
-    + AuditLog
-    + Transactional
-    + Readiness
-    + Clone
-    + std::fmt::Debug
-    + Sized
-    + 'static
-{
+pub trait Backend: Store + Clone + std::fmt::Debug + Sized + 'static {
     /// Creates the database if missing and applies pending migrations;
     /// answers the versions applied.
     fn prepare(config: &Config) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;

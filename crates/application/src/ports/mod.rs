@@ -77,9 +77,27 @@ pub enum PortError {
     Unexpected(anyhow::Error),
 }
 
-/// Everything a use case may touch, bundled so signatures stay short.
-pub trait Ports: Send + Sync + 'static {
-    type Store: UserStore
+/// Every store port at once: what one database adapter implements. A
+/// new store port joins this list and nothing else names the set.
+pub trait Store:
+    UserStore
+    + SessionStore
+    + AccountTokenStore
+    + MailOutbox
+    + Housekeeping
+    + LoginThrottleStore
+    + AdminStore
+    + ApiKeyStore
+    + MfaStore
+    + AuditLog
+    + Transactional
+    + Readiness
+    + 'static
+{
+}
+
+impl<S> Store for S where
+    S: UserStore
         + SessionStore
         + AccountTokenStore
         + MailOutbox
@@ -90,7 +108,14 @@ pub trait Ports: Send + Sync + 'static {
         + MfaStore
         + AuditLog
         + Transactional
-        + Readiness;
+        + Readiness
+        + 'static
+{
+}
+
+/// Everything a use case may touch, bundled so signatures stay short.
+pub trait Ports: Send + Sync + 'static {
+    type Store: Store;
     type Hasher: PasswordHasher;
     type Tokens: TokenIssuer;
     type Opaque: OpaqueTokens;
@@ -129,19 +154,7 @@ pub struct Adapters<S, H, T, O, C, M, D, F, B> {
 
 impl<S, H, T, O, C, M, D, F, B> Ports for Adapters<S, H, T, O, C, M, D, F, B>
 where
-    S: UserStore
-        + SessionStore
-        + AccountTokenStore
-        + MailOutbox
-        + Housekeeping
-        + LoginThrottleStore
-        + AdminStore
-        + ApiKeyStore
-        + MfaStore
-        + AuditLog
-        + Transactional
-        + Readiness
-        + 'static,
+    S: Store,
     H: PasswordHasher + 'static,
     T: TokenIssuer + 'static,
     O: OpaqueTokens + 'static,

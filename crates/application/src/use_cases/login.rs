@@ -10,13 +10,13 @@ use gatehouse_domain::{Amr, AuditEvent, AuditKind, ClientInfo, Email, Password, 
 use tracing::instrument;
 
 use super::attempts::{self, Begun};
+use super::from_hash_error;
 use super::issue::{self, TokenPair};
 use super::mail::verification_request;
 use super::mfa::second_factor_passes;
-use super::{from_hash_error, from_port_error};
 use crate::ports::{
-    AccountTokenStore, AuditLog, Clock, LoginThrottleStore, PasswordHasher, Ports, SessionStart,
-    SignInGuard, UserStore, Verified,
+    AccountTokenStore, AuditLog, Clock, LoginThrottleStore, PasswordHasher, PortError, Ports,
+    SessionStart, SignInGuard, UserStore, Verified,
 };
 
 #[derive(Debug)]
@@ -50,12 +50,9 @@ pub enum LoginError {
     Throttled { retry_after: Duration },
     #[error("password hashing saturated")]
     Overloaded { retry_after: Duration },
-    #[error("store unavailable")]
-    Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Port(#[from] PortError),
 }
-from_port_error!(LoginError);
 from_hash_error!(LoginError);
 
 #[derive(Debug)]

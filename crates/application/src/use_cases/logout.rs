@@ -5,19 +5,16 @@
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo};
 use tracing::instrument;
 
-use super::from_port_error;
 use crate::ports::{
-    AuditTx, Clock, OpaqueTokens, Ports, RevokeReason, SessionTx, Transactional, UnitOfWork,
+    AuditTx, Clock, OpaqueTokens, PortError, Ports, RevokeReason, SessionTx, Transactional,
+    UnitOfWork,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogoutError {
-    #[error("store unavailable")]
-    Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Port(#[from] PortError),
 }
-from_port_error!(LogoutError);
 
 #[derive(Debug)]
 pub struct Logout<'a, P: Ports> {

@@ -48,15 +48,13 @@ pub enum MfaError {
     Caller(#[from] CallerError),
     #[error(transparent)]
     Port(#[from] PortError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
 }
 
 impl From<HashError> for MfaError {
     fn from(error: HashError) -> Self {
         match error {
             HashError::Overloaded { retry_after } => Self::Overloaded { retry_after },
-            HashError::Unexpected(e) => Self::Unexpected(e),
+            HashError::Unexpected(e) => Self::Port(PortError::Unexpected(e)),
         }
     }
 }

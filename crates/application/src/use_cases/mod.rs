@@ -32,24 +32,9 @@ pub use reauth::{ReauthError, Reauthenticate, Reauthenticated};
 pub use refresh::{RotateRefreshToken, RotateRefreshTokenError};
 pub use register::{Register, RegisterCommand, RegisterError, Registered};
 
-/// Gives a use-case error the two variants every port failure maps to.
-macro_rules! from_port_error {
-    ($error:ident) => {
-        impl From<$crate::ports::PortError> for $error {
-            fn from(error: $crate::ports::PortError) -> Self {
-                match error {
-                    $crate::ports::PortError::Unavailable(e)
-                    | $crate::ports::PortError::Conflict(e) => $error::Unavailable(e),
-                    $crate::ports::PortError::Unexpected(e) => $error::Unexpected(e),
-                }
-            }
-        }
-    };
-}
-pub(crate) use from_port_error;
-
 /// Maps hashing failures for use cases that hash: saturation is
-/// `Overloaded` (503 with Retry-After), anything else unexpected.
+/// `Overloaded` (503 with Retry-After), anything else an unexpected port
+/// failure, as every use-case error has one (`Port(#[from] PortError)`).
 macro_rules! from_hash_error {
     ($error:ident) => {
         impl From<$crate::ports::HashError> for $error {
@@ -58,7 +43,9 @@ macro_rules! from_hash_error {
                     $crate::ports::HashError::Overloaded { retry_after } => {
                         $error::Overloaded { retry_after }
                     }
-                    $crate::ports::HashError::Unexpected(e) => $error::Unexpected(e),
+                    $crate::ports::HashError::Unexpected(e) => {
+                        $error::Port($crate::ports::PortError::Unexpected(e))
+                    }
                 }
             }
         }

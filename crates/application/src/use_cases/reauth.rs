@@ -31,8 +31,6 @@ pub enum ReauthError {
     Caller(#[from] CallerError),
     #[error(transparent)]
     Port(#[from] PortError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
 }
 
 impl From<ConfirmPasswordError> for ReauthError {
@@ -47,7 +45,7 @@ impl From<ConfirmPasswordError> for ReauthError {
                 Self::Overloaded { retry_after }
             }
             ConfirmPasswordError::Hash(crate::ports::HashError::Unexpected(e)) => {
-                Self::Unexpected(e)
+                Self::Port(PortError::Unexpected(e))
             }
             ConfirmPasswordError::Port(e) => Self::Port(e),
         }

@@ -13,7 +13,6 @@
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Presentation, SecretString, Timestamp};
 use tracing::instrument;
 
-use super::from_port_error;
 use super::issue::{self, TokenPair};
 use super::mail::{letters, outgoing};
 use crate::ports::{
@@ -30,12 +29,9 @@ pub enum RotateRefreshTokenError {
     /// A rotated token came back after its grace: the family is now revoked.
     #[error("refresh token reused")]
     Reused,
-    #[error("store unavailable")]
-    Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Port(#[from] PortError),
 }
-from_port_error!(RotateRefreshTokenError);
 
 #[derive(Debug)]
 pub struct RotateRefreshToken<'a, P: Ports> {

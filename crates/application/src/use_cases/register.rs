@@ -9,12 +9,12 @@ use gatehouse_domain::{
 };
 use tracing::instrument;
 
+use super::from_hash_error;
 use super::issue::{self, TokenPair};
 use super::mail::mailed_token;
-use super::{from_hash_error, from_port_error};
 use crate::ports::{
-    BreachedPasswords, Clock, CreateUserError, NewUser, PasswordHasher, Ports, TokenPurpose,
-    UserStore,
+    BreachedPasswords, Clock, CreateUserError, NewUser, PasswordHasher, PortError, Ports,
+    TokenPurpose, UserStore,
 };
 
 #[derive(Debug)]
@@ -42,12 +42,9 @@ pub enum RegisterError {
     WeakPassword(#[source] gatehouse_domain::PasswordError),
     #[error("password hashing saturated")]
     Overloaded { retry_after: Duration },
-    #[error("store unavailable")]
-    Unavailable(#[source] anyhow::Error),
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Port(#[from] PortError),
 }
-from_port_error!(RegisterError);
 from_hash_error!(RegisterError);
 
 #[derive(Debug)]

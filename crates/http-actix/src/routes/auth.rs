@@ -109,7 +109,7 @@ pub async fn login<P: Ports>(
         Err(LoginError::MfaInvalid) => LoginOutcome::MfaInvalid,
         Err(LoginError::Throttled { .. }) => LoginOutcome::Locked,
         Err(LoginError::Overloaded { .. }) => LoginOutcome::Overloaded,
-        Err(LoginError::Unavailable(_) | LoginError::Unexpected(_)) => LoginOutcome::Error,
+        Err(LoginError::Port(_)) => LoginOutcome::Error,
     });
     let tokens = outcome?;
     Ok(no_store(
@@ -147,9 +147,7 @@ pub async fn refresh<P: Ports>(
         Ok(_) => RefreshOutcome::Success,
         Err(RotateRefreshTokenError::Invalid) => RefreshOutcome::Invalid,
         Err(RotateRefreshTokenError::Reused) => RefreshOutcome::ReuseDetected,
-        Err(RotateRefreshTokenError::Unavailable(_) | RotateRefreshTokenError::Unexpected(_)) => {
-            RefreshOutcome::Error
-        }
+        Err(RotateRefreshTokenError::Port(_)) => RefreshOutcome::Error,
     });
     let tokens = outcome?;
     Ok(no_store(
@@ -235,7 +233,6 @@ impl From<ReauthError> for ApiError {
             ReauthError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             ReauthError::Caller(e) => e.into(),
             ReauthError::Port(e) => e.into(),
-            ReauthError::Unexpected(e) => ApiError::internal(&e),
         }
     }
 }

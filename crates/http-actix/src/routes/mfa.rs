@@ -85,7 +85,6 @@ impl From<MfaError> for ApiError {
             MfaError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             MfaError::Caller(e) => e.into(),
             MfaError::Port(e) => e.into(),
-            MfaError::Unexpected(e) => ApiError::internal(&e),
         }
     }
 }

@@ -68,7 +68,6 @@ impl From<ResetPasswordError> for ApiError {
             }
             ResetPasswordError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             ResetPasswordError::Port(e) => e.into(),
-            ResetPasswordError::Unexpected(e) => ApiError::internal(&e),
         }
     }
 }
@@ -158,7 +157,6 @@ impl From<ChangePasswordError> for ApiError {
             ChangePasswordError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
             ChangePasswordError::Caller(e) => e.into(),
             ChangePasswordError::Port(e) => e.into(),
-            ChangePasswordError::Unexpected(e) => ApiError::internal(&e),
         }
     }
 }

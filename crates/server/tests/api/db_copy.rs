@@ -6,6 +6,8 @@ use std::process::Command;
 use serde_json::json;
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use gatehouse_adapter_sqlite::tables;
+
 use crate::support::*;
 
 fn code_now(secret: &str) -> String {
@@ -59,7 +61,7 @@ async fn every_row_moves_from_sqlite_to_postgres_and_keeps_working() {
     before.login("bob@example.com", "not the password").await;
     let counts: Vec<i64> = {
         let mut counts = Vec::new();
-        for table in TABLES {
+        for table in tables() {
             counts.push(
                 before
                     .count(&format!("SELECT count(*) AS n FROM {table}"))
@@ -79,7 +81,7 @@ async fn every_row_moves_from_sqlite_to_postgres_and_keeps_working() {
     );
     let after = spawn_on(pg.clone(), &[]).await;
     // The two schemas have the same columns, which the copy matches by name.
-    for table in TABLES {
+    for table in tables() {
         let lite_columns = SqliteDatabase::count(
             lite.sqlite().unwrap(),
             &format!("SELECT count(*) AS n FROM pragma_table_info('{table}')"),
@@ -92,7 +94,7 @@ async fn every_row_moves_from_sqlite_to_postgres_and_keeps_working() {
             .await;
         assert_eq!(lite_columns, pg_columns, "{table}");
     }
-    for (table, n) in TABLES.iter().zip(&counts) {
+    for (table, n) in tables().zip(&counts) {
         assert_eq!(
             after
                 .count(&format!("SELECT count(*) AS n FROM {table}"))
@@ -153,15 +155,3 @@ fn only_sqlite_to_postgres_and_an_existing_file_are_accepted() {
         String::from_utf8_lossy(&backwards.stderr).contains("sqlite:// store to a postgres://")
     );
 }
-
-const TABLES: [&str; 9] = [
-    "users",
-    "sessions",
-    "refresh_tokens",
-    "audit_events",
-    "account_tokens",
-    "mail_outbox",
-    "login_throttle",
-    "api_keys",
-    "mfa_backup_codes",
-];

@@ -26,8 +26,6 @@ pub enum CreateAccountError {
     Overloaded { retry_after: Duration },
     #[error(transparent)]
     Port(#[from] PortError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
 }
 from_hash_error!(CreateAccountError);
 

@@ -41,15 +41,13 @@ pub enum ChangePasswordError {
     Caller(#[from] CallerError),
     #[error(transparent)]
     Port(#[from] PortError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
 }
 
 impl From<HashError> for ChangePasswordError {
     fn from(error: HashError) -> Self {
         match error {
             HashError::Overloaded { retry_after } => Self::Overloaded { retry_after },
-            HashError::Unexpected(e) => Self::Unexpected(e),
+            HashError::Unexpected(e) => Self::Port(PortError::Unexpected(e)),
         }
     }
 }

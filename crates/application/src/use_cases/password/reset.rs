@@ -37,8 +37,6 @@ pub enum ResetPasswordError {
     Overloaded { retry_after: Duration },
     #[error(transparent)]
     Port(#[from] PortError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
 }
 from_hash_error!(ResetPasswordError);
 

@@ -1,0 +1,24 @@
+//! The one way a statement ends sessions, shared by every statement that
+//! does (logout, sign out everywhere, password change and reset, MFA,
+//! admin disable): a macro, so that each statement stays one `const`.
+
+/// Two CTEs, `ended` and `erased`: ends the live sessions among the ids
+/// the CTE `$source` selects (`ended` returns their ids), and erases the
+/// successors their tokens kept for grace replays, since a revoked family
+/// answers no replay and an old token plus a copy of the database must not
+/// lead anywhere. `$at` and `$reason` are SQL (a parameter or a literal).
+macro_rules! end_sessions {
+    (from $source:literal, at $at:literal, reason $reason:literal) => {
+        concat!(
+            "ended AS (UPDATE sessions SET revoked_at = ",
+            $at,
+            ", revoke_reason = ",
+            $reason,
+            " WHERE id IN (SELECT id FROM ",
+            $source,
+            ") AND revoked_at IS NULL RETURNING id), ",
+            "erased AS (UPDATE refresh_tokens SET sealed_successor = NULL ",
+            "WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL)"
+        )
+    };
+}
