@@ -7,6 +7,14 @@
 /// successors their tokens kept for grace replays, since a revoked family
 /// answers no replay and an old token plus a copy of the database must not
 /// lead anywhere. `$at` and `$reason` are SQL (a parameter or a literal).
+///
+/// `erased` also takes each session's current token (`rotated_at IS
+/// NULL`), though it keeps nothing yet: a rotation that committed while
+/// this statement waited for the session's lock kept a successor on that
+/// very row, which this statement's snapshot still shows as current. Being
+/// a candidate, the row is re-read at its latest version when the update
+/// reaches it, and that successor is erased too; a filter on
+/// `sealed_successor IS NOT NULL` alone would skip it for good.
 macro_rules! end_sessions {
     (from $source:literal, at $at:literal, reason $reason:literal) => {
         concat!(
@@ -18,7 +26,8 @@ macro_rules! end_sessions {
             $source,
             ") AND revoked_at IS NULL RETURNING id), ",
             "erased AS (UPDATE refresh_tokens SET sealed_successor = NULL ",
-            "WHERE session_id IN (SELECT id FROM ended) AND sealed_successor IS NOT NULL)"
+            "WHERE session_id IN (SELECT id FROM ended) ",
+            "AND (sealed_successor IS NOT NULL OR rotated_at IS NULL))"
         )
     };
 }

@@ -1,14 +1,10 @@
 //! The Postgres adapter against a real PostgreSQL, each test in a fresh
 //! database cloned from a migrated template. One test binary (link time).
 
-mod admin;
-mod api_keys;
 mod contract;
-mod housekeeping;
 mod mail;
 mod mfa;
 mod rotation;
-mod sign_in_races;
 mod startup;
 mod support;
 mod timeouts;

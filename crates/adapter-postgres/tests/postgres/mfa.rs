@@ -1,8 +1,5 @@
-//! MFA against PostgreSQL: one code, many logins at once, one winner; one
-//! backup code likewise; and nothing of a secret or a backup code in the
-//! database, in any encoding.
-
-use std::sync::Arc;
+//! MFA against PostgreSQL: nothing of a secret or a backup code in the
+//! database, in any encoding (the code races are in the store contract).
 
 use base64::Engine as _;
 use diesel::QueryableByName;
@@ -10,10 +7,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use gatehouse_adapter_postgres::test_support::TestDatabase;
 use gatehouse_application::AuthPolicy;
 use gatehouse_application::ports::{AccessClaims, Clock};
+use gatehouse_application::use_cases::Authenticate;
 use gatehouse_application::use_cases::mfa::{EnableTotp, SetupTotp};
-use gatehouse_application::use_cases::{Authenticate, Login, LoginCommand, LoginError};
-use gatehouse_domain::{Email, Password, SecretString};
-use tokio::sync::Barrier;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::support::*;
@@ -68,76 +63,12 @@ async fn enrol(ports: &PgPorts) -> Enrolled {
     }
 }
 
-/// Sixteen logins with one credential set, released together.
-async fn race(ports: &Arc<PgPorts>, otp: &str) -> Vec<Result<(), LoginError>> {
-    let barrier = Arc::new(Barrier::new(16));
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let (ports, barrier, otp) = (Arc::clone(ports), Arc::clone(&barrier), otp.to_owned());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                Login::new(&*ports)
-                    .execute(LoginCommand {
-                        email: Email::parse(EMAIL).unwrap(),
-                        password: Password::presented("a perfectly fine passphrase"),
-                        otp: Some(SecretString::new(otp)),
-                        client: client(),
-                    })
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .collect();
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.unwrap());
-    }
-    results
-}
-
 fn policy() -> AuthPolicy {
     let mut policy = AuthPolicy::default();
     // Sixteen losers must not lock the account for the test's next step.
     policy.lockout.per_network.max_failures = 1_000;
     policy.lockout.per_account.max_failures = 1_000;
     policy
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_logins_with_one_totp_code_give_exactly_one_session() {
-    let db = TestDatabase::create().await;
-    let ports = Arc::new(ports(&db, policy()));
-    let enrolled = enrol(&ports).await;
-    let results = race(&ports, &code(&ports, &enrolled.secret, 0)).await;
-    let won = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(won, 1, "{results:?}");
-    assert!(
-        results
-            .iter()
-            .filter_map(|r| r.as_ref().err())
-            .all(|e| matches!(e, LoginError::MfaInvalid)),
-        "{results:?}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_logins_with_one_backup_code_give_exactly_one_session() {
-    let db = TestDatabase::create().await;
-    let ports = Arc::new(ports(&db, policy()));
-    let enrolled = enrol(&ports).await;
-    let results = race(&ports, &enrolled.backup[0]).await;
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
-    // The others are untouched.
-    let results = race(&ports, &enrolled.backup[1]).await;
-    assert_eq!(
-        results.iter().filter(|r| r.is_ok()).count(),
-        1,
-        "{results:?}"
-    );
 }
 
 #[tokio::test]

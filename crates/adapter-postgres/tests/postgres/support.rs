@@ -103,11 +103,3 @@ pub async fn count(db: &TestDatabase, sql: &str) -> i64 {
         .unwrap()
         .n
 }
-
-/// Runs a statement on a separate connection (to set up states no port makes).
-pub async fn run_sql(db: &TestDatabase, sql: &str) {
-    let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
-    diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn)
-        .await
-        .unwrap();
-}

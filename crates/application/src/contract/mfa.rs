@@ -1,11 +1,11 @@
-//! The MFA store's contract: pending secrets, enable and disable as
-//! compare-and-swap steps, and codes that are spent once.
+//! The MFA store: pending secrets, enable and disable as compare-and-swap
+//! steps, and codes that are spent once, even by many logins at once.
 
-use gatehouse_domain::AuditKind;
+use futures_util::future::join_all;
+use gatehouse_domain::*;
 
-use super::{at, audit, new_user};
-use crate::contract::mail::mail_to;
-use crate::ports::{MfaDisable, MfaEnable, MfaStore, UserStore};
+use super::support::*;
+use crate::ports::*;
 
 fn enable(user_id: gatehouse_domain::UserId, pending: &[u8], codes: &[&str]) -> MfaEnable {
     MfaEnable {
@@ -156,7 +156,6 @@ pub async fn enabling_mfa_ends_every_other_session<
 >(
     store: &S,
 ) {
-    use super::new_session;
     let user = new_user("mfa-sessions@example.com");
     let id = user.id;
     store
@@ -183,4 +182,110 @@ pub async fn enabling_mfa_ends_every_other_session<
         .map(|s| s.id)
         .collect();
     assert_eq!(live, vec![kept_id]);
+}
+
+/// One TOTP step, and one backup code, each presented by many logins at
+/// once: each works exactly once.
+pub async fn one_code_many_logins_one_success<S: UserStore + MfaStore>(store: &S) {
+    let user = new_user("race-mfa@example.com");
+    let id = user.id;
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    assert!(store.set_pending_totp(id, vec![9; 8]).await.unwrap());
+    assert!(
+        store
+            .enable_totp(MfaEnable {
+                user_id: id,
+                pending: vec![9; 8],
+                spent_step: 100,
+                backup_codes: vec!["backup-1".into(), "backup-2".into()],
+                keep_session: gatehouse_domain::SessionId::new(),
+                audit: audit(AuditKind::MfaEnabled, id),
+                notice: mail_to("race-mfa@example.com", at(0)),
+            })
+            .await
+            .unwrap()
+    );
+    let steps = join_all((0..RACERS).map(|_| store.spend_totp_step(id, 101))).await;
+    let spent = steps.iter().filter(|s| matches!(s, Ok(true))).count();
+    assert_eq!(spent, 1, "one step, once: {steps:?}");
+    let digests = vec!["backup-2".to_owned()];
+    let codes = join_all((0..RACERS).map(|_| store.spend_backup_code(id, &digests, at(5)))).await;
+    let spent = codes.iter().filter(|s| matches!(s, Ok(true))).count();
+    assert_eq!(spent, 1, "one backup code, once: {codes:?}");
+}
+
+/// Removal (the support desk's) forgets the second factor whatever its
+/// state, ends every session and moves the sessions epoch on (a sign-in
+/// checked before it starts nothing), with the notice; an unknown user is
+/// `false`, nothing written.
+pub async fn removing_mfa_forgets_it_and_ends_every_session<
+    S: UserStore + MfaStore + SessionStore + LoginThrottleStore + MailOutbox,
+>(
+    store: &S,
+) {
+    let user = new_user("lost@example.com");
+    let id = user.id;
+    store
+        .create_user(
+            user,
+            Some(new_session(id, 1)),
+            audit(AuditKind::UserRegistered, id),
+        )
+        .await
+        .unwrap();
+    store
+        .start_session(new_session(id, 2), audit(AuditKind::LoginSucceeded, id))
+        .await
+        .unwrap();
+    store.set_pending_totp(id, vec![1; 8]).await.unwrap();
+    store
+        .enable_totp(enable(id, &[1; 8], &["a", "b"]))
+        .await
+        .unwrap();
+    store.set_pending_totp(id, vec![2; 8]).await.unwrap();
+    let email = Email::parse("lost@example.com").unwrap();
+    let before = store
+        .begin_login_attempt(&email, &attempt_on("a", rules(100, 100), 0))
+        .await
+        .unwrap()
+        .sessions_epoch;
+    let mails = pending(store).await.len();
+    let removal = |user_id| MfaRemoval {
+        user_id,
+        at: at(5),
+        audit: audit(AuditKind::MfaDisabled, user_id),
+        notice: mail_to("lost@example.com", at(5)),
+    };
+
+    assert!(store.remove_mfa(removal(id)).await.unwrap());
+    let state = store.mfa_state(id).await.unwrap();
+    assert!(!state.enabled && state.secret.is_none() && state.pending.is_none());
+    assert!(!store.find_user(id).await.unwrap().unwrap().mfa_enabled);
+    assert!(
+        !store
+            .spend_backup_code(id, &["a".into()], at(6))
+            .await
+            .unwrap()
+    );
+    assert!(store.live_sessions(id, at(6)).await.unwrap().is_empty());
+    let after = store
+        .begin_login_attempt(&email, &attempt_on("a", rules(100, 100), 6))
+        .await
+        .unwrap()
+        .sessions_epoch;
+    assert!(after > before, "the epoch moved on");
+    assert_eq!(
+        pending(store).await.len(),
+        1,
+        "the notice (claimed earlier: {mails})"
+    );
+
+    assert!(
+        store.remove_mfa(removal(id)).await.unwrap(),
+        "again: still the user's"
+    );
+    assert!(!store.remove_mfa(removal(UserId::new())).await.unwrap());
 }

@@ -75,7 +75,9 @@ pub trait ApiKeyStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<ApiKeyView>, PortError>> + Send;
 
     /// Revokes the key if it is one of the user's and not revoked yet,
-    /// with the audit event. Answers whether it was the user's key.
+    /// with the audit event. Answers whether it did: `false`, nothing
+    /// written, for another user's key, an unknown one or one already
+    /// revoked.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
