@@ -121,12 +121,8 @@ pub fn build_app<P: Ports>(
         .app_data(web::Data::new(verifier))
         .app_data(json_config())
         .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-        .service(web::resource("/v1/auth/register").route(web::post().to(auth::register::<P>)))
-        .service(web::resource("/v1/auth/login").route(web::post().to(auth::login::<P>)))
-        .service(web::resource("/v1/auth/reauth").route(web::post().to(auth::reauth::<P>)))
-        .service(web::resource("/v1/auth/refresh").route(web::post().to(auth::refresh::<P>)))
-        .service(web::resource("/v1/auth/logout").route(web::post().to(auth::logout::<P>)))
-        .service(web::resource("/v1/users/me").route(web::get().to(users::me::<P>)))
+        .configure(auth::configure::<P>)
+        .configure(users::configure::<P>)
         .configure(sessions::configure::<P>)
         .configure(password::configure::<P>)
         .configure(email::configure::<P>)
@@ -134,10 +130,9 @@ pub fn build_app<P: Ports>(
         .configure(admin::configure::<P>)
         .configure(api_keys::configure::<P>)
         .configure(mfa::configure::<P>)
-        .service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
-        .service(web::resource("/metrics").route(web::get().to(metrics::metrics)))
-        .service(web::resource("/health/live").route(web::get().to(health::live)))
-        .service(web::resource("/health/ready").route(web::get().to(health::ready::<P>)))
+        .configure(jwks::configure)
+        .configure(metrics::configure)
+        .configure(health::configure::<P>)
         .service(web::resource("/openapi.json").route(web::get().to(move || {
             let body = Arc::clone(&openapi);
             async move {

@@ -6,7 +6,8 @@ use actix_web::error::JsonPayloadError;
 use actix_web::http::header;
 use actix_web::mime;
 use actix_web::{HttpRequest, web};
-use gatehouse_domain::{EmailError, PasswordError};
+use chrono::SecondsFormat;
+use gatehouse_domain::{EmailError, PasswordError, Timestamp};
 
 use crate::problem::{ApiError, FieldError};
 
@@ -205,6 +206,14 @@ where
         .and_then(|n| T::try_from(n).ok())
         .map(Some)
         .ok_or_else(|| D::Error::custom("expected a whole number in range"))
+}
+
+/// Passwords are checked by the domain (8 to 128 code points); this only
+/// caps the work an oversized value could cause.
+pub(crate) const MAX_RAW_PASSWORD: usize = 1024;
+
+pub(crate) fn rfc3339(at: Timestamp) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]

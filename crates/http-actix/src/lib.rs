@@ -10,11 +10,12 @@ mod app;
 mod bearer;
 mod body;
 mod client;
-mod dto;
-mod errors;
 mod metrics;
 mod openapi;
 mod problem;
+#[cfg(test)]
+mod problem_catalogue;
+mod problem_code;
 mod rate_limit;
 mod request_log;
 mod routes;

@@ -190,3 +190,12 @@ pub async fn metrics(metrics: web::Data<Metrics>) -> Result<HttpResponse, ApiErr
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))
 }
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(web::resource("/metrics").route(web::get().to(metrics)));
+}
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(metrics))]
+pub(crate) struct Api;

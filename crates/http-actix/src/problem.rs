@@ -8,6 +8,11 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use gatehouse_application::PortError;
+use gatehouse_application::use_cases::signed_in::CallerError;
+
+use crate::problem_code::ProblemCode;
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid field of a request body.
@@ -54,8 +59,7 @@ enum Challenge {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
-    title: &'static str,
+    code: ProblemCode,
     detail: String,
     errors: Vec<FieldError>,
     retry_after: Option<u64>,
@@ -69,16 +73,10 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
-    pub fn new(
-        status: StatusCode,
-        code: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(status: StatusCode, code: ProblemCode, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
-            title,
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
@@ -100,8 +98,7 @@ impl ApiError {
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "VALIDATION_FAILED",
-            "Validation failed",
+            ProblemCode::ValidationFailed,
             "One or more fields are invalid.",
         );
         e.errors = errors;
@@ -111,8 +108,7 @@ impl ApiError {
     pub fn malformed(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "MALFORMED_REQUEST",
-            "Malformed request",
+            ProblemCode::MalformedRequest,
             detail,
         )
     }
@@ -120,8 +116,7 @@ impl ApiError {
     pub fn token_missing() -> Self {
         let mut e = Self::new(
             StatusCode::UNAUTHORIZED,
-            "AUTH_TOKEN_MISSING",
-            "Authentication required",
+            ProblemCode::AuthTokenMissing,
             "Send an access token as `Authorization: Bearer <token>`.",
         );
         e.challenge = Challenge::Bearer;
@@ -131,8 +126,7 @@ impl ApiError {
     pub fn token_invalid() -> Self {
         let mut e = Self::new(
             StatusCode::UNAUTHORIZED,
-            "AUTH_TOKEN_INVALID",
-            "Invalid access token",
+            ProblemCode::AuthTokenInvalid,
             "The access token is not valid.",
         );
         e.challenge = Challenge::InvalidToken;
@@ -142,8 +136,7 @@ impl ApiError {
     pub fn token_expired() -> Self {
         let mut e = Self::new(
             StatusCode::UNAUTHORIZED,
-            "AUTH_TOKEN_EXPIRED",
-            "Expired access token",
+            ProblemCode::AuthTokenExpired,
             "The access token has expired.",
         );
         e.challenge = Challenge::InvalidToken;
@@ -154,8 +147,7 @@ impl ApiError {
     pub fn token_revoked() -> Self {
         let mut e = Self::new(
             StatusCode::UNAUTHORIZED,
-            "AUTH_TOKEN_REVOKED",
-            "Revoked access token",
+            ProblemCode::AuthTokenRevoked,
             "The session of this access token has ended; sign in again.",
         );
         e.challenge = Challenge::InvalidToken;
@@ -166,18 +158,26 @@ impl ApiError {
     pub fn too_many_attempts(retry_after: std::time::Duration) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "TOO_MANY_ATTEMPTS",
-            "Too many attempts",
+            ProblemCode::TooManyAttempts,
             "Too many wrong passwords for this account; try again later.",
         )
         .retry_after(retry_after.as_secs_f64().ceil() as u64)
     }
 
+    /// The network's requests to the sign-in endpoints are over the limit.
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ProblemCode::RateLimited,
+            "Too many requests from this network; slow down.",
+        )
+        .retry_after(wait.as_secs_f64().ceil() as u64)
+    }
+
     pub fn api_key_not_allowed() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "API_KEY_NOT_ALLOWED",
-            "API key not allowed",
+            ProblemCode::ApiKeyNotAllowed,
             "This needs a signed-in session: an API key only reads /v1/users/me.",
         )
     }
@@ -185,8 +185,7 @@ impl ApiError {
     pub fn api_key_invalid() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "API_KEY_INVALID",
-            "Invalid API key",
+            ProblemCode::ApiKeyInvalid,
             "The API key is unknown, revoked or expired.",
         )
     }
@@ -196,8 +195,7 @@ impl ApiError {
     pub fn mfa_invalid(status: StatusCode) -> Self {
         Self::new(
             status,
-            "MFA_INVALID",
-            "Invalid code",
+            ProblemCode::MfaInvalid,
             "The code is wrong, expired or already used.",
         )
     }
@@ -207,8 +205,7 @@ impl ApiError {
     pub fn reauth_required() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "REAUTH_REQUIRED",
-            "Recent authentication required",
+            ProblemCode::ReauthRequired,
             "Confirm your password with POST /v1/auth/reauth, then try again with the new access token.",
         )
     }
@@ -216,26 +213,19 @@ impl ApiError {
     pub fn mfa_required() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "MFA_REQUIRED",
-            "Second factor required",
+            ProblemCode::MfaRequired,
             "Send the code of your authenticator app, or a backup code, as `otp`.",
         )
     }
 
     pub fn email_not_verified(detail: &str) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "EMAIL_NOT_VERIFIED",
-            "Email not verified",
-            detail,
-        )
+        Self::new(StatusCode::FORBIDDEN, ProblemCode::EmailNotVerified, detail)
     }
 
     pub fn account_disabled() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "ACCOUNT_DISABLED",
-            "Account disabled",
+            ProblemCode::AccountDisabled,
             "This account is disabled.",
         )
     }
@@ -244,8 +234,7 @@ impl ApiError {
         tracing::warn!(error = format!("{cause:#}"), "dependency unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "SERVICE_UNAVAILABLE",
-            "Service unavailable",
+            ProblemCode::ServiceUnavailable,
             "The service cannot handle the request right now; try again shortly.",
         )
         .retry_after(1)
@@ -254,8 +243,7 @@ impl ApiError {
     pub fn overloaded(retry_after: std::time::Duration) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "OVERLOADED",
-            "Overloaded",
+            ProblemCode::Overloaded,
             "Too many password operations are in progress; try again shortly.",
         )
         .retry_after(retry_after.as_secs())
@@ -265,8 +253,7 @@ impl ApiError {
         tracing::error!(error = format!("{cause:#}"), "unexpected error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "Internal error",
+            ProblemCode::InternalError,
             "Something went wrong on our side.",
         )
     }
@@ -278,22 +265,19 @@ impl ApiError {
             StatusCode::NOT_FOUND => Self::not_found(),
             StatusCode::METHOD_NOT_ALLOWED => Self::new(
                 status,
-                "METHOD_NOT_ALLOWED",
-                "Method not allowed",
+                ProblemCode::MethodNotAllowed,
                 "This resource does not support that method.",
             ),
             StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::unsupported_media_type(),
             s if s.is_server_error() => Self::new(
                 s,
-                "INTERNAL_ERROR",
-                "Internal error",
+                ProblemCode::InternalError,
                 "Something went wrong on our side.",
             ),
             s => Self::new(
                 s,
-                "BAD_REQUEST",
-                "Bad request",
+                ProblemCode::BadRequest,
                 "The request could not be processed.",
             ),
         }
@@ -302,8 +286,7 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "Not found",
+            ProblemCode::NotFound,
             "No such resource.",
         )
     }
@@ -311,8 +294,7 @@ impl ApiError {
     pub fn payload_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            "Payload too large",
+            ProblemCode::PayloadTooLarge,
             "Request bodies are limited to 64 KiB.",
         )
     }
@@ -320,13 +302,12 @@ impl ApiError {
     pub fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "Unsupported media type",
+            ProblemCode::UnsupportedMediaType,
             "Send request bodies as `Content-Type: application/json`.",
         )
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         self.code
     }
 
@@ -334,12 +315,12 @@ impl ApiError {
         Problem {
             kind: format!(
                 "urn:gatehouse:problem:{}",
-                self.code.to_ascii_lowercase().replace('_', "-")
+                self.code.as_str().to_ascii_lowercase().replace('_', "-")
             ),
-            title: self.title.to_owned(),
+            title: self.code.title().to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_owned(),
+            code: self.code.as_str().to_owned(),
             errors: self.errors.clone(),
         }
     }
@@ -372,5 +353,29 @@ impl ResponseError for ApiError {
             }
         }
         response.json(self.body())
+    }
+}
+
+impl From<PortError> for ApiError {
+    fn from(error: PortError) -> Self {
+        match error {
+            PortError::Unavailable(e) => ApiError::unavailable(&e),
+            // Retrying meets the state the other writer left.
+            PortError::Conflict(e) => ApiError::unavailable(&e),
+            PortError::Unexpected(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+/// What every call under `/v1/users/me` may answer before it does anything.
+impl From<CallerError> for ApiError {
+    fn from(error: CallerError) -> Self {
+        match error {
+            // The account behind a well-signed token is gone: the token no longer means anything.
+            CallerError::Gone => ApiError::token_invalid(),
+            CallerError::Disabled => ApiError::account_disabled(),
+            CallerError::SessionEnded => ApiError::token_revoked(),
+            CallerError::Port(e) => e.into(),
+        }
     }
 }

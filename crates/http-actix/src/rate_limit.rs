@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 use dashmap::DashMap;
@@ -189,13 +189,7 @@ pub async fn limit_auth_requests(
         && let Some(ip) = client_ip(request.request())
         && let Err(wait) = limit.check(ip)
     {
-        let refusal = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            "Too many requests",
-            "Too many requests from this network; slow down.",
-        )
-        .retry_after(wait.as_secs_f64().ceil() as u64);
+        let refusal = ApiError::rate_limited(wait);
         let (request, _) = request.into_parts();
         return Ok(ServiceResponse::new(request, refusal.error_response()).map_into_right_body());
     }

@@ -16,14 +16,16 @@ use gatehouse_domain::{AuditEvent, AuditKind, Role, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::dto::RoleName;
+use crate::routes::users::RoleName;
 
 use super::no_store;
 use crate::bearer::Bearer;
+use crate::body::rfc3339;
 use crate::body::{FieldErrors, FieldIssue};
 use crate::client::client_info;
-use crate::dto::{UserResponse, rfc3339};
 use crate::problem::{ApiError, Problem};
+use crate::problem_code::ProblemCode;
+use crate::routes::users::UserResponse;
 
 /// Mounts the area's routes.
 pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
@@ -47,15 +49,13 @@ impl From<AdminError> for ApiError {
         match error {
             AdminError::Forbidden => ApiError::new(
                 StatusCode::FORBIDDEN,
-                "FORBIDDEN",
-                "Forbidden",
+                ProblemCode::Forbidden,
                 "This needs the admin role.",
             ),
             AdminError::NotFound => ApiError::not_found(),
             AdminError::LastAdmin => ApiError::new(
                 StatusCode::CONFLICT,
-                "LAST_ADMIN",
-                "Last admin",
+                ProblemCode::LastAdmin,
                 "The last active admin cannot be demoted or disabled.",
             ),
             AdminError::Caller(e) => e.into(),
@@ -359,6 +359,21 @@ pub async fn audit_events<P: Ports>(
         }),
     ))
 }
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        list_users,
+        get_user,
+        update_user,
+        revoke_sessions,
+        remove_mfa,
+        audit_events
+    ),
+    components(schemas(UsersPage, UpdateUserBody, AuditEventResponse, AuditPageResponse))
+)]
+pub(crate) struct Api;
 
 #[cfg(test)]
 mod tests {

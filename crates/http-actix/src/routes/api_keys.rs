@@ -14,10 +14,11 @@ use utoipa::ToSchema;
 
 use super::no_store;
 use crate::bearer::Bearer;
+use crate::body::rfc3339;
 use crate::body::{FieldErrors, field_error_text};
 use crate::client::client_info;
-use crate::dto::rfc3339;
 use crate::problem::{ApiError, Problem};
+use crate::problem_code::ProblemCode;
 
 /// Mounts the area's routes.
 pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
@@ -95,8 +96,7 @@ impl From<ApiKeyError> for ApiError {
             ApiKeyError::ReauthRequired => ApiError::reauth_required(),
             ApiKeyError::LimitReached => ApiError::new(
                 StatusCode::CONFLICT,
-                "API_KEY_LIMIT",
-                "Too many API keys",
+                ProblemCode::ApiKeyLimit,
                 "An account has at most 25 live API keys; revoke one first.",
             ),
             ApiKeyError::NotFound => ApiError::not_found(),
@@ -187,3 +187,16 @@ pub async fn revoke<P: Ports>(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create, list, revoke),
+    components(schemas(
+        CreateApiKeyBody,
+        ApiKeyResponse,
+        CreatedApiKeyResponse,
+        ApiKeysResponse
+    ))
+)]
+pub(crate) struct Api;

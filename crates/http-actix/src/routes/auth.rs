@@ -1,23 +1,171 @@
 //! `/v1/auth/*`: register, login, reauth, refresh, logout.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use garde::Validate;
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::{
-    Login, LoginCommand, LoginError, Logout, ReauthError, Reauthenticate, Register,
-    RegisterCommand, RotateRefreshToken, RotateRefreshTokenError,
+    Login, LoginCommand, LoginError, Logout, LogoutError, ReauthError, Reauthenticate, Register,
+    RegisterCommand, RegisterError, RotateRefreshToken, RotateRefreshTokenError, TokenPair,
 };
 use gatehouse_domain::{Email, Password, SecretString};
 
 use super::no_store;
 use crate::bearer::Bearer;
-use crate::body::FieldErrors;
+use crate::body::{FieldErrors, MAX_RAW_PASSWORD};
 use crate::client::client_info;
-use crate::dto::{
-    LoginBody, ReauthBody, ReauthResponse, RefreshBody, RegisterBody, RegisterResponse,
-    TokenResponse,
-};
 use crate::metrics::{LoginOutcome, Metrics, RefreshOutcome};
 use crate::problem::{ApiError, Problem};
+use crate::problem_code::ProblemCode;
+use crate::routes::users::UserResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct RegisterBody {
+    #[garde(required, length(chars, max = 254))]
+    #[schema(value_type = String, required = true, format = Email, example = "ada@example.com", max_length = 254)]
+    pub email: Option<String>,
+    #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct LoginBody {
+    #[garde(required, length(chars, max = 254))]
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
+    pub email: Option<String>,
+    #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(value_type = String, required = true, max_length = 1024)]
+    pub password: Option<String>,
+    /// With MFA on: the code of the authenticator app (six digits) or a
+    /// backup code. Ignored otherwise.
+    #[garde(length(chars, max = 64))]
+    #[schema(max_length = 64)]
+    pub otp: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct ReauthBody {
+    #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
+    #[schema(value_type = String, required = true, max_length = 1024)]
+    pub password: Option<String>,
+    /// With MFA on: a current code of the authenticator app, or a backup code.
+    #[garde(length(chars, max = 64))]
+    #[schema(max_length = 64)]
+    pub otp: Option<String>,
+}
+
+/// An access token of the same session, its `auth_time` now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReauthResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+pub struct RefreshBody {
+    #[garde(required, length(chars, max = 512))]
+    #[schema(value_type = String, required = true, max_length = 512)]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Access-token lifetime in seconds.
+    pub expires_in: u64,
+    pub refresh_token: String,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(pair: TokenPair) -> Self {
+        Self {
+            access_token: pair.access_token.expose().to_owned(),
+            token_type: "Bearer",
+            expires_in: pair.expires_in.as_secs(),
+            refresh_token: pair.refresh_token.expose().to_owned(),
+        }
+    }
+}
+
+/// The new user, and (unless verified email is required) a first token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterResponse {
+    pub user: UserResponse,
+    #[serde(flatten)]
+    pub tokens: Option<TokenResponse>,
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(error: RegisterError) -> Self {
+        match error {
+            RegisterError::EmailTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                ProblemCode::EmailTaken,
+                "An account with this email already exists.",
+            ),
+            RegisterError::WeakPassword(e) => {
+                ApiError::validation(vec![crate::body::field_error("password", e)])
+            }
+            RegisterError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
+            RegisterError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ProblemCode::InvalidCredentials,
+                "The email or password is not correct.",
+            ),
+            LoginError::AccountDisabled => ApiError::account_disabled(),
+            LoginError::EmailNotVerified => ApiError::email_not_verified(
+                "Confirm your email address with the link we mailed you, then sign in.",
+            ),
+            LoginError::MfaRequired => ApiError::mfa_required(),
+            LoginError::MfaInvalid => ApiError::mfa_invalid(StatusCode::UNAUTHORIZED),
+            LoginError::Throttled { retry_after } => ApiError::too_many_attempts(retry_after),
+            LoginError::Overloaded { retry_after } => ApiError::overloaded(retry_after),
+            LoginError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<RotateRefreshTokenError> for ApiError {
+    fn from(error: RotateRefreshTokenError) -> Self {
+        match error {
+            RotateRefreshTokenError::Invalid => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ProblemCode::RefreshTokenInvalid,
+                "The refresh token is unknown, expired or revoked; sign in again.",
+            ),
+            RotateRefreshTokenError::Reused => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ProblemCode::RefreshTokenReused,
+                "This refresh token was already used; the session has been ended. Sign in again.",
+            ),
+            RotateRefreshTokenError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<LogoutError> for ApiError {
+    fn from(error: LogoutError) -> Self {
+        match error {
+            LogoutError::Port(e) => e.into(),
+        }
+    }
+}
 
 /// Create an account (role `user`), mail it a verification link, and sign it
 /// in (unless a verified email is required first: then the answer holds the
@@ -221,8 +369,7 @@ impl From<ReauthError> for ApiError {
             // missing authentication.
             ReauthError::InvalidCredentials => ApiError::new(
                 actix_web::http::StatusCode::FORBIDDEN,
-                "INVALID_CREDENTIALS",
-                "Invalid credentials",
+                ProblemCode::InvalidCredentials,
                 "The password is not correct.",
             ),
             ReauthError::MfaRequired => ApiError::mfa_required(),
@@ -236,3 +383,28 @@ impl From<ReauthError> for ApiError {
         }
     }
 }
+
+pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
+    config
+        .service(web::resource("/v1/auth/register").route(web::post().to(register::<P>)))
+        .service(web::resource("/v1/auth/login").route(web::post().to(login::<P>)))
+        .service(web::resource("/v1/auth/reauth").route(web::post().to(reauth::<P>)))
+        .service(web::resource("/v1/auth/refresh").route(web::post().to(refresh::<P>)))
+        .service(web::resource("/v1/auth/logout").route(web::post().to(logout::<P>)));
+}
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(register, login, reauth, refresh, logout),
+    components(schemas(
+        RegisterBody,
+        LoginBody,
+        ReauthBody,
+        ReauthResponse,
+        RefreshBody,
+        RegisterResponse,
+        TokenResponse
+    ))
+)]
+pub(crate) struct Api;

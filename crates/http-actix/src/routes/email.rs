@@ -15,6 +15,7 @@ use crate::bearer::Bearer;
 use crate::body::FieldErrors;
 use crate::client::client_info;
 use crate::problem::{ApiError, Problem};
+use crate::problem_code::ProblemCode;
 
 /// Mounts the area's routes.
 pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
@@ -38,8 +39,7 @@ impl From<VerifyEmailError> for ApiError {
         match error {
             VerifyEmailError::InvalidToken => ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "VERIFY_TOKEN_INVALID",
-                "Invalid verification link",
+                ProblemCode::VerifyTokenInvalid,
                 "The verification link is unknown, used or expired; ask for a new one.",
             ),
             VerifyEmailError::Port(e) => e.into(),
@@ -97,3 +97,8 @@ pub async fn resend<P: Ports>(
     ResendVerification::new(&**ports).execute(&claims).await?;
     Ok(HttpResponse::Accepted().finish())
 }
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(verify, resend), components(schemas(VerifyEmailBody)))]
+pub(crate) struct Api;

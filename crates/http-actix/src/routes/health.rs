@@ -4,8 +4,16 @@ use actix_web::{HttpResponse, web};
 use gatehouse_application::Ports;
 use gatehouse_application::ports::Readiness;
 
-use crate::dto::HealthResponse;
 use crate::problem::{ApiError, Problem};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
 
 /// The process is up. Touches nothing else, so it stays fast under load.
 #[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = HealthResponse)))]
@@ -38,3 +46,14 @@ pub async fn ready<P: Ports>(ports: web::Data<P>) -> Result<HttpResponse, ApiErr
     })?;
     Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
 }
+
+pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
+    config
+        .service(web::resource("/health/live").route(web::get().to(live)))
+        .service(web::resource("/health/ready").route(web::get().to(ready::<P>)));
+}
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(live, ready), components(schemas(HealthResponse)))]
+pub(crate) struct Api;

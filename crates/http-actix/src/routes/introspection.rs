@@ -108,3 +108,11 @@ pub async fn introspect<P: Ports>(
         HttpResponse::Ok().json(IntrospectionResponse::from(found)),
     ))
 }
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(introspect),
+    components(schemas(IntrospectBody, IntrospectionResponse))
+)]
+pub(crate) struct Api;

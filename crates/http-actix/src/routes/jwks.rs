@@ -69,3 +69,12 @@ pub async fn jwks(jwks: web::Data<Jwks>) -> HttpResponse {
         ))
         .body(jwks.0.to_string())
 }
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(web::resource("/.well-known/jwks.json").route(web::get().to(jwks)));
+}
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(jwks), components(schemas(JwkResponse, JwksResponse)))]
+pub(crate) struct Api;

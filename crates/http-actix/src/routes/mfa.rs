@@ -14,9 +14,10 @@ use utoipa::ToSchema;
 use super::no_store;
 use crate::bearer::Bearer;
 use crate::body::FieldErrors;
+use crate::body::MAX_RAW_PASSWORD;
 use crate::client::client_info;
-use crate::dto::MAX_RAW_PASSWORD;
 use crate::problem::{ApiError, Problem};
+use crate::problem_code::ProblemCode;
 
 pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
     config
@@ -65,15 +66,13 @@ impl From<MfaError> for ApiError {
         match error {
             MfaError::AlreadyEnabled => ApiError::new(
                 StatusCode::CONFLICT,
-                "MFA_ALREADY_ENABLED",
-                "MFA already enabled",
+                ProblemCode::MfaAlreadyEnabled,
                 "Two-step sign-in is on; turn it off first to enrol a new app.",
             ),
             MfaError::InvalidCode => ApiError::mfa_invalid(StatusCode::BAD_REQUEST),
             MfaError::InvalidCredentials => ApiError::new(
                 StatusCode::FORBIDDEN,
-                "INVALID_CREDENTIALS",
-                "Invalid credentials",
+                ProblemCode::InvalidCredentials,
                 "The password is not correct.",
             ),
             MfaError::MfaInvalid => ApiError::mfa_invalid(StatusCode::UNAUTHORIZED),
@@ -185,3 +184,16 @@ pub async fn disable<P: Ports>(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(setup, enable, disable),
+    components(schemas(
+        TotpSetupResponse,
+        EnableTotpBody,
+        BackupCodesResponse,
+        DisableTotpBody
+    ))
+)]
+pub(crate) struct Api;

@@ -15,10 +15,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::bearer::Bearer;
+use crate::body::MAX_RAW_PASSWORD;
 use crate::body::{FieldErrors, field_error};
 use crate::client::client_info;
-use crate::dto::MAX_RAW_PASSWORD;
 use crate::problem::{ApiError, Problem};
+use crate::problem_code::ProblemCode;
 
 /// Mounts the area's routes.
 pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
@@ -59,8 +60,7 @@ impl From<ResetPasswordError> for ApiError {
         match error {
             ResetPasswordError::InvalidToken => ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "RESET_TOKEN_INVALID",
-                "Invalid reset link",
+                ProblemCode::ResetTokenInvalid,
                 "The reset link is unknown, used or expired; ask for a new one.",
             ),
             ResetPasswordError::WeakPassword(e) => {
@@ -144,8 +144,7 @@ impl From<ChangePasswordError> for ApiError {
             // 403, not 401: the caller is signed in; only the proof is wrong.
             ChangePasswordError::InvalidCredentials => ApiError::new(
                 StatusCode::FORBIDDEN,
-                "INVALID_CREDENTIALS",
-                "Invalid credentials",
+                ProblemCode::InvalidCredentials,
                 "The current password is not correct.",
             ),
             ChangePasswordError::WeakPassword(e) => {
@@ -199,3 +198,11 @@ pub async fn change<P: Ports>(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(forgot, reset, change),
+    components(schemas(ChangePasswordBody, ForgotPasswordBody, ResetPasswordBody))
+)]
+pub(crate) struct Api;

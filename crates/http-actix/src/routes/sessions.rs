@@ -4,15 +4,16 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::sessions::{
-    ListSessions, ListedSession, RevokeAllSessions, RevokeSession,
+    ListSessions, ListSessionsError, ListedSession, RevokeAllSessions, RevokeAllSessionsError,
+    RevokeSession, RevokeSessionError,
 };
 use gatehouse_domain::SessionId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::bearer::Bearer;
+use crate::body::rfc3339;
 use crate::client::client_info;
-use crate::dto::rfc3339;
 use crate::problem::{ApiError, Problem};
 
 /// Mounts the area's routes.
@@ -126,3 +127,39 @@ pub async fn revoke_all<P: Ports>(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+impl From<ListSessionsError> for ApiError {
+    fn from(error: ListSessionsError) -> Self {
+        match error {
+            ListSessionsError::Caller(e) => e.into(),
+            ListSessionsError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<RevokeSessionError> for ApiError {
+    fn from(error: RevokeSessionError) -> Self {
+        match error {
+            RevokeSessionError::NotFound => ApiError::not_found(),
+            RevokeSessionError::Caller(e) => e.into(),
+            RevokeSessionError::Port(e) => e.into(),
+        }
+    }
+}
+
+impl From<RevokeAllSessionsError> for ApiError {
+    fn from(error: RevokeAllSessionsError) -> Self {
+        match error {
+            RevokeAllSessionsError::Caller(e) => e.into(),
+            RevokeAllSessionsError::Port(e) => e.into(),
+        }
+    }
+}
+
+/// This area's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, revoke, revoke_all),
+    components(schemas(SessionResponse, SessionsResponse))
+)]
+pub(crate) struct Api;

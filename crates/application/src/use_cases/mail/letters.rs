@@ -74,16 +74,15 @@ pub(crate) fn api_key_created(
     Letter {
         subject: "A new API key was created".to_owned(),
         body: format!(
-            "An API key was created for your account: scripts and services holding it act              as you.
-
-             Name: {}
-             Starts with: {prefix}
-             When: {}
-             From IP address: {}
-             Browser or app: {}
-
-             If this was not you, revoke the key in your account's API keys and change              your password.
-",
+            "An API key was created for your account: scripts and services holding it act \
+             as you.\n\n\
+             Name: {}\n\
+             Starts with: {prefix}\n\
+             When: {}\n\
+             From IP address: {}\n\
+             Browser or app: {}\n\n\
+             If this was not you, revoke the key in your account's API keys and change \
+             your password.\n",
             printable(name),
             now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             client.ip.as_deref().unwrap_or("unknown"),
@@ -172,6 +171,60 @@ mod tests {
                 .body
                 .contains("http://127.0.0.1:8080/verify-email?token=abc\n")
         );
+    }
+
+    /// Every mail as its recipient reads it, one snapshot: wording,
+    /// line breaks and what each one names are reviewed as a file.
+    #[test]
+    fn every_mail() {
+        use std::fmt::Write as _;
+        let token = SecretString::new("TOKEN");
+        let at = chrono::DateTime::parse_from_rfc3339("2030-01-01T12:00:00Z")
+            .map(|t| t.to_utc())
+            .unwrap_or_default();
+        let client = ClientInfo {
+            ip: Some("203.0.113.9".into()),
+            user_agent: Some("Firefox/140".into()),
+            request_id: None,
+            client_request_id: None,
+        };
+        let key = ApiKeyView {
+            id: uuid::Uuid::nil(),
+            name: "deploy bot".into(),
+            prefix: "gk_1a2b3c4d".into(),
+            created_at: at,
+            expires_at: None,
+            last_used_at: None,
+        };
+        let letters = [
+            (
+                "verification",
+                verification("https://auth.example.com", &token),
+            ),
+            (
+                "password_reset",
+                password_reset("https://auth.example.com", &token),
+            ),
+            ("password_changed", password_changed(&[])),
+            ("password_changed_with_keys", password_changed(&[key])),
+            (
+                "api_key_created",
+                api_key_created("deploy bot", "gk_1a2b3c4d", at, &client),
+            ),
+            ("mfa_enabled", mfa_enabled()),
+            ("mfa_disabled", mfa_disabled()),
+            ("mfa_removed_by_admin", mfa_removed_by_admin()),
+            ("reuse_alert", reuse_alert(at, &client)),
+        ];
+        let mut all = String::new();
+        for (name, letter) in letters {
+            let _ = write!(
+                all,
+                "=== {name}\nSubject: {}\n\n{}\n",
+                letter.subject, letter.body
+            );
+        }
+        insta::assert_snapshot!(all);
     }
 
     #[test]
