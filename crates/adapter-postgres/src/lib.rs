@@ -1,7 +1,8 @@
-//! The PostgreSQL adapter: diesel-async over a bb8 pool. It implements the
-//! store ports (`UserStore`, `SessionStore` with its unit of work,
-//! `AccountTokenStore`, `MailOutbox` and `AuditLog`), creates the database if it is missing and applies the
-//! embedded migrations. No diesel or bb8 type leaves this crate.
+//! The PostgreSQL adapter: diesel-async over a bb8 pool. It implements
+//! every store port (`ports::Store`, held to the store contract), creates
+//! the database if it is missing and applies the embedded migrations. Each
+//! port method is one statement where one suffices (data-modifying CTEs,
+//! kept prepared). No diesel or bb8 type leaves this crate.
 
 #[macro_use]
 mod ending;
@@ -14,14 +15,16 @@ mod database;
 mod error;
 mod housekeeping;
 mod import;
-mod login_throttle;
 mod mfa;
 mod outbox;
 mod prepared;
+mod rotation;
 mod rows;
 mod schema;
 mod sessions;
+mod sign_in;
 pub mod tls;
+mod unit_of_work;
 mod users;
 
 #[cfg(feature = "test-support")]
@@ -37,7 +40,7 @@ use gatehouse_application::ports::PoolLoad;
 
 pub use database::{ensure_database, run_migrations};
 pub use import::PgImport;
-pub use sessions::PgTx;
+pub use unit_of_work::PgTx;
 
 #[derive(Debug, Clone)]
 pub struct PgConfig {

@@ -140,7 +140,7 @@ impl StoredTokenRow {
             user_disabled: self.user_disabled,
             amr: amr(&self.amr)?,
             auth_time: instant(self.auth_time)?,
-            facts: PresentedToken {
+            presented: PresentedToken {
                 expires_at: instant(self.expires_at)?,
                 rotated_at: maybe_instant(self.rotated_at)?,
                 successor_kept: self.sealed_successor.is_some(),

@@ -19,15 +19,17 @@ mod codec;
 mod database;
 mod error;
 mod export;
-mod finishing;
 mod housekeeping;
-mod login_throttle;
 mod mfa;
 mod outbox;
 mod prepared;
+mod rotation;
+mod runs_to_completion;
 mod runtime;
 mod sessions;
+mod sign_in;
 mod threads;
+mod unit_of_work;
 mod users;
 mod writer;
 mod writes;
@@ -49,10 +51,10 @@ use gatehouse_application::ports::PoolLoad;
 
 pub use database::{prepare, sqlite_path};
 pub use export::{ExportedRows, Snapshot, tables};
-pub use sessions::SqliteTx;
+pub use unit_of_work::SqliteTx;
 
 use crate::error::Failed;
-use crate::finishing::Finishing;
+use crate::runs_to_completion::RunsToCompletion;
 use crate::runtime::StoreRuntime;
 use crate::threads::StoreThreads;
 use crate::writer::Writer;
@@ -193,7 +195,7 @@ impl SqliteStore {
     /// thread, beside the writer (WAL), within the query timeout. The work
     /// itself is never cut off: when the caller stops waiting, it finishes
     /// on the store's runtime, and only then does the connection go back
-    /// (see `finishing.rs`).
+    /// (see `runs_to_completion.rs`).
     pub(crate) async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> QueryResult<T> + Send + 'static,
@@ -203,7 +205,7 @@ impl SqliteStore {
         let call = error::bounded(self.query_timeout, async move {
             let mut conn = pool.get_owned().await.map_err(error::from_pool)?;
             let statement = conn.spawn_blocking(work);
-            Finishing::new(runtime, async move {
+            RunsToCompletion::new(runtime, async move {
                 let done = statement.await;
                 drop(conn);
                 done

@@ -1,5 +1,5 @@
 //! The store's own runtime: where a store call its caller stopped
-//! waiting for finishes (see `finishing.rs`), where a dropped unit of work
+//! waiting for finishes (see `runs_to_completion.rs`), where a dropped unit of work
 //! rolls back, and where bb8 keeps its pool topped up.
 
 use std::sync::Arc;

@@ -110,7 +110,7 @@ async fn a_fast_path_that_waited_on_a_rotation_replays_its_successor() {
                 id: uuid::Uuid::now_v7(),
                 digest: ports.opaque.digest(successor.expose()),
                 issued_at: now,
-                expires_at: token.facts.expires_at,
+                expires_at: token.presented.expires_at,
             },
             audit: Some(AuditEvent::new(
                 AuditKind::TokenRefreshed,

@@ -110,7 +110,7 @@ async fn a_committed_unit_of_work_is_visible() {
         .digest(registered.tokens.refresh_token.expose());
     let mut tx = ports.store.begin().await.unwrap();
     let token = tx.lock_token(&digest).await.unwrap().unwrap();
-    assert!(!token.facts.session_revoked);
+    assert!(!token.presented.session_revoked);
     assert_eq!(token.email.as_str(), "tx@example.com");
     tx.revoke_session(token.session_id, chrono::Utc::now(), RevokeReason::Logout)
         .await

@@ -56,7 +56,7 @@ pub async fn tokens_and_sessions_go_once_past_their_time<
         .await
         .unwrap();
     assert!(matches!(rotated, RotationOutcome::Rotated(_)));
-    assert!(current_token(store, 1).await.facts.successor_kept);
+    assert!(current_token(store, 1).await.presented.successor_kept);
 
     let erase = |before| Sweep {
         grace_over_before: at(before),
@@ -67,7 +67,7 @@ pub async fn tokens_and_sessions_go_once_past_their_time<
     assert_eq!(swept.successors_erased, 1);
     assert_eq!(swept.total(), 1);
     let old = current_token(store, 1).await;
-    assert!(!old.facts.successor_kept && old.sealed_successor.is_none());
+    assert!(!old.presented.successor_kept && old.sealed_successor.is_none());
 
     let expire = |before| Sweep {
         rotated_expired_before: at(before),

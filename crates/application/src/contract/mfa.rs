@@ -222,7 +222,7 @@ pub async fn one_code_many_logins_one_success<S: UserStore + MfaStore>(store: &S
 /// checked before it starts nothing), with the notice; an unknown user is
 /// `false`, nothing written.
 pub async fn removing_mfa_forgets_it_and_ends_every_session<
-    S: UserStore + MfaStore + SessionStore + LoginThrottleStore + MailOutbox,
+    S: UserStore + MfaStore + SessionStore + SignInStore + MailOutbox,
 >(
     store: &S,
 ) {

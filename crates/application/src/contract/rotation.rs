@@ -29,10 +29,12 @@ pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore + Transactio
     assert_eq!((token.session_id, token.user_id), (session_id, id));
     assert_eq!(token.email.as_str(), "rotate@example.com");
     assert_eq!(token.amr, gatehouse_domain::Amr::Password);
-    assert_eq!(token.facts.expires_at, at(100));
-    assert_eq!(token.facts.session_expires_at, at(1000));
+    assert_eq!(token.presented.expires_at, at(100));
+    assert_eq!(token.presented.session_expires_at, at(1000));
     assert!(
-        token.facts.rotated_at.is_none() && !token.facts.session_revoked && !token.user_disabled
+        token.presented.rotated_at.is_none()
+            && !token.presented.session_revoked
+            && !token.user_disabled
     );
     tx.rotate(Rotation {
         token_id: token.token_id,
@@ -53,12 +55,12 @@ pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore + Transactio
 
     let mut tx = store.begin().await.unwrap();
     let old = tx.lock_token(&digest(10)).await.unwrap().unwrap();
-    assert_eq!(old.facts.rotated_at, Some(at(5)));
+    assert_eq!(old.presented.rotated_at, Some(at(5)));
     assert_eq!(old.sealed_successor.as_deref(), Some(&[1u8, 2, 3][..]));
-    assert!(old.facts.successor_kept);
+    assert!(old.presented.successor_kept);
     let new = tx.lock_token(&digest(11)).await.unwrap().unwrap();
-    assert!(new.facts.rotated_at.is_none());
-    assert_eq!(new.facts.expires_at, at(105));
+    assert!(new.presented.rotated_at.is_none());
+    assert_eq!(new.presented.expires_at, at(105));
     tx.revoke_session(session_id, at(6), RevokeReason::Logout)
         .await
         .unwrap();
@@ -70,7 +72,7 @@ pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore + Transactio
             .await
             .unwrap()
             .unwrap()
-            .facts
+            .presented
             .session_revoked
     );
     tx.commit().await.unwrap();
@@ -104,11 +106,11 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<
     assert_eq!((rotated.session_id, rotated.user_id), (session_id, id));
     assert_eq!(rotated.amr, gatehouse_domain::Amr::Password);
     let old = current_token(store, 30).await;
-    assert_eq!(old.facts.rotated_at, Some(at(5)));
+    assert_eq!(old.presented.rotated_at, Some(at(5)));
     assert_eq!(old.sealed_successor.as_deref(), Some(&[30u8, 31][..]));
     let new = current_token(store, 31).await;
-    assert!(new.facts.rotated_at.is_none());
-    assert_eq!(new.facts.expires_at, at(105));
+    assert!(new.presented.rotated_at.is_none());
+    assert_eq!(new.presented.expires_at, at(105));
 
     // The old token again: declined, as it now stands.
     let outcome = store
@@ -118,8 +120,8 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<
     let RotationOutcome::Declined(declined) = outcome else {
         panic!("a rotated token is declined: {outcome:?}");
     };
-    assert_eq!(declined.facts.rotated_at, Some(at(5)));
-    assert!(declined.facts.successor_kept);
+    assert_eq!(declined.presented.rotated_at, Some(at(5)));
+    assert!(declined.presented.successor_kept);
 
     // Idle-expired (the successor's idle end is 105): declined.
     let outcome = store
@@ -140,7 +142,10 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<
         matches!(outcome, RotationOutcome::Rotated(_)),
         "{outcome:?}"
     );
-    assert_eq!(current_token(store, 34).await.facts.expires_at, at(1000));
+    assert_eq!(
+        current_token(store, 34).await.presented.expires_at,
+        at(1000)
+    );
 
     let mut tx = store.begin().await.unwrap();
     tx.revoke_session(session_id, at(60), RevokeReason::Logout)
@@ -154,7 +159,7 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<
     let RotationOutcome::Declined(revoked) = outcome else {
         panic!("a revoked session's token is declined: {outcome:?}");
     };
-    assert!(revoked.facts.session_revoked && revoked.facts.rotated_at.is_none());
+    assert!(revoked.presented.session_revoked && revoked.presented.rotated_at.is_none());
 
     // Nothing declined left a trace.
     for never in [32, 33, 35] {
@@ -205,7 +210,7 @@ pub async fn a_replay_needs_its_successor_current<S: UserStore + SessionStore + 
         RotationOutcome::Rotated(_)
     ));
     let r1 = declined(40).await;
-    assert!(r1.facts.successor_current && r1.facts.successor_kept);
+    assert!(r1.presented.successor_current && r1.presented.successor_kept);
 
     // R2 -> R3 in a unit of work.
     let mut tx = store.begin().await.unwrap();
@@ -227,13 +232,13 @@ pub async fn a_replay_needs_its_successor_current<S: UserStore + SessionStore + 
     .unwrap();
     tx.commit().await.unwrap();
     let r1 = declined(40).await;
-    assert!(!r1.facts.successor_current, "R2 is no longer current");
+    assert!(!r1.presented.successor_current, "R2 is no longer current");
     assert!(
-        !r1.facts.successor_kept && r1.sealed_successor.is_none(),
+        !r1.presented.successor_kept && r1.sealed_successor.is_none(),
         "R1's kept R2 is erased once R2 rotates"
     );
     let r2 = declined(41).await;
-    assert!(r2.facts.successor_current && r2.facts.successor_kept);
+    assert!(r2.presented.successor_current && r2.presented.successor_kept);
 
     // R3 -> R4 in one step: the same for R2.
     assert!(matches!(
@@ -244,15 +249,17 @@ pub async fn a_replay_needs_its_successor_current<S: UserStore + SessionStore + 
         RotationOutcome::Rotated(_)
     ));
     let r2 = declined(41).await;
-    assert!(!r2.facts.successor_current && !r2.facts.successor_kept);
+    assert!(!r2.presented.successor_current && !r2.presented.successor_kept);
     let r3 = current_token(store, 42).await;
-    assert!(r3.facts.successor_current && r3.facts.successor_kept);
+    assert!(r3.presented.successor_current && r3.presented.successor_kept);
     assert_eq!(
-        r3.facts.classify(at(9), std::time::Duration::from_secs(10)),
+        r3.presented
+            .classify(at(9), std::time::Duration::from_secs(10)),
         gatehouse_domain::Presentation::GraceReplay
     );
     assert_eq!(
-        r2.facts.classify(at(9), std::time::Duration::from_secs(10)),
+        r2.presented
+            .classify(at(9), std::time::Duration::from_secs(10)),
         gatehouse_domain::Presentation::Reuse
     );
 }
@@ -325,8 +332,8 @@ pub async fn concurrent_reuse_raises_one_alarm<S: UserStore + SessionStore + Tra
     let alarms = join_all((0..RACERS).map(|_| async {
         let mut tx = store.begin().await.unwrap();
         let token = tx.lock_token(&digest(1)).await.unwrap().unwrap();
-        assert!(token.facts.rotated_at.is_some());
-        let alarm = !token.facts.session_revoked;
+        assert!(token.presented.rotated_at.is_some());
+        let alarm = !token.presented.session_revoked;
         if alarm {
             tx.revoke_session(session_id, at(50), RevokeReason::ReuseDetected)
                 .await
@@ -341,7 +348,7 @@ pub async fn concurrent_reuse_raises_one_alarm<S: UserStore + SessionStore + Tra
     .await;
     assert_eq!(alarms.iter().filter(|a| **a).count(), 1, "{alarms:?}");
     let successor = current_token(store, 2).await;
-    assert!(successor.facts.session_revoked);
+    assert!(successor.presented.session_revoked);
     assert!(current_token(store, 1).await.sealed_successor.is_none());
 }
 
@@ -373,8 +380,8 @@ pub async fn a_refresh_racing_a_logout_leaves_the_session_ended<
             } else {
                 let mut tx = store.begin().await?;
                 let token = tx.lock_token(&digest(first)).await?.unwrap();
-                let live =
-                    token.facts.classify(at(5), std::time::Duration::ZERO) == Presentation::Rotate;
+                let live = token.presented.classify(at(5), std::time::Duration::ZERO)
+                    == Presentation::Rotate;
                 if live {
                     let a = attempt(first, successor, 5, 105);
                     tx.rotate(Rotation {
@@ -405,7 +412,7 @@ pub async fn a_refresh_racing_a_logout_leaves_the_session_ended<
             "round {round}: the logout found the session"
         );
         let old = current_token(store, first).await;
-        assert!(old.facts.session_revoked, "round {round}");
+        assert!(old.presented.session_revoked, "round {round}");
         assert!(
             old.sealed_successor.is_none(),
             "round {round}: no kept successor"
@@ -415,7 +422,7 @@ pub async fn a_refresh_racing_a_logout_leaves_the_session_ended<
         tx.commit().await.unwrap();
         assert_eq!(next.is_some(), rotated, "round {round}");
         if let Some(next) = next {
-            assert!(next.facts.session_revoked, "round {round}");
+            assert!(next.presented.session_revoked, "round {round}");
         }
         assert!(store.live_sessions(id, at(6)).await.unwrap().is_empty());
     }
@@ -442,7 +449,7 @@ pub async fn concurrent_presentations_see_the_one_rotation<
     let seen = join_all((0..RACERS).map(|i| async move {
         let mut tx = store.begin().await.unwrap();
         let token = tx.lock_token(&digest(1)).await.unwrap().unwrap();
-        let rotated_here = token.facts.rotated_at.is_none();
+        let rotated_here = token.presented.rotated_at.is_none();
         if rotated_here {
             let a = attempt(1, 100 + i, 5, 105);
             tx.rotate(Rotation {
@@ -465,14 +472,14 @@ pub async fn concurrent_presentations_see_the_one_rotation<
     let winner = winners[0];
     for (i, rotated_here, token) in &seen {
         if !rotated_here {
-            assert_eq!(token.facts.rotated_at, Some(at(5)), "{i}");
+            assert_eq!(token.presented.rotated_at, Some(at(5)), "{i}");
             assert_eq!(
                 token.sealed_successor.as_deref(),
                 Some(&[winner; 4][..]),
                 "{i}"
             );
             assert!(
-                token.facts.successor_kept && token.facts.successor_current,
+                token.presented.successor_kept && token.presented.successor_current,
                 "{i}"
             );
         }
@@ -480,7 +487,7 @@ pub async fn concurrent_presentations_see_the_one_rotation<
     assert!(
         current_token(store, 100 + winner)
             .await
-            .facts
+            .presented
             .rotated_at
             .is_none()
     );

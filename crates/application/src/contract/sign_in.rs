@@ -11,7 +11,7 @@ use crate::ports::*;
 /// Of many attempts started at once on one account and network, exactly
 /// as many are let in as the network's counter allows; the rest are
 /// refused before anything is checked. Another network is still let in.
-pub async fn concurrent_attempts_are_let_in_up_to_the_limit<S: LoginThrottleStore>(store: &S) {
+pub async fn concurrent_attempts_are_let_in_up_to_the_limit<S: SignInStore>(store: &S) {
     let email = Email::parse("nobody@example.com").unwrap();
     let rules = rules(5, 100);
     let begun = join_all((0..40).map(|_| async {
@@ -42,9 +42,7 @@ pub async fn concurrent_attempts_are_let_in_up_to_the_limit<S: LoginThrottleStor
 
 /// The account's own counter locks every network out, and a refund takes
 /// an attempt back (below the threshold, the lockout too).
-pub async fn the_account_counter_spans_networks_and_refunds_take_back<S: LoginThrottleStore>(
-    store: &S,
-) {
+pub async fn the_account_counter_spans_networks_and_refunds_take_back<S: SignInStore>(store: &S) {
     let email = Email::parse("nobody@example.com").unwrap();
     let rules = rules(100, 3);
     for network in ["a", "b", "c"] {
@@ -75,7 +73,7 @@ pub async fn the_account_counter_spans_networks_and_refunds_take_back<S: LoginTh
 
 /// After a lockout ends, the next attempt is let in and locks for twice
 /// as long; a locked-out attempt extends nothing.
-pub async fn a_lockout_doubles_once_it_has_ended<S: LoginThrottleStore>(store: &S) {
+pub async fn a_lockout_doubles_once_it_has_ended<S: SignInStore>(store: &S) {
     let email = &Email::parse("nobody@example.com").unwrap();
     let rules = rules(2, 100);
     let try_at = |secs| async move {
@@ -98,7 +96,7 @@ pub async fn a_lockout_doubles_once_it_has_ended<S: LoginThrottleStore>(store: &
 /// hash and sessions epoch its check began with and is enabled; "sign out
 /// everywhere" moves the epoch on. Anything else writes nothing.
 pub async fn a_sign_in_starts_only_on_what_it_checked<
-    S: LoginThrottleStore + UserStore + SessionStore + crate::ports::AdminStore,
+    S: SignInStore + UserStore + SessionStore + crate::ports::AdminStore,
 >(
     store: &S,
 ) {
@@ -201,7 +199,7 @@ pub async fn a_sign_in_starts_only_on_what_it_checked<
 /// and forgets the failures of its keys, together; in another user's,
 /// an ended or an unknown session it does neither.
 pub async fn reauthentication_needs_a_live_session_of_the_user<
-    S: UserStore + SessionStore + LoginThrottleStore + Transactional,
+    S: UserStore + SessionStore + SignInStore + Transactional,
 >(
     store: &S,
 ) {
@@ -283,7 +281,7 @@ pub async fn reauthentication_needs_a_live_session_of_the_user<
 /// moment, round after round: whichever lands second sees the other's
 /// work, so no round leaves a session alive.
 pub async fn a_sign_in_racing_the_end_of_every_session_leaves_nothing_alive<
-    S: UserStore + SessionStore + LoginThrottleStore,
+    S: UserStore + SessionStore + SignInStore,
 >(
     store: &S,
 ) {

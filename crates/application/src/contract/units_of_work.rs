@@ -43,7 +43,7 @@ pub async fn dropped_units_of_work_leave_no_trace<S: UserStore + SessionStore + 
     }
     let mut tx = store.begin().await.unwrap();
     let token = tx.lock_token(&digest(20)).await.unwrap().unwrap();
-    assert!(token.facts.rotated_at.is_none() && !token.facts.session_revoked);
+    assert!(token.presented.rotated_at.is_none() && !token.presented.session_revoked);
     assert!(tx.lock_token(&digest(21)).await.unwrap().is_none());
     tx.commit().await.unwrap();
 }
@@ -77,7 +77,7 @@ pub async fn rolled_back_units_of_work_leave_no_trace<
 
     let mut tx = store.begin().await.unwrap();
     let token = tx.lock_token(&digest(50)).await.unwrap().unwrap();
-    assert!(!token.facts.session_revoked);
+    assert!(!token.presented.session_revoked);
     tx.commit().await.unwrap();
 }
 

@@ -1,6 +1,7 @@
-//! The traits use cases depend on. Each method's doc is its contract; the
-//! PostgreSQL and SQLite adapters are tested against the same contract
-//! (`contract`).
+//! The traits use cases depend on. Each method's doc is its contract, and
+//! the store contract (`contract`, behind the `contract-tests` feature)
+//! makes it executable: every store adapter (PostgreSQL and SQLite today)
+//! runs all of it. [`Store`] names the set of store ports.
 //!
 //! Methods return `impl Future + Send` rather than using `async fn` so that
 //! generic services stay `Send` inside multi-threaded runtimes.
@@ -13,7 +14,6 @@ mod breached_passwords;
 mod clock;
 mod data_cipher;
 mod housekeeping;
-mod login_throttle;
 mod mail_outbox;
 mod mailer;
 mod mfa_store;
@@ -22,6 +22,7 @@ mod opaque_tokens;
 mod password_hasher;
 mod readiness;
 mod session_store;
+mod sign_in;
 mod token_issuer;
 mod unit_of_work;
 mod user_store;
@@ -37,10 +38,6 @@ pub use breached_passwords::BreachedPasswords;
 pub use clock::Clock;
 pub use data_cipher::{DataCipher, SealPurpose};
 pub use housekeeping::{Housekeeping, Sweep, Swept};
-pub use login_throttle::{
-    AttemptKeys, AttemptRules, Lockout, LoginAttempt, LoginLookup, LoginThrottleStore,
-    SessionStart, SignInGuard, ThrottleKey,
-};
 pub use mail_outbox::{ClaimedMail, DeliveryOutcome, MailOutbox, OutboxTx, OutgoingMail};
 pub use mailer::{Mail, Mailer};
 pub use mfa_store::{MfaDisable, MfaEnable, MfaRemoval, MfaState, MfaStore};
@@ -51,6 +48,10 @@ pub use readiness::{PoolLoad, Readiness};
 pub use session_store::{
     NewRefreshToken, NewSession, RevokeReason, Rotation, RotationAttempt, RotationOutcome,
     SessionRevocation, SessionStore, SessionTx, SessionView, StoredToken,
+};
+pub use sign_in::{
+    AttemptKeys, AttemptRules, Lockout, LoginAttempt, LoginLookup, SessionStart, SignInGuard,
+    SignInStore, ThrottleKey,
 };
 pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
 pub use unit_of_work::{Transactional, UnitOfWork};
@@ -85,7 +86,7 @@ pub trait Store:
     + AccountTokenStore
     + MailOutbox
     + Housekeeping
-    + LoginThrottleStore
+    + SignInStore
     + AdminStore
     + ApiKeyStore
     + MfaStore
@@ -102,7 +103,7 @@ impl<S> Store for S where
         + AccountTokenStore
         + MailOutbox
         + Housekeeping
-        + LoginThrottleStore
+        + SignInStore
         + AdminStore
         + ApiKeyStore
         + MfaStore
@@ -139,66 +140,67 @@ pub trait Ports: Send + Sync + 'static {
 
 /// The usual way to bundle concrete adapters into [`Ports`].
 #[derive(Debug, Clone)]
-pub struct Adapters<S, H, T, O, C, M, D, F, B> {
-    pub store: S,
-    pub hasher: H,
-    pub tokens: T,
-    pub opaque: O,
-    pub clock: C,
-    pub mailer: M,
-    pub cipher: D,
-    pub codes: F,
-    pub breached: B,
+pub struct Adapters<Db, Hashing, Issuer, Random, Time, Mailing, Sealing, Otp, Breaches> {
+    pub store: Db,
+    pub hasher: Hashing,
+    pub tokens: Issuer,
+    pub opaque: Random,
+    pub clock: Time,
+    pub mailer: Mailing,
+    pub cipher: Sealing,
+    pub codes: Otp,
+    pub breached: Breaches,
     pub policy: AuthPolicy,
 }
 
-impl<S, H, T, O, C, M, D, F, B> Ports for Adapters<S, H, T, O, C, M, D, F, B>
+impl<Db, Hashing, Issuer, Random, Time, Mailing, Sealing, Otp, Breaches> Ports
+    for Adapters<Db, Hashing, Issuer, Random, Time, Mailing, Sealing, Otp, Breaches>
 where
-    S: Store,
-    H: PasswordHasher + 'static,
-    T: TokenIssuer + 'static,
-    O: OpaqueTokens + 'static,
-    C: Clock + 'static,
-    M: Mailer + 'static,
-    D: DataCipher + 'static,
-    F: OneTimeCodes + 'static,
-    B: BreachedPasswords + 'static,
+    Db: Store,
+    Hashing: PasswordHasher + 'static,
+    Issuer: TokenIssuer + 'static,
+    Random: OpaqueTokens + 'static,
+    Time: Clock + 'static,
+    Mailing: Mailer + 'static,
+    Sealing: DataCipher + 'static,
+    Otp: OneTimeCodes + 'static,
+    Breaches: BreachedPasswords + 'static,
 {
-    type Store = S;
-    type Hasher = H;
-    type Tokens = T;
-    type Opaque = O;
-    type Clock = C;
-    type Mailer = M;
-    type Cipher = D;
-    type Codes = F;
-    type Breached = B;
+    type Store = Db;
+    type Hasher = Hashing;
+    type Tokens = Issuer;
+    type Opaque = Random;
+    type Clock = Time;
+    type Mailer = Mailing;
+    type Cipher = Sealing;
+    type Codes = Otp;
+    type Breached = Breaches;
 
-    fn store(&self) -> &S {
+    fn store(&self) -> &Db {
         &self.store
     }
-    fn hasher(&self) -> &H {
+    fn hasher(&self) -> &Hashing {
         &self.hasher
     }
-    fn tokens(&self) -> &T {
+    fn tokens(&self) -> &Issuer {
         &self.tokens
     }
-    fn opaque(&self) -> &O {
+    fn opaque(&self) -> &Random {
         &self.opaque
     }
-    fn clock(&self) -> &C {
+    fn clock(&self) -> &Time {
         &self.clock
     }
-    fn mailer(&self) -> &M {
+    fn mailer(&self) -> &Mailing {
         &self.mailer
     }
-    fn cipher(&self) -> &D {
+    fn cipher(&self) -> &Sealing {
         &self.cipher
     }
-    fn codes(&self) -> &F {
+    fn codes(&self) -> &Otp {
         &self.codes
     }
-    fn breached(&self) -> &B {
+    fn breached(&self) -> &Breaches {
         &self.breached
     }
     fn policy(&self) -> &AuthPolicy {

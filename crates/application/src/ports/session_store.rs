@@ -42,7 +42,7 @@ pub struct StoredToken {
     /// The session's last proof of a credential, kept by every refresh.
     pub auth_time: Timestamp,
     pub sealed_successor: Option<Vec<u8>>,
-    pub facts: PresentedToken,
+    pub presented: PresentedToken,
 }
 
 /// Exchanges `token_id` for `successor`, atomically with its bookkeeping.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use gatehouse_domain::{ClientInfo, Email, client_network_of};
 
 use crate::ports::{
-    AttemptKeys, Clock, DataCipher, LoginAttempt, LoginLookup, LoginThrottleStore, PortError,
-    Ports, ThrottleKey,
+    AttemptKeys, Clock, DataCipher, LoginAttempt, LoginLookup, PortError, Ports, SignInStore,
+    ThrottleKey,
 };
 
 /// The counters of `email` as seen from `client`'s network. The account's

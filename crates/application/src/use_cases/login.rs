@@ -15,8 +15,8 @@ use super::issue::{self, TokenPair};
 use super::mail::verification_request;
 use super::mfa::second_factor_passes;
 use crate::ports::{
-    AccountTokenStore, AuditLog, Clock, LoginThrottleStore, PasswordHasher, PortError, Ports,
-    SessionStart, SignInGuard, UserStore, Verified,
+    AccountTokenStore, AuditLog, Clock, PasswordHasher, PortError, Ports, SessionStart,
+    SignInGuard, SignInStore, UserStore, Verified,
 };
 
 #[derive(Debug)]

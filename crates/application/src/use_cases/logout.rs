@@ -35,7 +35,7 @@ impl<'a, P: Ports> Logout<'a, P> {
         let digest = ports.opaque().digest(presented);
         let mut tx = ports.store().begin().await?;
         if let Some(token) = tx.lock_token(&digest).await?
-            && !token.facts.session_revoked
+            && !token.presented.session_revoked
         {
             tracing::Span::current().record("user_id", tracing::field::display(token.user_id));
             let now = ports.clock().now();

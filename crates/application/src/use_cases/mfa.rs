@@ -12,8 +12,8 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, SecretString
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, Clock, DataCipher, HashError, LoginThrottleStore, MfaDisable, MfaEnable,
-    MfaStore, OneTimeCodes, PortError, Ports, SealPurpose, TotpEnrolment,
+    AccessClaims, Clock, DataCipher, HashError, MfaDisable, MfaEnable, MfaStore, OneTimeCodes,
+    PortError, Ports, SealPurpose, SignInStore, TotpEnrolment,
 };
 use crate::use_cases::mail::{letters, outgoing};
 use crate::use_cases::signed_in::{

@@ -13,7 +13,7 @@ use super::issue::{self, SessionFacts};
 use super::signed_in::{
     CallerError, ConfirmPasswordError, SecondFactor, caller, confirm_credentials,
 };
-use crate::ports::{AccessClaims, Clock, LoginThrottleStore, PortError, Ports};
+use crate::ports::{AccessClaims, Clock, PortError, Ports, SignInStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReauthError {

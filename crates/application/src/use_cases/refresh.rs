@@ -86,7 +86,7 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             Presentation::Expired | Presentation::Revoked => Err(E::Invalid),
             // Already revoked (by an earlier reuse, or a logout): same
             // answer, but no second alarm, and nothing to lock.
-            Presentation::Reuse if token.facts.session_revoked => Err(E::Reused),
+            Presentation::Reuse if token.presented.session_revoked => Err(E::Reused),
             // Reuse changes state; Rotate here means the read raced a
             // concurrent rotation. Either way, decide again under the lock.
             Presentation::Reuse | Presentation::Rotate => {
@@ -122,14 +122,14 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             }
         };
         match settled {
-            Settled::Rotated(token, successor) => self.pair(&token, now, successor),
-            Settled::Replay(token) => self.replay(presented, &token, now),
-            Settled::ReuseDetected(token) => {
+            Decision::Rotated(token, successor) => self.pair(&token, now, successor),
+            Decision::Replay(token) => self.replay(presented, &token, now),
+            Decision::ReuseDetected(token) => {
                 tracing::warn!(session_id = %token.session_id, "refresh token reuse detected; session revoked");
                 Err(E::Reused)
             }
-            Settled::Reused => Err(E::Reused),
-            Settled::Invalid => Err(E::Invalid),
+            Decision::Reused => Err(E::Reused),
+            Decision::Invalid => Err(E::Invalid),
         }
     }
 
@@ -141,14 +141,14 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
         digest: &TokenDigest,
         client: &ClientInfo,
         now: Timestamp,
-    ) -> Result<Settled, RotateRefreshTokenError> {
+    ) -> Result<Decision, RotateRefreshTokenError> {
         let Some(token) = tx.lock_token(digest).await? else {
-            return Ok(Settled::Invalid);
+            return Ok(Decision::Invalid);
         };
         Ok(match self.classify(&token, now) {
             Presentation::Rotate => {
                 let (successor, record) =
-                    issue::new_refresh_token(self.ports, now, token.facts.session_expires_at)?;
+                    issue::new_refresh_token(self.ports, now, token.presented.session_expires_at)?;
                 tx.rotate(Rotation {
                     token_id: token.token_id,
                     session_id: token.session_id,
@@ -162,10 +162,10 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                         .then(|| refreshed(&token, now, client)),
                 })
                 .await?;
-                Settled::Rotated(token, successor)
+                Decision::Rotated(token, successor)
             }
-            Presentation::GraceReplay => Settled::Replay(token),
-            Presentation::Reuse if token.facts.session_revoked => Settled::Reused,
+            Presentation::GraceReplay => Decision::Replay(token),
+            Presentation::Reuse if token.presented.session_revoked => Decision::Reused,
             Presentation::Reuse => {
                 tx.revoke_session(token.session_id, now, RevokeReason::ReuseDetected)
                     .await?;
@@ -186,9 +186,9 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
                     now,
                 )?)
                 .await?;
-                Settled::ReuseDetected(token)
+                Decision::ReuseDetected(token)
             }
-            Presentation::Expired | Presentation::Revoked => Settled::Invalid,
+            Presentation::Expired | Presentation::Revoked => Decision::Invalid,
         })
     }
 
@@ -197,7 +197,7 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
             Presentation::Revoked
         } else {
             token
-                .facts
+                .presented
                 .classify(now, self.ports.policy().refresh_reuse_grace)
         }
     }
@@ -248,7 +248,7 @@ impl<'a, P: Ports> RotateRefreshToken<'a, P> {
 
 /// What the locked decision came to, acted on once the unit of work committed.
 #[derive(Debug)]
-enum Settled {
+enum Decision {
     Rotated(StoredToken, SecretString),
     Replay(StoredToken),
     /// The family was revoked just now: raise the alarm.

@@ -9,8 +9,8 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordHash
 use super::attempts::{self, Begun};
 use super::mfa::second_factor_passes;
 use crate::ports::{
-    AccessClaims, AuditLog, Clock, HashError, LoginAttempt, LoginThrottleStore, PasswordHasher,
-    PortError, Ports, UserStore, Verified,
+    AccessClaims, AuditLog, Clock, HashError, LoginAttempt, PasswordHasher, PortError, Ports,
+    SignInStore, UserStore, Verified,
 };
 
 /// Why a well-signed access token does not make a caller.

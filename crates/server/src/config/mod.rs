@@ -1,29 +1,35 @@
 //! Configuration from the environment, with the contract's variable names
 //! and defaults, validated once at start with messages that name the
-//! variable. One nested value, grouped by what each part configures; every
-//! default is written once, where its variable is read. Secrets are wrapped
-//! so that no `{:?}` prints them.
+//! variable. One nested value, one module per section: each variable's
+//! doc (on its field), default and bounds (where it is read) sit side by
+//! side. Secrets are wrapped so that no `{:?}` prints them.
 
+mod accounts;
+mod database;
+mod http;
 mod keys;
+mod mail;
+mod operations;
+mod passwords;
 mod source;
+mod tokens;
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use gatehouse_adapter_crypto::JwtKeys;
-use gatehouse_domain::password::{LOWEST_MIN_LENGTH, MAX_PASSWORD_CHARS};
-use gatehouse_domain::{Email, SecretString};
-use gatehouse_http_actix::TrustedProxies;
+use gatehouse_domain::SecretString;
 
+pub use accounts::AccountConfig;
+pub use database::DatabaseConfig;
+pub use http::HttpConfig;
 pub use keys::{MIN_SECRET_BYTES, TokenKeySource};
+pub use mail::MailConfig;
+pub use operations::{LogFormat, OperationsConfig};
+use passwords::OWASP_ARGON2_MEMORY_KIB;
+pub use passwords::PasswordConfig;
 use source::Source;
-
-/// Argon2 memory beyond this is a typo, not a cost.
-const MAX_ARGON2_MEMORY_KIB: u32 = 1_048_576;
-/// OWASP's recommended minimum for Argon2id (with t=2, p=1).
-const OWASP_ARGON2_MEMORY_KIB: u32 = 19_456;
+pub use tokens::TokenConfig;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -45,99 +51,6 @@ pub struct Config {
     pub unused: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone)]
-pub struct DatabaseConfig {
-    /// May hold a password: never logged.
-    pub url: String,
-    pub max_connections: u32,
-    pub acquire_timeout: Duration,
-    pub query_timeout: Duration,
-    pub statement_timeout: Duration,
-    pub lock_timeout: Duration,
-    pub idle_in_transaction_timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct HttpConfig {
-    pub listen_addr: SocketAddr,
-    pub trusted_proxies: TrustedProxies,
-    /// Exact origins browsers may call from (`AUTH_CORS_ORIGINS`).
-    pub cors_origins: Vec<String>,
-    /// Requests per minute and client IP on `/v1/auth/*`; 0 is off.
-    pub rate_limit_per_min: u32,
-}
-
-#[derive(Debug, Clone)]
-pub struct TokenConfig {
-    pub keys: TokenKeySource,
-    pub issuer: String,
-    pub audience: String,
-    pub access_ttl: Duration,
-    pub refresh_idle_ttl: Duration,
-    pub session_max_lifetime: Duration,
-    pub refresh_reuse_grace: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct PasswordConfig {
-    pub min_length: usize,
-    /// The Pwned Passwords range API's base (`AUTH_HIBP_URL`); unset: the
-    /// bundled list only.
-    pub hibp_url: Option<String>,
-    pub argon2_memory_kib: u32,
-    pub argon2_iterations: u32,
-    pub argon2_parallelism: u32,
-    pub argon2_max_concurrent: usize,
-    pub argon2_queue_wait: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct AccountConfig {
-    pub require_verified_email: bool,
-    /// Per account and client network.
-    pub login_max_failures: u32,
-    /// Per account, across networks.
-    pub login_max_failures_global: u32,
-    pub login_lockout: Duration,
-    /// How old a sign-in may be for operations that need a recent one.
-    pub reauth_max_age: Duration,
-    /// Write a `token.refreshed` audit event per refresh.
-    pub audit_refreshes: bool,
-    pub audit_retention_days: u32,
-    /// The admin ensured at every start (`AUTH_ADMIN_EMAIL`/`AUTH_ADMIN_PASSWORD`).
-    pub admin: Option<(Email, SecretString)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct MailConfig {
-    /// The base of links in mails.
-    pub public_url: String,
-    /// Holds the SMTP password when there is one.
-    pub smtp_url: Option<SecretString>,
-    pub smtp_timeout: Duration,
-    pub from: String,
-    pub dir: PathBuf,
-    /// The wait after a failed send; it doubles with each further failure.
-    pub retry_base: Duration,
-    /// How often the sender looks for due mail when the outbox is idle.
-    pub poll: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone)]
-pub struct OperationsConfig {
-    /// How often each instance sweeps expired data.
-    pub housekeeping_interval: Duration,
-    /// Read by the logger before the configuration (it must report
-    /// configuration errors); validated here.
-    pub log_format: LogFormat,
-}
-
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_source(|name| std::env::var(name).ok())
@@ -145,53 +58,19 @@ impl Config {
 
     pub fn from_source(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let s = Source::new(get);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let database = DatabaseConfig {
-            url: s.url(
-                "DATABASE_URL",
-                "postgres://postgres@127.0.0.1:5432/gatehouse",
-            ),
-            max_connections: s.number("DATABASE_MAX_CONNECTIONS", 16)?,
-            acquire_timeout: s.millis("DATABASE_ACQUIRE_TIMEOUT_MS", 2_000)?,
-            query_timeout: s.millis("DATABASE_QUERY_TIMEOUT_MS", 5_000)?,
-            // Below the client's bound, so the server cancels first and the
-            // connection stays usable.
-            statement_timeout: s.millis("DATABASE_STATEMENT_TIMEOUT_MS", 4_000)?,
-            lock_timeout: s.millis("DATABASE_LOCK_TIMEOUT_MS", 2_000)?,
-            idle_in_transaction_timeout: s
-                .millis("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 10_000)?,
-        };
-        let listen = s.string("AUTH_LISTEN_ADDR", "127.0.0.1:8080");
-        let http = HttpConfig {
-            listen_addr: listen
-                .parse()
-                .with_context(|| format!("AUTH_LISTEN_ADDR must be host:port, got {listen:?}"))?,
-            trusted_proxies: TrustedProxies::parse(
-                &s.optional("AUTH_TRUSTED_PROXIES").unwrap_or_default(),
-            )
-            .map_err(|entry| {
-                anyhow::anyhow!(
-                    "AUTH_TRUSTED_PROXIES must be comma-separated CIDRs or addresses, got {entry:?}"
-                )
-            })?,
-            cors_origins: cors_origins(&s.optional("AUTH_CORS_ORIGINS").unwrap_or_default())?,
-            rate_limit_per_min: s.number("AUTH_RATE_LIMIT_PER_MIN", 300)?,
-        };
-        let keys = TokenKeySource::read(&s)?;
-        let unused =
-            if matches!(keys, TokenKeySource::EdDsa { .. }) && s.raw("AUTH_JWT_SECRET").is_some() {
-                vec!["AUTH_JWT_SECRET"]
-            } else {
-                Vec::new()
-            };
-        let tokens = TokenConfig {
-            keys,
-            issuer: s.string("AUTH_JWT_ISSUER", "gatehouse"),
-            audience: s.string("AUTH_JWT_AUDIENCE", "gatehouse"),
-            access_ttl: s.seconds("AUTH_ACCESS_TOKEN_TTL_SECS", 900)?,
-            refresh_idle_ttl: s.seconds("AUTH_REFRESH_TOKEN_TTL_SECS", 604_800)?,
-            session_max_lifetime: s.seconds("AUTH_SESSION_MAX_LIFETIME_SECS", 2_592_000)?,
-            refresh_reuse_grace: s.seconds("AUTH_REFRESH_REUSE_GRACE_SECS", 10)?,
+        let database = DatabaseConfig::read(&s)?;
+        if crate::store::BackendKind::of_url(&database.url)? == crate::store::BackendKind::Sqlite {
+            #[cfg(feature = "sqlite")]
+            gatehouse_adapter_sqlite::sqlite_path(&database.url)?;
+        }
+        let http = HttpConfig::read(&s)?;
+        let tokens = TokenConfig::read(&s)?;
+        let unused = if matches!(tokens.keys, TokenKeySource::EdDsa { .. })
+            && s.raw("AUTH_JWT_SECRET").is_some()
+        {
+            vec!["AUTH_JWT_SECRET"]
+        } else {
+            Vec::new()
         };
         let data_key = s.secret("AUTH_DATA_KEY");
         let data_key_previous: Vec<SecretString> = s
@@ -205,187 +84,19 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
-        let passwords = PasswordConfig {
-            min_length: s.number("AUTH_PASSWORD_MIN_LENGTH", 8)?,
-            hibp_url: s.optional("AUTH_HIBP_URL"),
-            argon2_memory_kib: s.number("AUTH_ARGON2_MEMORY_KIB", 19_456)?,
-            argon2_iterations: s.number("AUTH_ARGON2_ITERATIONS", 2)?,
-            argon2_parallelism: s.number("AUTH_ARGON2_PARALLELISM", 1)?,
-            argon2_max_concurrent: s.number("AUTH_ARGON2_MAX_CONCURRENT", cores)?,
-            argon2_queue_wait: s.millis("AUTH_ARGON2_QUEUE_WAIT_MS", 3_000)?,
-        };
-        let accounts = AccountConfig {
-            require_verified_email: s.flag("AUTH_REQUIRE_VERIFIED_EMAIL")?,
-            login_max_failures: s.number("AUTH_LOGIN_MAX_FAILURES", 5)?,
-            login_max_failures_global: s.number("AUTH_LOGIN_MAX_FAILURES_GLOBAL", 100)?,
-            login_lockout: s.seconds("AUTH_LOGIN_LOCKOUT_SECS", 60)?,
-            reauth_max_age: s.seconds("AUTH_REAUTH_MAX_AGE_SECS", 900)?,
-            audit_refreshes: s.flag("AUTH_AUDIT_REFRESHES")?,
-            audit_retention_days: s.number("AUTH_AUDIT_RETENTION_DAYS", 365)?,
-            admin: match (
-                s.optional("AUTH_ADMIN_EMAIL"),
-                s.secret("AUTH_ADMIN_PASSWORD"),
-            ) {
-                (None, None) => None,
-                (Some(email), Some(password)) => Some((
-                    Email::parse(&email).map_err(|e| anyhow::anyhow!("AUTH_ADMIN_EMAIL: {e}"))?,
-                    password,
-                )),
-                _ => bail!(
-                    "AUTH_ADMIN_EMAIL and AUTH_ADMIN_PASSWORD go together: set both or neither"
-                ),
-            },
-        };
-        let mail = MailConfig {
-            public_url: s.string("AUTH_PUBLIC_URL", "http://127.0.0.1:8080"),
-            smtp_url: s.secret_url("AUTH_SMTP_URL"),
-            smtp_timeout: s.seconds("AUTH_SMTP_TIMEOUT_SECS", 10)?,
-            from: s.string("AUTH_MAIL_FROM", "gatehouse@localhost"),
-            dir: PathBuf::from(s.string("AUTH_MAIL_DIR", "./mail")),
-            retry_base: s.millis("AUTH_MAIL_RETRY_BASE_MS", 5_000)?,
-            poll: s.millis("AUTH_MAIL_POLL_MS", 1_000)?,
-        };
-        let operations = OperationsConfig {
-            housekeeping_interval: s.millis("AUTH_HOUSEKEEPING_INTERVAL_MS", 60_000)?,
-            log_format: log_format(&s)?,
-        };
-        let config = Self {
+        Ok(Self {
             database,
             http,
             tokens,
-            passwords,
-            accounts,
-            mail,
-            operations,
+            passwords: PasswordConfig::read(&s)?,
+            accounts: AccountConfig::read(&s)?,
+            mail: MailConfig::read(&s)?,
+            operations: OperationsConfig::read(&s)?,
             data_key,
             data_key_previous,
             unused,
             effective: s.into_effective(),
-        };
-        config.check_ranges()?;
-        Ok(config)
-    }
-
-    /// Hard bounds: a value outside them is a mistake, never a choice.
-    fn check_ranges(&self) -> anyhow::Result<()> {
-        const HOUR: u64 = 3_600;
-        const YEAR: u64 = 365 * 24 * HOUR;
-        let t = &self.tokens;
-        let bounded = [
-            ("AUTH_ACCESS_TOKEN_TTL_SECS", t.access_ttl, 1, 24 * HOUR),
-            ("AUTH_REFRESH_TOKEN_TTL_SECS", t.refresh_idle_ttl, 1, YEAR),
-            (
-                "AUTH_SESSION_MAX_LIFETIME_SECS",
-                t.session_max_lifetime,
-                1,
-                YEAR,
-            ),
-            // 0 is strict: a rotated token is never answered again.
-            (
-                "AUTH_REFRESH_REUSE_GRACE_SECS",
-                t.refresh_reuse_grace,
-                0,
-                60,
-            ),
-        ];
-        for (name, value, min, max) in bounded {
-            let secs = value.as_secs();
-            if secs < min || secs > max || (min > 0 && value.is_zero()) {
-                bail!("{name} must be between {min} and {max} seconds, got {secs}");
-            }
-        }
-        let p = &self.passwords;
-        if !(1..=MAX_ARGON2_MEMORY_KIB).contains(&p.argon2_memory_kib) {
-            bail!(
-                "AUTH_ARGON2_MEMORY_KIB must be between 1 and {MAX_ARGON2_MEMORY_KIB} (1 GiB), got {}",
-                p.argon2_memory_kib
-            );
-        }
-        for (name, value) in [
-            ("AUTH_ARGON2_ITERATIONS", p.argon2_iterations),
-            ("AUTH_ARGON2_PARALLELISM", p.argon2_parallelism),
-        ] {
-            if !(1..=64).contains(&value) {
-                bail!("{name} must be between 1 and 64, got {value}");
-            }
-        }
-        if p.argon2_max_concurrent == 0 {
-            bail!("AUTH_ARGON2_MAX_CONCURRENT must be at least 1");
-        }
-        if !(LOWEST_MIN_LENGTH..=MAX_PASSWORD_CHARS).contains(&p.min_length) {
-            bail!(
-                "AUTH_PASSWORD_MIN_LENGTH must be between {LOWEST_MIN_LENGTH} and {MAX_PASSWORD_CHARS}"
-            );
-        }
-        let a = &self.accounts;
-        if a.audit_retention_days == 0 {
-            bail!("AUTH_AUDIT_RETENTION_DAYS must be at least 1");
-        }
-        if !(1..=1_000).contains(&a.login_max_failures) {
-            bail!(
-                "AUTH_LOGIN_MAX_FAILURES must be between 1 and 1000, got {}",
-                a.login_max_failures
-            );
-        }
-        if !(1..=100_000).contains(&a.login_max_failures_global) {
-            bail!(
-                "AUTH_LOGIN_MAX_FAILURES_GLOBAL must be between 1 and 100000, got {}",
-                a.login_max_failures_global
-            );
-        }
-        if !(30..=86_400).contains(&a.reauth_max_age.as_secs()) {
-            bail!(
-                "AUTH_REAUTH_MAX_AGE_SECS must be between 30 and 86400, got {}",
-                a.reauth_max_age.as_secs()
-            );
-        }
-        // Doubling stops at 15 minutes, so a first lockout beyond it is a typo.
-        if !(1..=900).contains(&a.login_lockout.as_secs()) {
-            bail!(
-                "AUTH_LOGIN_LOCKOUT_SECS must be between 1 and 900, got {}",
-                a.login_lockout.as_secs()
-            );
-        }
-        let d = &self.database;
-        for (name, value) in [
-            ("DATABASE_ACQUIRE_TIMEOUT_MS", d.acquire_timeout),
-            ("DATABASE_QUERY_TIMEOUT_MS", d.query_timeout),
-            ("DATABASE_STATEMENT_TIMEOUT_MS", d.statement_timeout),
-            ("DATABASE_LOCK_TIMEOUT_MS", d.lock_timeout),
-            (
-                "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-                d.idle_in_transaction_timeout,
-            ),
-            ("AUTH_SMTP_TIMEOUT_SECS", self.mail.smtp_timeout),
-            ("AUTH_MAIL_RETRY_BASE_MS", self.mail.retry_base),
-            ("AUTH_MAIL_POLL_MS", self.mail.poll),
-            (
-                "AUTH_HOUSEKEEPING_INTERVAL_MS",
-                self.operations.housekeeping_interval,
-            ),
-        ] {
-            if value.is_zero() {
-                bail!("{name} must be greater than 0");
-            }
-        }
-        if d.max_connections == 0 {
-            bail!("DATABASE_MAX_CONNECTIONS must be at least 1");
-        }
-        if crate::store::BackendKind::of_url(&d.url)? == crate::store::BackendKind::Sqlite {
-            #[cfg(feature = "sqlite")]
-            gatehouse_adapter_sqlite::sqlite_path(&d.url)?;
-        }
-        if let Some(url) = &p.hibp_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            bail!("AUTH_HIBP_URL must start with https:// (or http://), got {url:?}");
-        }
-        let public_url = &self.mail.public_url;
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            bail!("AUTH_PUBLIC_URL must start with http:// or https://, got {public_url:?}");
-        }
-        crate::mail::parse_from(&self.mail.from)?;
-        Ok(())
+        })
     }
 
     /// Legal values weaker than recommended: the service starts, and says
@@ -447,42 +158,10 @@ impl Config {
     }
 }
 
-fn log_format<F: Fn(&str) -> Option<String>>(s: &Source<F>) -> anyhow::Result<LogFormat> {
-    // LOG_FORMAT is the older name, still honoured by the logger.
-    let legacy = s.raw("LOG_FORMAT");
-    let value = s.string("AUTH_LOG_FORMAT", legacy.as_deref().unwrap_or("text"));
-    match value.to_ascii_lowercase().as_str() {
-        "text" => Ok(LogFormat::Text),
-        "json" => Ok(LogFormat::Json),
-        _ => bail!("AUTH_LOG_FORMAT must be text or json, got {value:?}"),
-    }
-}
-
-/// `scheme://host[:port]` each, no path, no wildcard: CORS compares
-/// origins exactly.
-fn cors_origins(raw: &str) -> anyhow::Result<Vec<String>> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|origin| {
-            let rest = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"));
-            match rest {
-                Some(host) if !host.is_empty() && !host.contains(['/', '*', ' ', '?', '#']) => {
-                    Ok(origin.to_owned())
-                }
-                _ => bail!(
-                    "AUTH_CORS_ORIGINS must be exact origins like https://app.example.com, got {origin:?}"
-                ),
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+    use std::path::PathBuf;
 
     use super::*;
 

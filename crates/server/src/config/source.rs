@@ -89,6 +89,39 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
         Ok(value)
     }
 
+    /// A number that must lie in `range`; the default is in it.
+    pub(super) fn number_in<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> anyhow::Result<T>
+    where
+        T: std::str::FromStr + std::fmt::Display + PartialOrd,
+    {
+        let value = self.number(name, default)?;
+        if !range.contains(&value) {
+            bail!(
+                "{name} must be between {} and {}, got {value}",
+                range.start(),
+                range.end()
+            );
+        }
+        Ok(value)
+    }
+
+    /// A number that must be at least `min` (no upper bound but the type's).
+    pub(super) fn number_from<T>(&self, name: &'static str, default: T, min: T) -> anyhow::Result<T>
+    where
+        T: std::str::FromStr + std::fmt::Display + PartialOrd,
+    {
+        let value = self.number(name, default)?;
+        if value < min {
+            bail!("{name} must be at least {min}, got {value}");
+        }
+        Ok(value)
+    }
+
     pub(super) fn flag(&self, name: &'static str) -> anyhow::Result<bool> {
         let value = match (self.get)(name)
             .map(|v| v.trim().to_ascii_lowercase())
@@ -102,12 +135,31 @@ impl<F: Fn(&str) -> Option<String>> Source<F> {
         Ok(value)
     }
 
-    pub(super) fn seconds(&self, name: &'static str, default: u64) -> anyhow::Result<Duration> {
-        self.number(name, default).map(Duration::from_secs)
+    /// Seconds that must lie in `range`.
+    pub(super) fn seconds_in(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> anyhow::Result<Duration> {
+        let secs = self.number(name, default)?;
+        if !range.contains(&secs) {
+            bail!(
+                "{name} must be between {} and {} seconds, got {secs}",
+                range.start(),
+                range.end()
+            );
+        }
+        Ok(Duration::from_secs(secs))
     }
 
+    /// Milliseconds, more than none: a zero wait or interval is a mistake.
     pub(super) fn millis(&self, name: &'static str, default: u64) -> anyhow::Result<Duration> {
-        self.number(name, default).map(Duration::from_millis)
+        let millis = self.number(name, default)?;
+        if millis == 0 {
+            bail!("{name} must be greater than 0");
+        }
+        Ok(Duration::from_millis(millis))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Brute-force protection per account: every attempt to check a password
+//! Signing in: brute-force protection per account, and the guarded start
+//! of the session a successful check earns. Every attempt to check a password
 //! or code is counted as a failure when it starts, in the same step as the
 //! lockout check (so concurrent guesses cannot outrun the limit while their
 //! hashes run), and taken back or forgotten when it turns out otherwise.
@@ -99,7 +100,10 @@ pub enum SessionStart {
     Disabled,
 }
 
-pub trait LoginThrottleStore: Send + Sync {
+/// The store's side of a sign-in or a reauthentication: counting the
+/// attempt, taking it back, and starting (or refreshing) the session it
+/// earned, each in one atomic step.
+pub trait SignInStore: Send + Sync {
     /// Starts an attempt for the account with this email: in one atomic
     /// step, reads the account and its password hash, and unless one of
     /// `attempt.keys` is locked out at `attempt.at`, counts a failure on

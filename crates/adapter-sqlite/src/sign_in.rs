@@ -6,8 +6,8 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{OptionalExtension, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AttemptKeys, Lockout, LoginAttempt, LoginLookup, LoginThrottleStore, NewSession, SessionStart,
-    SignInGuard, ThrottleKey,
+    AttemptKeys, Lockout, LoginAttempt, LoginLookup, NewSession, SessionStart, SignInGuard,
+    SignInStore, ThrottleKey,
 };
 use gatehouse_domain::{AuditEvent, Email, SessionId, Timestamp, UserId};
 
@@ -94,7 +94,7 @@ fn refund(c: &mut SqliteConnection, key: &ThrottleKey, rule: Lockout) -> QueryRe
     .map(|_| ())
 }
 
-impl LoginThrottleStore for SqliteStore {
+impl SignInStore for SqliteStore {
     async fn begin_login_attempt(
         &self,
         email: &Email,

@@ -12,8 +12,8 @@ use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Timestamp
 use diesel_async::RunQueryDsl;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AttemptKeys, LoginAttempt, LoginLookup, LoginThrottleStore, NewSession, SessionStart,
-    SignInGuard, UserCredentials,
+    AttemptKeys, LoginAttempt, LoginLookup, NewSession, SessionStart, SignInGuard, SignInStore,
+    UserCredentials,
 };
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, UserId};
 
@@ -149,7 +149,7 @@ impl PgStore {
     }
 }
 
-impl LoginThrottleStore for PgStore {
+impl SignInStore for PgStore {
     async fn begin_login_attempt(
         &self,
         email: &Email,

@@ -15,12 +15,12 @@ use tokio::runtime::Handle;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-pub(crate) struct Finishing<T: Send + 'static> {
+pub(crate) struct RunsToCompletion<T: Send + 'static> {
     rest: Option<BoxFuture<T>>,
     runtime: Handle,
 }
 
-impl<T: Send + 'static> Finishing<T> {
+impl<T: Send + 'static> RunsToCompletion<T> {
     pub(crate) fn new(runtime: Handle, work: impl Future<Output = T> + Send + 'static) -> Self {
         Self {
             rest: Some(Box::pin(work)),
@@ -29,7 +29,7 @@ impl<T: Send + 'static> Finishing<T> {
     }
 }
 
-impl<T: Send + 'static> Future for Finishing<T> {
+impl<T: Send + 'static> Future for RunsToCompletion<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
@@ -44,7 +44,7 @@ impl<T: Send + 'static> Future for Finishing<T> {
     }
 }
 
-impl<T: Send + 'static> Drop for Finishing<T> {
+impl<T: Send + 'static> Drop for RunsToCompletion<T> {
     fn drop(&mut self) {
         if let Some(rest) = self.rest.take() {
             drop(self.runtime.spawn(rest));
