@@ -166,12 +166,6 @@ impl MailOutbox for PgStore {
 impl OutboxTx for PgTx {
     async fn enqueue(&mut self, mail: OutgoingMail) -> Result<(), PortError> {
         let q = Prepared(bind_mail(diesel::sql_query(ENQUEUE).into_boxed(), mail));
-        bounded(self.query_timeout, async {
-            q.execute(&mut *self.conn)
-                .await
-                .map(|_| ())
-                .map_err(from_diesel)
-        })
-        .await
+        self.write(q).await
     }
 }

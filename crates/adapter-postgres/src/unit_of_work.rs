@@ -46,6 +46,23 @@ pub struct PgTx {
     pub(crate) query_timeout: Duration,
 }
 
+impl PgTx {
+    /// One write of the unit of work on its connection, bounded like
+    /// every call.
+    pub(crate) async fn write<Q>(&mut self, q: Q) -> Result<(), PortError>
+    where
+        Q: diesel_async::methods::ExecuteDsl<AsyncPgConnection> + Send,
+    {
+        bounded(self.query_timeout, async {
+            q.execute(&mut *self.conn)
+                .await
+                .map(|_| ())
+                .map_err(from_diesel)
+        })
+        .await
+    }
+}
+
 impl std::fmt::Debug for PgTx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PgTx")
@@ -143,13 +160,7 @@ impl SessionTx for PgTx {
             Some(audit) => bind_audit(q, audit),
             None => q,
         };
-        bounded(self.query_timeout, async {
-            q.execute(&mut *self.conn)
-                .await
-                .map(|_| ())
-                .map_err(from_diesel)
-        })
-        .await
+        self.write(q).await
     }
 
     async fn revoke_session(
@@ -164,13 +175,7 @@ impl SessionTx for PgTx {
                 .bind::<Timestamptz, _>(at)
                 .bind::<Text, _>(reason.as_str()),
         );
-        bounded(self.query_timeout, async {
-            q.execute(&mut *self.conn)
-                .await
-                .map(|_| ())
-                .map_err(from_diesel)
-        })
-        .await
+        self.write(q).await
     }
 }
 

@@ -174,6 +174,16 @@ impl ApiError {
         .retry_after(wait.as_secs_f64().ceil() as u64)
     }
 
+    /// A signed-in caller's password confirmation failed: 403, not 401,
+    /// since the caller is authenticated and only the proof is wrong.
+    pub fn wrong_password(detail: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ProblemCode::InvalidCredentials,
+            detail,
+        )
+    }
+
     pub fn api_key_not_allowed() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,

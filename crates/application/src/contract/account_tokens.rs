@@ -14,16 +14,7 @@ pub async fn reset_tokens_work_once<S>(store: &S)
 where
     S: UserStore + SessionStore + AccountTokenStore + MailOutbox,
 {
-    let user = new_user("reset@example.com");
-    let id = user.id;
-    store
-        .create_user(
-            user,
-            Some(new_session(id, 1)),
-            audit(AuditKind::UserRegistered, id),
-        )
-        .await
-        .unwrap();
+    let (id, _) = user_with_session(store, "reset@example.com", 1).await;
     let request = |byte: u8, email: &str, throttle: Throttle| ResetRequest {
         email: Email::parse(email).unwrap(),
         token: token(byte, TokenPurpose::PasswordReset, email, 0, 1_800),
@@ -226,12 +217,7 @@ pub async fn a_reset_link_is_spent_once_under_a_race<S>(store: &S)
 where
     S: UserStore + AccountTokenStore,
 {
-    let user = new_user("race-reset@example.com");
-    let id = user.id;
-    store
-        .create_user(user, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    user(store, "race-reset@example.com").await;
     let mailed = store
         .request_password_reset(ResetRequest {
             email: Email::parse("race-reset@example.com").unwrap(),
@@ -326,12 +312,7 @@ pub async fn a_burst_of_reset_requests_stops_at_the_limit<S>(store: &S)
 where
     S: UserStore + AccountTokenStore + MailOutbox,
 {
-    let user = new_user("burst@example.com");
-    let id = user.id;
-    store
-        .create_user(user, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    user(store, "burst@example.com").await;
     let written = join_all(
         (0..RACERS)
             .map(|n| store.request_password_reset(reset_request("burst@example.com", 50 + n, 5))),
@@ -351,12 +332,7 @@ where
 {
     for round in 0..4u8 {
         let email = format!("two-links-{round}@example.com");
-        let user = new_user(&email);
-        let id = user.id;
-        store
-            .create_user(user, None, audit(AuditKind::UserRegistered, id))
-            .await
-            .unwrap();
+        user(store, &email).await;
         let (a, b) = (60 + round * 2, 61 + round * 2);
         for byte in [a, b] {
             assert!(

@@ -8,7 +8,7 @@ use gatehouse_domain::*;
 use super::support::*;
 use crate::ports::*;
 
-async fn user<S: UserStore>(store: &S, email: &str, role: Role) -> UserId {
+async fn with_role<S: UserStore>(store: &S, email: &str, role: Role) -> UserId {
     let mut user = new_user(email);
     user.role = role;
     let id = user.id;
@@ -34,7 +34,7 @@ fn update(user_id: UserId, role: Option<Role>, disabled: Option<bool>) -> UserUp
 pub async fn users_are_listed_in_id_order_after_a_cursor<S: UserStore + AdminStore>(store: &S) {
     let mut ids = Vec::new();
     for n in 0..5 {
-        ids.push(user(store, &format!("u{n}@example.com"), Role::User).await);
+        ids.push(with_role(store, &format!("u{n}@example.com"), Role::User).await);
     }
     ids.sort_by_key(|id| id.as_uuid());
     let page = |after, limit| async move {
@@ -62,8 +62,8 @@ pub async fn an_update_changes_what_it_names_and_disabling_ends_sessions<
 >(
     store: &S,
 ) {
-    user(store, "admin@example.com", Role::Admin).await;
-    let bob = user(store, "bob@example.com", Role::User).await;
+    with_role(store, "admin@example.com", Role::Admin).await;
+    let bob = with_role(store, "bob@example.com", Role::User).await;
     for token in [1, 2] {
         store
             .start_session(
@@ -117,8 +117,8 @@ pub async fn an_update_changes_what_it_names_and_disabling_ends_sessions<
 /// changes); once another admin is enabled, it can. A disabled admin does
 /// not count.
 pub async fn the_last_enabled_admin_stays<S: UserStore + AdminStore>(store: &S) {
-    let root = user(store, "root@example.com", Role::Admin).await;
-    let spare = user(store, "spare@example.com", Role::Admin).await;
+    let root = with_role(store, "root@example.com", Role::Admin).await;
+    let spare = with_role(store, "spare@example.com", Role::Admin).await;
     store
         .update_user(update(spare, None, Some(true)))
         .await
@@ -148,8 +148,8 @@ pub async fn the_last_enabled_admin_stays<S: UserStore + AdminStore>(store: &S) 
 pub async fn two_admins_demoting_each_other_leave_one<S: UserStore + AdminStore>(store: &S) {
     let mut survivor: Option<UserId> = None;
     for round in 0..5 {
-        let a = user(store, &format!("a{round}@example.com"), Role::Admin).await;
-        let b = user(store, &format!("b{round}@example.com"), Role::Admin).await;
+        let a = with_role(store, &format!("a{round}@example.com"), Role::Admin).await;
+        let b = with_role(store, &format!("b{round}@example.com"), Role::Admin).await;
         // The last round's survivor steps down: the pair are the only admins.
         if let Some(previous) = survivor {
             store

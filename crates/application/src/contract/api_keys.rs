@@ -22,16 +22,6 @@ fn key(user_id: UserId, n: u8, created: i64, expires: Option<i64>) -> NewApiKey 
     }
 }
 
-async fn user<S: UserStore>(store: &S, email: &str) -> UserId {
-    let user = new_user(email);
-    let id = user.id;
-    store
-        .create_user(user, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
-    id
-}
-
 /// A key is listed for its owner only, newest first, without its digest;
 /// only the owner revokes it, once; a revoked or expired key is no longer
 /// listed. Each creation queues its notice.

@@ -23,24 +23,6 @@ fn nothing(now: i64) -> Sweep {
     }
 }
 
-async fn user_with_session<S: UserStore + SessionStore>(
-    store: &S,
-    email: &str,
-    token: u8,
-) -> UserId {
-    let user = new_user(email);
-    let id = user.id;
-    store
-        .create_user(
-            user,
-            Some(new_session(id, token)),
-            audit(AuditKind::UserRegistered, id),
-        )
-        .await
-        .unwrap();
-    id
-}
-
 /// A rotated token's kept successor is erased once its grace is over; the
 /// rotated token goes once its own idle expiry has passed, the current one
 /// stays; a session goes once it ended (revoked, or past its absolute
@@ -50,7 +32,7 @@ pub async fn tokens_and_sessions_go_once_past_their_time<
 >(
     store: &S,
 ) {
-    let ann = user_with_session(store, "ann@example.com", 1).await;
+    let (ann, _) = user_with_session(store, "ann@example.com", 1).await;
     let rotated = store
         .rotate_if_current(attempt(1, 2, 5, 105))
         .await
@@ -128,7 +110,7 @@ pub async fn tokens_and_sessions_go_once_past_their_time<
 /// audit events before the cut-off go; revoked and expired API keys go;
 /// failure counters go once idle and not locked out.
 pub async fn links_mail_audit_keys_and_counters_go_once_past_their_time<S: Store>(store: &S) {
-    let ann = user_with_session(store, "ann@example.com", 1).await;
+    let (ann, _) = user_with_session(store, "ann@example.com", 1).await;
     let request = |byte, secs| ResetRequest {
         email: Email::parse("ann@example.com").unwrap(),
         token: token(
@@ -294,7 +276,7 @@ pub async fn links_mail_audit_keys_and_counters_go_once_past_their_time<S: Store
 /// share a backlog: every row goes exactly once.
 pub async fn two_sweeps_share_a_backlog<S: UserStore + SessionStore + Housekeeping>(store: &S) {
     for n in 0..30u8 {
-        let id = user_with_session(store, &format!("backlog-{n}@example.com"), n).await;
+        let (id, _) = user_with_session(store, &format!("backlog-{n}@example.com"), n).await;
         store.revoke_all_sessions(revocation(id, 1)).await.unwrap();
     }
     let sweep = Sweep {

@@ -31,12 +31,7 @@ fn disable(user_id: gatehouse_domain::UserId) -> MfaDisable {
 /// secret it was checked against; with MFA on, setup and enable change
 /// nothing; disable forgets everything, once.
 pub async fn mfa_turns_on_and_off_as_compare_and_swap<S: UserStore + MfaStore>(store: &S) {
-    let user = new_user("mfa@example.com");
-    let id = user.id;
-    store
-        .create_user(user, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let id = user(store, "mfa@example.com").await;
     assert!(!store.mfa_state(id).await.unwrap().enabled);
     assert!(store.set_pending_totp(id, vec![1; 8]).await.unwrap());
     assert!(
@@ -93,12 +88,7 @@ pub async fn mfa_turns_on_and_off_as_compare_and_swap<S: UserStore + MfaStore>(s
 /// A TOTP step is spent once, and never after a later one; a backup code
 /// once, found by any of the digests given.
 pub async fn codes_are_spent_once<S: UserStore + MfaStore>(store: &S) {
-    let user = new_user("codes@example.com");
-    let id = user.id;
-    store
-        .create_user(user, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let id = user(store, "codes@example.com").await;
     assert!(!store.spend_totp_step(id, 101).await.unwrap(), "MFA is off");
     store.set_pending_totp(id, vec![1; 8]).await.unwrap();
     store
@@ -156,12 +146,7 @@ pub async fn enabling_mfa_ends_every_other_session<
 >(
     store: &S,
 ) {
-    let user = new_user("mfa-sessions@example.com");
-    let id = user.id;
-    store
-        .create_user(user, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let id = user(store, "mfa-sessions@example.com").await;
     let (kept, other) = (new_session(id, 70), new_session(id, 71));
     let kept_id = kept.id;
     for session in [kept, other] {
@@ -187,12 +172,7 @@ pub async fn enabling_mfa_ends_every_other_session<
 /// One TOTP step, and one backup code, each presented by many logins at
 /// once: each works exactly once.
 pub async fn one_code_many_logins_one_success<S: UserStore + MfaStore>(store: &S) {
-    let user = new_user("race-mfa@example.com");
-    let id = user.id;
-    store
-        .create_user(user, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let id = user(store, "race-mfa@example.com").await;
     assert!(store.set_pending_totp(id, vec![9; 8]).await.unwrap());
     assert!(
         store
@@ -226,16 +206,7 @@ pub async fn removing_mfa_forgets_it_and_ends_every_session<
 >(
     store: &S,
 ) {
-    let user = new_user("lost@example.com");
-    let id = user.id;
-    store
-        .create_user(
-            user,
-            Some(new_session(id, 1)),
-            audit(AuditKind::UserRegistered, id),
-        )
-        .await
-        .unwrap();
+    let (id, _) = user_with_session(store, "lost@example.com", 1).await;
     store
         .start_session(new_session(id, 2), audit(AuditKind::LoginSucceeded, id))
         .await

@@ -11,12 +11,7 @@ use crate::ports::*;
 /// A started session's token can be locked and shows the right facts;
 /// rotation retires it and makes the successor the current token.
 pub async fn sessions_rotate_and_revoke<S: UserStore + SessionStore + Transactional>(store: &S) {
-    let user = new_user("rotate@example.com");
-    let id = user.id;
-    store
-        .create_user(user, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let id = user(store, "rotate@example.com").await;
     let session = new_session(id, 10);
     let session_id = session.id;
     store
@@ -87,14 +82,7 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<
 >(
     store: &S,
 ) {
-    let user = new_user("onestep@example.com");
-    let id = user.id;
-    let session = new_session(id, 30);
-    let session_id = session.id;
-    store
-        .create_user(user, Some(session), audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let (id, session_id) = user_with_session(store, "onestep@example.com", 30).await;
 
     let outcome = store
         .rotate_if_current(attempt(30, 31, 5, 105))
@@ -181,16 +169,7 @@ pub async fn rotation_in_one_step_only_takes_current_tokens<
 pub async fn a_replay_needs_its_successor_current<S: UserStore + SessionStore + Transactional>(
     store: &S,
 ) {
-    let user = new_user("grace@example.com");
-    let id = user.id;
-    store
-        .create_user(
-            user,
-            Some(new_session(id, 40)),
-            audit(AuditKind::UserRegistered, id),
-        )
-        .await
-        .unwrap();
+    let (id, _) = user_with_session(store, "grace@example.com", 40).await;
     let declined = |token: u8| async move {
         match store
             .rotate_if_current(attempt(token, 99, 7, 107))
@@ -269,16 +248,7 @@ pub async fn a_replay_needs_its_successor_current<S: UserStore + SessionStore + 
 pub async fn concurrent_rotations_have_one_winner<S: UserStore + SessionStore + Transactional>(
     store: &S,
 ) {
-    let user = new_user("race-rotate@example.com");
-    let id = user.id;
-    store
-        .create_user(
-            user,
-            Some(new_session(id, 1)),
-            audit(AuditKind::UserRegistered, id),
-        )
-        .await
-        .unwrap();
+    user_with_session(store, "race-rotate@example.com", 1).await;
     let outcomes =
         join_all((0..RACERS).map(|i| store.rotate_if_current(attempt(1, 100 + i, 5, 105)))).await;
     let rotated: Vec<u8> = outcomes
@@ -317,14 +287,7 @@ pub async fn concurrent_rotations_have_one_winner<S: UserStore + SessionStore + 
 pub async fn concurrent_reuse_raises_one_alarm<S: UserStore + SessionStore + Transactional>(
     store: &S,
 ) {
-    let user = new_user("reuse@example.com");
-    let id = user.id;
-    let session = new_session(id, 1);
-    let session_id = session.id;
-    store
-        .create_user(user, Some(session), audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let (id, session_id) = user_with_session(store, "reuse@example.com", 1).await;
     store
         .rotate_if_current(attempt(1, 2, 5, 105))
         .await
@@ -362,14 +325,8 @@ pub async fn a_refresh_racing_a_logout_leaves_the_session_ended<
     store: &S,
 ) {
     for round in 0..8u8 {
-        let user = new_user(&format!("racer{round}@example.com"));
-        let id = user.id;
-        let session = new_session(id, round * 2);
-        let session_id = session.id;
-        store
-            .create_user(user, Some(session), audit(AuditKind::UserRegistered, id))
-            .await
-            .unwrap();
+        let (id, session_id) =
+            user_with_session(store, &format!("racer{round}@example.com"), round * 2).await;
         let (first, successor) = (round * 2, round * 2 + 1);
         let refresh = async {
             if round % 2 == 0 {
@@ -438,14 +395,7 @@ pub async fn concurrent_presentations_see_the_one_rotation<
 >(
     store: &S,
 ) {
-    let user = new_user("retries@example.com");
-    let id = user.id;
-    let session = new_session(id, 1);
-    let session_id = session.id;
-    store
-        .create_user(user, Some(session), audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let (_, session_id) = user_with_session(store, "retries@example.com", 1).await;
     let seen = join_all((0..RACERS).map(|i| async move {
         let mut tx = store.begin().await.unwrap();
         let token = tx.lock_token(&digest(1)).await.unwrap().unwrap();

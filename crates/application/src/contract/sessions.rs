@@ -14,14 +14,7 @@ pub async fn sessions_are_listed_and_ended_by_their_user<
 >(
     store: &S,
 ) {
-    let ada = new_user("sessions@example.com");
-    let ada_id = ada.id;
-    let older = new_session(ada_id, 60);
-    let older_id = older.id;
-    store
-        .create_user(ada, Some(older), audit(AuditKind::UserRegistered, ada_id))
-        .await
-        .unwrap();
+    let (ada_id, older_id) = user_with_session(store, "sessions@example.com", 60).await;
     let mut newer = new_session(ada_id, 61);
     newer.created_at = at(3);
     let newer_id = newer.id;
@@ -29,14 +22,7 @@ pub async fn sessions_are_listed_and_ended_by_their_user<
         .start_session(newer, audit(AuditKind::LoginSucceeded, ada_id))
         .await
         .unwrap();
-    let bob = new_user("someone@example.com");
-    let bob_id = bob.id;
-    let bobs = new_session(bob_id, 62);
-    let bobs_id = bobs.id;
-    store
-        .create_user(bob, Some(bobs), audit(AuditKind::UserRegistered, bob_id))
-        .await
-        .unwrap();
+    let (bob_id, bobs_id) = user_with_session(store, "someone@example.com", 62).await;
 
     let listed = store.live_sessions(ada_id, at(10)).await.unwrap();
     let ids: Vec<_> = listed.iter().map(|s| s.id).collect();

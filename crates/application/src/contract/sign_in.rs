@@ -203,14 +203,7 @@ pub async fn reauthentication_needs_a_live_session_of_the_user<
 >(
     store: &S,
 ) {
-    let user = new_user("again@example.com");
-    let id = user.id;
-    let session = new_session(id, 1);
-    let session_id = session.id;
-    store
-        .create_user(user, Some(session), audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let (id, session_id) = user_with_session(store, "again@example.com", 1).await;
     let email = Email::parse("again@example.com").unwrap();
     let rules = rules(2, 100);
     for _ in 0..2 {

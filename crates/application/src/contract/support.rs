@@ -164,3 +164,31 @@ pub(crate) fn rules(per_network: u32, per_account: u32) -> AttemptRules {
         per_account: rule(per_account),
     }
 }
+
+/// A user as `new_user` makes it, registered without a session.
+pub(crate) async fn user<S: UserStore>(store: &S, email: &str) -> UserId {
+    let user = new_user(email);
+    let id = user.id;
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    id
+}
+
+/// A user registered with its first session, whose token is `digest(token)`.
+pub(crate) async fn user_with_session<S: UserStore>(
+    store: &S,
+    email: &str,
+    token: u8,
+) -> (UserId, SessionId) {
+    let user = new_user(email);
+    let id = user.id;
+    let session = new_session(id, token);
+    let session_id = session.id;
+    store
+        .create_user(user, Some(session), audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    (id, session_id)
+}

@@ -9,16 +9,7 @@ use crate::ports::*;
 pub async fn dropped_units_of_work_leave_no_trace<S: UserStore + SessionStore + Transactional>(
     store: &S,
 ) {
-    let user = new_user("drop@example.com");
-    let id = user.id;
-    store
-        .create_user(
-            user,
-            Some(new_session(id, 20)),
-            audit(AuditKind::UserRegistered, id),
-        )
-        .await
-        .unwrap();
+    let (id, _) = user_with_session(store, "drop@example.com", 20).await;
     {
         let mut tx = store.begin().await.unwrap();
         let token = tx.lock_token(&digest(20)).await.unwrap().unwrap();
@@ -55,16 +46,7 @@ pub async fn rolled_back_units_of_work_leave_no_trace<
 >(
     store: &S,
 ) {
-    let user = new_user("rollback@example.com");
-    let id = user.id;
-    store
-        .create_user(
-            user,
-            Some(new_session(id, 50)),
-            audit(AuditKind::UserRegistered, id),
-        )
-        .await
-        .unwrap();
+    let (id, _) = user_with_session(store, "rollback@example.com", 50).await;
     let mut tx = store.begin().await.unwrap();
     let token = tx.lock_token(&digest(50)).await.unwrap().unwrap();
     tx.revoke_session(token.session_id, at(5), RevokeReason::Logout)

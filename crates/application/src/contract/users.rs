@@ -94,16 +94,7 @@ pub async fn a_password_change_swaps_the_hash_and_ends_other_sessions<
         .start_session(new_session(id, 71), audit(AuditKind::LoginSucceeded, id))
         .await
         .unwrap();
-    let bob = new_user("bystander@example.com");
-    let bob_id = bob.id;
-    store
-        .create_user(
-            bob,
-            Some(new_session(bob_id, 72)),
-            audit(AuditKind::UserRegistered, bob_id),
-        )
-        .await
-        .unwrap();
+    let (bob_id, _) = user_with_session(store, "bystander@example.com", 72).await;
     let new = PasswordHash::new("$argon2id$v=19$m=128,t=1,p=1$c2FsdHNhbHQ$Y2hhbmdlZA");
     let change = |old_hash: &PasswordHash| PasswordChange {
         user_id: id,
@@ -227,12 +218,7 @@ pub async fn concurrent_creations_of_one_email_make_one_user<S: UserStore + Admi
 /// Only a conflict on the email is `EmailTaken`: a clash on anything else
 /// (here the id) is an unexpected failure, and writes nothing.
 pub async fn only_the_email_conflict_is_email_taken<S: UserStore>(store: &S) {
-    let first = new_user("first@example.com");
-    let id = first.id;
-    store
-        .create_user(first, None, audit(AuditKind::UserRegistered, id))
-        .await
-        .unwrap();
+    let id = user(store, "first@example.com").await;
     let twin = NewUser {
         id,
         ..new_user("second@example.com")
@@ -268,12 +254,7 @@ pub async fn every_email_the_domain_accepts_is_stored_and_found<S: UserStore>(st
         ascii.as_str(),
         expanding.as_str(),
     ] {
-        let user = new_user(raw);
-        let id = user.id;
-        store
-            .create_user(user, None, audit(AuditKind::UserRegistered, id))
-            .await
-            .unwrap();
+        let id = user(store, raw).await;
         let found = store
             .find_credentials(&Email::parse(raw).unwrap())
             .await

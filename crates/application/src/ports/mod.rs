@@ -78,41 +78,31 @@ pub enum PortError {
     Unexpected(anyhow::Error),
 }
 
-/// Every store port at once: what one database adapter implements. A
-/// new store port joins this list and nothing else names the set.
-pub trait Store:
-    UserStore
-    + SessionStore
-    + AccountTokenStore
-    + MailOutbox
-    + Housekeeping
-    + SignInStore
-    + AdminStore
-    + ApiKeyStore
-    + MfaStore
-    + AuditLog
-    + Transactional
-    + Readiness
-    + 'static
-{
+/// Declares [`Store`] and its blanket impl from one list of ports.
+macro_rules! store_ports {
+    ($($port:ident),+ $(,)?) => {
+        /// Every store port at once: what one database adapter implements.
+        /// A new store port joins the list below and nothing else names the set.
+        pub trait Store: $($port +)+ 'static {}
+
+        impl<S> Store for S where S: $($port +)+ 'static {}
+    };
 }
 
-impl<S> Store for S where
-    S: UserStore
-        + SessionStore
-        + AccountTokenStore
-        + MailOutbox
-        + Housekeeping
-        + SignInStore
-        + AdminStore
-        + ApiKeyStore
-        + MfaStore
-        + AuditLog
-        + Transactional
-        + Readiness
-        + 'static
-{
-}
+store_ports!(
+    UserStore,
+    SessionStore,
+    AccountTokenStore,
+    MailOutbox,
+    Housekeeping,
+    SignInStore,
+    AdminStore,
+    ApiKeyStore,
+    MfaStore,
+    AuditLog,
+    Transactional,
+    Readiness,
+);
 
 /// Everything a use case may touch, bundled so signatures stay short.
 pub trait Ports: Send + Sync + 'static {

@@ -12,9 +12,10 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, SecretString
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, Clock, DataCipher, HashError, MfaDisable, MfaEnable, MfaStore, OneTimeCodes,
-    PortError, Ports, SealPurpose, SignInStore, TotpEnrolment,
+    AccessClaims, Clock, DataCipher, MfaDisable, MfaEnable, MfaStore, OneTimeCodes, PortError,
+    Ports, SealPurpose, SignInStore, TotpEnrolment,
 };
+use crate::use_cases::from_hash_error;
 use crate::use_cases::mail::{letters, outgoing};
 use crate::use_cases::signed_in::{
     CallerError, ConfirmPasswordError, SecondFactor, caller, confirm_credentials, is_recent,
@@ -50,14 +51,7 @@ pub enum MfaError {
     Port(#[from] PortError),
 }
 
-impl From<HashError> for MfaError {
-    fn from(error: HashError) -> Self {
-        match error {
-            HashError::Overloaded { retry_after } => Self::Overloaded { retry_after },
-            HashError::Unexpected(e) => Self::Port(PortError::Unexpected(e)),
-        }
-    }
-}
+from_hash_error!(MfaError);
 
 /// Binds a sealed secret to its user: moved to another row, it won't open.
 pub(crate) fn secret_context(user_id: UserId) -> Vec<u8> {

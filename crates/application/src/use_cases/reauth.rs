@@ -9,6 +9,7 @@ use std::time::Duration;
 use gatehouse_domain::{ClientInfo, Password, SecretString};
 use tracing::instrument;
 
+use super::from_hash_error;
 use super::issue::{self, SessionFacts};
 use super::signed_in::{
     CallerError, ConfirmPasswordError, SecondFactor, caller, confirm_credentials,
@@ -33,6 +34,8 @@ pub enum ReauthError {
     Port(#[from] PortError),
 }
 
+from_hash_error!(ReauthError);
+
 impl From<ConfirmPasswordError> for ReauthError {
     fn from(error: ConfirmPasswordError) -> Self {
         match error {
@@ -41,12 +44,7 @@ impl From<ConfirmPasswordError> for ReauthError {
             ConfirmPasswordError::MfaInvalid => Self::MfaInvalid,
             ConfirmPasswordError::Throttled { retry_after } => Self::Throttled { retry_after },
             ConfirmPasswordError::Caller(e) => Self::Caller(e),
-            ConfirmPasswordError::Hash(crate::ports::HashError::Overloaded { retry_after }) => {
-                Self::Overloaded { retry_after }
-            }
-            ConfirmPasswordError::Hash(crate::ports::HashError::Unexpected(e)) => {
-                Self::Port(PortError::Unexpected(e))
-            }
+            ConfirmPasswordError::Hash(e) => e.into(),
             ConfirmPasswordError::Port(e) => Self::Port(e),
         }
     }

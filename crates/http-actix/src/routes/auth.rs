@@ -365,13 +365,9 @@ pub async fn reauth<P: Ports>(
 impl From<ReauthError> for ApiError {
     fn from(error: ReauthError) -> Self {
         match error {
-            // Signed in already: a wrong password is forbidden, not a
-            // missing authentication.
-            ReauthError::InvalidCredentials => ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
-                ProblemCode::InvalidCredentials,
-                "The password is not correct.",
-            ),
+            ReauthError::InvalidCredentials => {
+                ApiError::wrong_password("The password is not correct.")
+            }
             ReauthError::MfaRequired => ApiError::mfa_required(),
             ReauthError::MfaInvalid => {
                 ApiError::mfa_invalid(actix_web::http::StatusCode::UNAUTHORIZED)

@@ -70,11 +70,9 @@ impl From<MfaError> for ApiError {
                 "Two-step sign-in is on; turn it off first to enrol a new app.",
             ),
             MfaError::InvalidCode => ApiError::mfa_invalid(StatusCode::BAD_REQUEST),
-            MfaError::InvalidCredentials => ApiError::new(
-                StatusCode::FORBIDDEN,
-                ProblemCode::InvalidCredentials,
-                "The password is not correct.",
-            ),
+            MfaError::InvalidCredentials => {
+                ApiError::wrong_password("The password is not correct.")
+            }
             MfaError::MfaInvalid => ApiError::mfa_invalid(StatusCode::UNAUTHORIZED),
             MfaError::ReauthRequired => ApiError::reauth_required(),
             MfaError::EmailNotVerified => ApiError::email_not_verified(

@@ -141,12 +141,9 @@ pub struct ChangePasswordBody {
 impl From<ChangePasswordError> for ApiError {
     fn from(error: ChangePasswordError) -> Self {
         match error {
-            // 403, not 401: the caller is signed in; only the proof is wrong.
-            ChangePasswordError::InvalidCredentials => ApiError::new(
-                StatusCode::FORBIDDEN,
-                ProblemCode::InvalidCredentials,
-                "The current password is not correct.",
-            ),
+            ChangePasswordError::InvalidCredentials => {
+                ApiError::wrong_password("The current password is not correct.")
+            }
             ChangePasswordError::WeakPassword(e) => {
                 ApiError::validation(vec![field_error("new_password", e)])
             }

@@ -9,9 +9,10 @@ use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Password, PasswordErro
 use tracing::instrument;
 
 use crate::ports::{
-    AccessClaims, ApiKeyStore, BreachedPasswords, Clock, HashError, PasswordChange, PasswordHasher,
-    PortError, Ports, RevokeReason, UserStore,
+    AccessClaims, ApiKeyStore, BreachedPasswords, Clock, PasswordChange, PasswordHasher, PortError,
+    Ports, RevokeReason, UserStore,
 };
+use crate::use_cases::from_hash_error;
 use crate::use_cases::mail::{letters, outgoing};
 use crate::use_cases::signed_in::{CallerError, ConfirmPasswordError, caller, confirm_password};
 
@@ -43,14 +44,7 @@ pub enum ChangePasswordError {
     Port(#[from] PortError),
 }
 
-impl From<HashError> for ChangePasswordError {
-    fn from(error: HashError) -> Self {
-        match error {
-            HashError::Overloaded { retry_after } => Self::Overloaded { retry_after },
-            HashError::Unexpected(e) => Self::Port(PortError::Unexpected(e)),
-        }
-    }
-}
+from_hash_error!(ChangePasswordError);
 
 #[derive(Debug)]
 pub struct ChangePassword<'a, P: Ports> {
