@@ -15,6 +15,12 @@
 /// a candidate, the row is re-read at its latest version when the update
 /// reaches it, and that successor is erased too; a filter on
 /// `sealed_successor IS NOT NULL` alone would skip it for good.
+///
+/// The limit: a statement ending several sessions that waits on one of
+/// them while another rotates twice does not see the middle token (it was
+/// inserted after the snapshot), so that token's kept successor stays
+/// until the sweep erases it at the end of the grace. It answers no
+/// replay meanwhile: its session is revoked.
 macro_rules! end_sessions {
     (from $source:literal, at $at:literal, reason $reason:literal) => {
         concat!(

@@ -85,6 +85,12 @@ impl PgImport {
         Ok(row.n)
     }
 
+    /// The tables the migrations made, which a copy must fill every one of.
+    #[must_use]
+    pub fn tables(&self) -> &[String] {
+        &self.tables
+    }
+
     /// Inserts one batch: a JSON array of rows as objects keyed by column.
     ///
     /// # Errors

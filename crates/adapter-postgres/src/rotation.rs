@@ -82,8 +82,9 @@ impl LockedRow {
 /// The whole common case of a refresh in one statement.
 ///
 /// Lock order: every write to a token family takes its session's row lock
-/// first, then a token's (here, in `lock_token`, and in every statement that
-/// ends sessions, which touch no token). A logout or revocation that
+/// first, then a token's (here, in the unit of work's `lock_token`, and in
+/// every statement that ends sessions, which then erases what the
+/// session's tokens kept: see `ending.rs`). A logout or revocation that
 /// committed while this statement waited is therefore seen: `live` waits
 /// for the session's lock and re-checks the session's row as it now is, so a
 /// revoked session rotates nothing.

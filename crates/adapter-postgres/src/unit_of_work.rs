@@ -77,7 +77,7 @@ const REVOKE_SESSION: &str = concat!(
 );
 
 /// The session of the token with this digest, locked first (see the lock
-/// order above). Its own statement: a statement that waited for a lock
+/// order in `rotation.rs`). Its own statement: a statement that waited for a lock
 /// still reads other rows as they were when it began.
 const LOCK_SESSION_OF_TOKEN: &str = "\
 SELECT s.id FROM sessions s \

@@ -220,4 +220,21 @@ mod tests {
         doc["info"]["version"] = "[version]".into();
         insta::assert_json_snapshot!(doc);
     }
+
+    /// OpenAPI requires each operation's id to be unique: clients name
+    /// their methods after them.
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&super::openapi_json()).unwrap_or_default();
+        let mut seen = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                if let Some(id) = operation["operationId"].as_str() {
+                    assert!(seen.insert(id.to_owned()), "{method} {path}: {id} twice");
+                }
+            }
+        }
+        assert!(seen.len() > 20, "{seen:?}");
+    }
 }

@@ -40,6 +40,17 @@ pub async fn copy(from: &str, to: &str) -> anyhow::Result<Vec<(&'static str, u64
     ensure_database(to).await.context("--to")?;
     run_migrations(to).await.context("--to")?;
     let mut import = PgImport::begin(to).await.context("--to")?;
+    // The two stores' migrations make the same tables; a table only one of
+    // them has would be silently left behind, so it stops the copy.
+    let mut known: Vec<&str> = tables().collect();
+    let mut target: Vec<&str> = import.tables().iter().map(String::as_str).collect();
+    known.sort_unstable();
+    target.sort_unstable();
+    if known != target {
+        anyhow::bail!(
+            "the two schemas differ: the copy knows {known:?}, the target has {target:?}"
+        );
+    }
     // Every table as it stood at one instant, even if the service still
     // writes; what it writes after this is not copied.
     let mut source = Snapshot::take(&path).await.context("--from")?;

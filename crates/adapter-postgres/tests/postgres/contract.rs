@@ -33,8 +33,7 @@ async fn register_writes_user_session_token_and_audit_in_one_go() {
     assert_eq!(leaked, 0);
 }
 
-/// The shared store-port contract, as the in-memory and SQLite adapters
-/// also run it.
+/// The shared store contract, as the SQLite adapter also runs it.
 mod shared {
     use gatehouse_adapter_postgres::test_support::TestDatabase;
 

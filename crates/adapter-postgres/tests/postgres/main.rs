@@ -10,3 +10,4 @@ mod support;
 mod timeouts;
 mod tls;
 mod unit_of_work;
+mod use_case_races;

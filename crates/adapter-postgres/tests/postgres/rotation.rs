@@ -183,3 +183,80 @@ async fn a_refresh_waiting_on_a_logout_loses_to_it() {
     );
     assert_eq!(refreshed_events(&db).await, 0);
 }
+
+/// A logout that waited on a rotation of its session still erases the
+/// successor the rotation kept: the rotation committed after the logout's
+/// statement took its snapshot, so only re-reading the current token's row
+/// (the erase takes it as a candidate) finds what it kept. The same holds
+/// for ending every session of the user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_that_waited_on_a_rotation_erases_what_it_kept() {
+    use gatehouse_application::ports::{
+        Clock, NewRefreshToken, OpaqueTokens, RevokeReason, Rotation, SessionRevocation,
+        SessionStore, SessionTx, Transactional, UnitOfWork,
+    };
+    use gatehouse_domain::{AuditEvent, AuditKind};
+
+    let db = TestDatabase::create().await;
+    let ports = Arc::new(ports(&db, AuthPolicy::default()));
+    let kept = "SELECT count(*) AS n FROM refresh_tokens WHERE sealed_successor IS NOT NULL";
+    for everywhere in [false, true] {
+        let signed_up = register(&ports, &format!("held-{everywhere}@example.com")).await;
+        let presented = signed_up.tokens.refresh_token.expose().to_owned();
+        let now = ports.clock.now();
+
+        // A rotation, mid-way: the token locked and retired with a kept
+        // successor, not committed.
+        let mut rotation = ports.store.begin().await.unwrap();
+        let token = rotation
+            .lock_token(&ports.opaque.digest(&presented))
+            .await
+            .unwrap()
+            .unwrap();
+        rotation
+            .rotate(Rotation {
+                token_id: token.token_id,
+                session_id: token.session_id,
+                at: now,
+                sealed_successor: Some(vec![9; 48]),
+                successor: NewRefreshToken {
+                    id: uuid::Uuid::now_v7(),
+                    digest: ports.opaque.digest(&format!("successor-{everywhere}")),
+                    issued_at: now,
+                    expires_at: now + chrono::Duration::hours(1),
+                },
+                audit: None,
+            })
+            .await
+            .unwrap();
+        let revocation = SessionRevocation {
+            user_id: signed_up.user.id,
+            at: now,
+            reason: RevokeReason::Logout,
+            audit: AuditEvent::new(
+                AuditKind::SessionRevoked,
+                now,
+                Some(signed_up.user.id),
+                &client(),
+            ),
+        };
+        let ending = {
+            let (ports, session_id) = (Arc::clone(&ports), token.session_id);
+            tokio::spawn(async move {
+                if everywhere {
+                    ports
+                        .store
+                        .revoke_all_sessions(revocation)
+                        .await
+                        .map(|n| n > 0)
+                } else {
+                    ports.store.revoke_own_session(session_id, revocation).await
+                }
+            })
+        };
+        until_a_statement_waits_on_a_lock(&db).await;
+        rotation.commit().await.unwrap();
+        assert!(ending.await.unwrap().unwrap(), "the session was ended");
+        assert_eq!(count(&db, kept).await, 0, "everywhere: {everywhere}");
+    }
+}

@@ -104,6 +104,10 @@ pub async fn an_update_changes_what_it_names_and_disabling_ends_sessions<
         .await
         .unwrap();
     assert_eq!((enabled.role, enabled.disabled), (Role::User, false));
+    assert!(
+        store.live_sessions(bob, at(11)).await.unwrap().is_empty(),
+        "enabling starts no session"
+    );
     let missing = store
         .update_user(update(UserId::new(), None, Some(true)))
         .await;

@@ -151,7 +151,7 @@ pub async fn a_key_finds_its_holder_and_records_use_sparingly<S: UserStore + Api
     assert_eq!(
         last_used().await,
         Some(at(10)),
-        "recorded recently: no write"
+        "recorded recently: the use stays as it was"
     );
     store
         .find_key_holder(&digest(7), at(100), at(40))

@@ -96,7 +96,7 @@ pub async fn sessions_are_listed_and_ended_by_their_user<
 
 /// Whatever ends a session erases the successors its tokens kept for
 /// grace replays: a logout or reuse (in a unit of work), ending one
-/// session, ending all, and a password change for the other sessions.
+/// session, a password change for the other sessions, and ending all.
 pub async fn ending_a_session_erases_its_kept_successors<
     S: UserStore + SessionStore + Transactional,
 >(
@@ -138,6 +138,15 @@ pub async fn ending_a_session_erases_its_kept_successors<
     for (_, token) in &rotated {
         assert!(kept_successor(*token).await);
     }
+    // The session a password change keeps rotates too, for "end all".
+    let outcome = store
+        .rotate_if_current(attempt(80, 81, 5, 105))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, RotationOutcome::Rotated(_)),
+        "{outcome:?}"
+    );
 
     let (logged_out, by_user, by_password, by_all) =
         (rotated[0], rotated[1], rotated[2], rotated[3]);
@@ -173,8 +182,10 @@ pub async fn ending_a_session_erases_its_kept_successors<
     assert!(changed);
     assert!(!kept_successor(by_password.1).await, "a password change");
     assert!(!kept_successor(by_all.1).await, "also ended by the change");
+    assert!(kept_successor(80).await, "the session the change kept");
     assert_eq!(
         store.revoke_all_sessions(revocation(id, 9)).await.unwrap(),
         1
     );
+    assert!(!kept_successor(80).await, "ending all");
 }

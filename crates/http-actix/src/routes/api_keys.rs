@@ -147,7 +147,7 @@ pub async fn create<P: Ports>(
 
 /// The caller's live keys, newest first (never the keys themselves).
 #[utoipa::path(
-    get, path = "/v1/users/me/api-keys", tag = "api-keys", security(("bearer" = [])),
+    get, path = "/v1/users/me/api-keys", operation_id = "list_api_keys", tag = "api-keys", security(("bearer" = [])),
     responses(
         (status = 200, body = ApiKeysResponse),
         (status = 401, description = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
@@ -166,7 +166,7 @@ pub async fn list<P: Ports>(
 
 /// Revoke one of the caller's keys.
 #[utoipa::path(
-    delete, path = "/v1/users/me/api-keys/{id}", tag = "api-keys", security(("bearer" = [])),
+    delete, path = "/v1/users/me/api-keys/{id}", operation_id = "revoke_api_key", tag = "api-keys", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Key id")),
     responses(
         (status = 204, description = "Revoked"),

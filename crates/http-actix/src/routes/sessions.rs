@@ -63,7 +63,7 @@ pub struct SessionsResponse {
 
 /// The caller's live sessions, most recently used first.
 #[utoipa::path(
-    get, path = "/v1/users/me/sessions", tag = "sessions", security(("bearer" = [])),
+    get, path = "/v1/users/me/sessions", operation_id = "list_sessions", tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "Live sessions", body = SessionsResponse),
         (status = 401, description = "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED`", body = Problem, content_type = "application/problem+json"),
@@ -83,7 +83,7 @@ pub async fn list<P: Ports>(
 
 /// Ends one of the caller's sessions (the current one too, if named).
 #[utoipa::path(
-    delete, path = "/v1/users/me/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    delete, path = "/v1/users/me/sessions/{id}", operation_id = "revoke_session", tag = "sessions", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "Session id")),
     responses(
         (status = 204, description = "Ended (or already ended)"),

@@ -389,6 +389,9 @@ mod tests {
             ("AUTH_HIBP_URL", "api.pwnedpasswords.com"),
             ("AUTH_MAIL_FROM", "not an address"),
             ("AUTH_LOG_FORMAT", "xml"),
+            ("AUTH_SMTP_TIMEOUT_SECS", "3601"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("AUTH_MAIL_POLL_MS", "0"),
             ("DATABASE_URL", "mysql://localhost/gatehouse"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
