@@ -349,7 +349,15 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        match self.challenge {
+        // Every 401 names the scheme that would authenticate (RFC 9110
+        // §15.5.2 requires a challenge), the refused codes of a signed-in
+        // call too (a missing second factor on reauth): clients that look
+        // for it find `Bearer` whatever the code.
+        let challenge = match self.challenge {
+            Challenge::None if self.status == StatusCode::UNAUTHORIZED => Challenge::Bearer,
+            other => other,
+        };
+        match challenge {
             Challenge::None => {}
             Challenge::Bearer => {
                 response
