@@ -262,7 +262,7 @@ impl AccountTokenStore for PgStore {
         now: Timestamp,
     ) -> Result<Option<User>, PortError> {
         const FIND: &str = "\
-SELECT u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at \
+SELECT u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at, u.name, u.metadata, u.password_must_change, u.last_sign_in_at \
 FROM account_tokens t JOIN users u ON u.id = t.user_id \
 WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > $3";
         let q = Prepared(

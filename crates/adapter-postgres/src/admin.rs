@@ -39,7 +39,7 @@ allowed AS ( \
 updated AS ( \
     UPDATE users u SET role = a.role, disabled_at = a.disabled_at, updated_at = $4 \
     FROM allowed a WHERE u.id = a.id \
-    RETURNING u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at), \
+    RETURNING u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at, u.name, u.metadata, u.password_must_change, u.last_sign_in_at), \
 doomed AS ( \
     SELECT s.id FROM sessions s JOIN updated u ON s.user_id = u.id \
     WHERE u.disabled_at IS NOT NULL AND s.revoked_at IS NULL \
@@ -51,7 +51,7 @@ doomed AS ( \
            $10 || jsonb_build_object('sessions_ended', (SELECT count(*) FROM ended)) \
     FROM updated) \
 SELECT EXISTS (SELECT 1 FROM target) AS found, u.id, u.email, u.role, u.email_verified_at, \
-       u.disabled_at, u.mfa_enabled, u.created_at \
+       u.disabled_at, u.mfa_enabled, u.created_at, u.name, u.metadata, u.password_must_change, u.last_sign_in_at \
 FROM (SELECT 1) AS one LEFT JOIN updated u ON true"
 );
 

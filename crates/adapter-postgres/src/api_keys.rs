@@ -57,7 +57,7 @@ touched AS ( \
     UPDATE api_keys SET last_used_at = $2 \
     WHERE id IN (SELECT id FROM k) AND (last_used_at IS NULL OR last_used_at < $3)) \
 SELECT k.id AS key_id, k.expires_at AS key_expires_at, \
-       u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at \
+       u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at, u.name, u.metadata, u.password_must_change, u.last_sign_in_at \
 FROM k JOIN users u ON u.id = k.user_id";
 
 #[derive(QueryableByName)]

@@ -8,7 +8,9 @@ use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, Bytea, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use gatehouse_application::PortError;
 use gatehouse_application::ports::NewSession;
-use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, User, UserId};
+use gatehouse_domain::{
+    AuditEvent, DisplayName, Email, Metadata, PasswordHash, Role, User, UserId,
+};
 use uuid::Uuid;
 
 use crate::schema::users;
@@ -24,6 +26,10 @@ pub(crate) struct UserRow {
     pub disabled_at: Option<DateTime<Utc>>,
     pub mfa_enabled: bool,
     pub created_at: DateTime<Utc>,
+    pub name: Option<String>,
+    pub metadata: serde_json::Value,
+    pub password_must_change: bool,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) fn corrupt(what: &str) -> PortError {
@@ -48,6 +54,14 @@ pub(crate) struct UserColumns {
     pub mfa_enabled: bool,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub name: Option<String>,
+    #[diesel(sql_type = Jsonb)]
+    pub metadata: serde_json::Value,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub password_must_change: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 impl UserColumns {
@@ -60,6 +74,13 @@ impl UserColumns {
             mfa_enabled: self.mfa_enabled,
             disabled: self.disabled_at.is_some(),
             created_at: self.created_at,
+            name: self
+                .name
+                .map(|n| DisplayName::parse(&n).map_err(|_| corrupt("name")))
+                .transpose()?,
+            metadata: Metadata::new(self.metadata).map_err(|_| corrupt("metadata"))?,
+            password_must_change: self.password_must_change,
+            last_sign_in_at: self.last_sign_in_at,
         })
     }
 }
@@ -81,6 +102,14 @@ pub(crate) struct MaybeUserColumns {
     pub mfa_enabled: Option<bool>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub created_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub name: Option<String>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    pub metadata: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Bool>)]
+    pub password_must_change: Option<bool>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 impl MaybeUserColumns {
@@ -92,20 +121,32 @@ impl MaybeUserColumns {
             self.role,
             self.mfa_enabled,
             self.created_at,
+            self.metadata,
+            self.password_must_change,
         ) {
-            (Some(id), Some(email), Some(role), Some(mfa_enabled), Some(created_at)) => {
-                UserColumns {
-                    id,
-                    email,
-                    role,
-                    email_verified_at: self.email_verified_at,
-                    disabled_at: self.disabled_at,
-                    mfa_enabled,
-                    created_at,
-                }
-                .into_user()
-                .map(Some)
+            (
+                Some(id),
+                Some(email),
+                Some(role),
+                Some(mfa_enabled),
+                Some(created_at),
+                Some(metadata),
+                Some(password_must_change),
+            ) => UserColumns {
+                id,
+                email,
+                role,
+                email_verified_at: self.email_verified_at,
+                disabled_at: self.disabled_at,
+                mfa_enabled,
+                created_at,
+                name: self.name,
+                metadata,
+                password_must_change,
+                last_sign_in_at: self.last_sign_in_at,
             }
+            .into_user()
+            .map(Some),
             _ => Ok(None),
         }
     }
@@ -121,6 +162,10 @@ impl UserRow {
             disabled_at: self.disabled_at,
             mfa_enabled: self.mfa_enabled,
             created_at: self.created_at,
+            name: self.name,
+            metadata: self.metadata,
+            password_must_change: self.password_must_change,
+            last_sign_in_at: self.last_sign_in_at,
         }
         .into_user()?;
         Ok((user, PasswordHash::new(self.password_hash)))

@@ -12,6 +12,10 @@ diesel::table! {
         mfa_enabled -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        name -> Nullable<Text>,
+        metadata -> Jsonb,
+        password_must_change -> Bool,
+        last_sign_in_at -> Nullable<Timestamptz>,
     }
 }
 

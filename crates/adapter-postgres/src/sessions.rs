@@ -161,8 +161,7 @@ impl SessionStore for PgStore {
     async fn start_session(&self, session: NewSession, audit: AuditEvent) -> Result<(), PortError> {
         let ctes = session_ctes(1);
         let sql = format!(
-            "WITH {} {}",
-            ctes.trim_end().trim_end_matches(','),
+            "WITH {ctes}signed_in AS (UPDATE users SET last_sign_in_at = $3 WHERE id = $2) {}",
             audit_insert(12)
         );
         let q = bind_audit(

@@ -50,7 +50,7 @@ verdict AS ( \
            max(locked_until) FILTER (WHERE NOT counted) AS locked_until, \
            array_agg(key) FILTER (WHERE counted) AS counted_keys FROM counted) \
 SELECT u.id, u.email, u.password_hash, u.role, u.email_verified_at, u.disabled_at, \
-       u.mfa_enabled, u.created_at, u.sessions_epoch, v.let_in, v.locked_until, \
+       u.mfa_enabled, u.created_at, u.name, u.metadata, u.password_must_change, u.last_sign_in_at, u.sessions_epoch, v.let_in, v.locked_until, \
        COALESCE(v.counted_keys, ARRAY[]::text[]) AS counted_keys \
 FROM verdict v LEFT JOIN users u ON lower(u.email) = $8";
 
@@ -263,6 +263,7 @@ new_token AS ( \
     INSERT INTO refresh_tokens (id, session_id, digest, issued_at, expires_at) \
     SELECT $8, $1, $9, $10, $11 FROM go), \
 cleared AS (DELETE FROM login_throttle WHERE key IN ($12, $13) AND EXISTS (SELECT 1 FROM go)), \
+signed_in AS (UPDATE users SET last_sign_in_at = $3 WHERE id = $2 AND EXISTS (SELECT 1 FROM go)), \
 audited AS ( \
     INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
     SELECT $16, $17, $18, $19, $20, $21, $22 FROM go) \

@@ -3,7 +3,8 @@ use diesel::sql_types::{Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUui
 use diesel_async::RunQueryDsl;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    CreateUserError, NewSession, NewUser, PasswordChange, SessionUser, UserCredentials, UserStore,
+    CreateUserError, NewSession, NewUser, PasswordChange, ProfileUpdate, SessionUser,
+    UserCredentials, UserStore,
 };
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, User, UserId};
 
@@ -20,10 +21,26 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 /// The hot path of every authenticated call: the user and its session's
 /// liveness in one prepared statement (the primary keys of both tables).
 const FIND_SESSION_USER: &str = "\
-SELECT u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at, \
+SELECT u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at, u.name, u.metadata, u.password_must_change, u.last_sign_in_at, \
        (s.id IS NOT NULL AND s.revoked_at IS NULL AND s.expires_at > $3) AS session_live \
 FROM users u LEFT JOIN sessions s ON s.id = $2 AND s.user_id = u.id \
 WHERE u.id = $1";
+
+/// `$2`/`$4` say whether the name (`$3`) and the metadata (`$5`, JSON
+/// text) change; the audit row (`$7`-`$13`) is written only for a user
+/// that exists.
+const UPDATE_PROFILE: &str = "\
+WITH updated AS ( \
+    UPDATE users u SET name = CASE WHEN $2 THEN $3 ELSE u.name END, \
+                       metadata = CASE WHEN $4 THEN $5::jsonb ELSE u.metadata END, \
+                       updated_at = $6 \
+    WHERE u.id = $1 \
+    RETURNING u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at, \
+              u.name, u.metadata, u.password_must_change, u.last_sign_in_at), \
+audited AS ( \
+    INSERT INTO audit_events (id, at, kind, user_id, ip, user_agent, detail) \
+    SELECT $7, $8, $9, $10, $11, $12, $13 FROM updated) \
+SELECT * FROM updated";
 
 const CHANGE_PASSWORD: &str = concat!(
     "WITH changed AS ( \
@@ -82,9 +99,14 @@ impl UserStore for PgStore {
             + if session.is_some() { 11 } else { 0 }
             + if user.verification.is_some() { 9 } else { 0 }
             + 7;
+        // The name follows the flag. A first session is the first sign-in.
+        let name = verified + 1;
+        let signed_in = if session.is_some() { "$5" } else { "NULL" };
         let user_cte = format!(
-            "WITH new_user AS (INSERT INTO users (id, email, password_hash, role, created_at, updated_at, email_verified_at) \
-             VALUES ($1, $2, $3, $4, $5, $5, CASE WHEN ${verified} THEN $5::timestamptz END)), "
+            "WITH new_user AS (INSERT INTO users (id, email, password_hash, role, created_at, updated_at, \
+                                                  email_verified_at, name, last_sign_in_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, CASE WHEN ${verified} THEN $5::timestamptz END, ${name}, \
+                     {signed_in})), "
         );
         let (mut sql, mut next) = match session {
             Some(_) => (format!("{user_cte}{}", session_ctes(6)), 17),
@@ -115,7 +137,9 @@ impl UserStore for PgStore {
             q = bind_mailed_token(q, token);
         }
         q = bind_audit(q, audit);
-        q = q.bind::<Bool, _>(user.email_verified);
+        q = q
+            .bind::<Bool, _>(user.email_verified)
+            .bind::<Nullable<Text>, _>(user.name.map(|n| n.as_str().to_owned()));
         let result = bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             Ok(Prepared(q).execute(&mut *conn).await)
@@ -242,5 +266,35 @@ impl UserStore for PgStore {
             Ok(updated == 1)
         })
         .await
+    }
+
+    /// One statement: the update and its audit row, the user read back.
+    async fn update_profile(&self, update: ProfileUpdate) -> Result<Option<User>, PortError> {
+        let (set_name, name) = match update.name {
+            Some(name) => (true, name.map(|n| n.as_str().to_owned())),
+            None => (false, None),
+        };
+        let (set_metadata, metadata) = match update.metadata {
+            Some(metadata) => (true, metadata.to_json()),
+            None => (false, "{}".to_owned()),
+        };
+        let q = diesel::sql_query(UPDATE_PROFILE)
+            .into_boxed()
+            .bind::<SqlUuid, _>(update.user_id.as_uuid())
+            .bind::<Bool, _>(set_name)
+            .bind::<Nullable<Text>, _>(name)
+            .bind::<Bool, _>(set_metadata)
+            .bind::<Text, _>(metadata)
+            .bind::<Timestamptz, _>(update.at);
+        let q = Prepared(bind_audit(q, update.audit));
+        let row: Option<UserColumns> = bounded(self.query_timeout, async {
+            let mut conn = self.conn().await?;
+            q.get_result(&mut *conn)
+                .await
+                .optional()
+                .map_err(from_diesel)
+        })
+        .await?;
+        row.map(UserColumns::into_user).transpose()
     }
 }

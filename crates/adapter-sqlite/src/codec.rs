@@ -7,7 +7,9 @@ use diesel::QueryableByName;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::{BigInt, Binary, Bool, Nullable, Text};
 use gatehouse_application::ports::StoredToken;
-use gatehouse_domain::{Amr, Email, PresentedToken, Role, SessionId, Timestamp, User, UserId};
+use gatehouse_domain::{
+    Amr, DisplayName, Email, Metadata, PresentedToken, Role, SessionId, Timestamp, User, UserId,
+};
 
 /// Stored data that does not read back: surfaces as `Unexpected`.
 pub(crate) fn corrupt(what: &str) -> DieselError {
@@ -40,8 +42,8 @@ pub(crate) fn amr(json: &str) -> Result<Amr, DieselError> {
 }
 
 /// The columns of `users u` that make a [`User`], in this order.
-pub(crate) const USER_COLUMNS: &str =
-    "u.id, u.email, u.role, u.email_verified_at, u.disabled_at, u.mfa_enabled, u.created_at";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.role, u.email_verified_at, u.disabled_at, \
+     u.mfa_enabled, u.created_at, u.name, u.metadata, u.password_must_change, u.last_sign_in_at";
 
 #[derive(QueryableByName)]
 pub(crate) struct UserColumns {
@@ -59,6 +61,14 @@ pub(crate) struct UserColumns {
     pub mfa_enabled: bool,
     #[diesel(sql_type = BigInt)]
     pub created_at: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub name: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub metadata: String,
+    #[diesel(sql_type = Bool)]
+    pub password_must_change: bool,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub last_sign_in_at: Option<i64>,
 }
 
 impl UserColumns {
@@ -71,6 +81,13 @@ impl UserColumns {
             mfa_enabled: self.mfa_enabled,
             disabled: self.disabled_at.is_some(),
             created_at: instant(self.created_at)?,
+            name: self
+                .name
+                .map(|n| DisplayName::parse(&n).map_err(|_| corrupt("name")))
+                .transpose()?,
+            metadata: Metadata::from_json(&self.metadata).map_err(|_| corrupt("metadata"))?,
+            password_must_change: self.password_must_change,
+            last_sign_in_at: self.last_sign_in_at.map(instant).transpose()?,
         })
     }
 }

@@ -41,6 +41,10 @@ const SCHEMA: &[(&str, &[(&str, Kind)])] = &[
             ("totp_pending", Bytes),
             ("totp_last_step", Plain),
             ("sessions_epoch", Plain),
+            ("name", Plain),
+            ("metadata", Json),
+            ("password_must_change", Bool),
+            ("last_sign_in_at", Instant),
         ],
     ),
     (

@@ -4,7 +4,8 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{OptionalExtension, QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    CreateUserError, NewSession, NewUser, PasswordChange, SessionUser, UserCredentials, UserStore,
+    CreateUserError, NewSession, NewUser, PasswordChange, ProfileUpdate, SessionUser,
+    UserCredentials, UserStore,
 };
 use gatehouse_domain::{AuditEvent, Email, PasswordHash, SessionId, Timestamp, User, UserId};
 
@@ -69,8 +70,8 @@ struct SessionUserRow {
 fn insert_user(c: &mut SqliteConnection, user: &NewUser) -> QueryResult<()> {
     let at = micros(user.created_at);
     diesel::sql_query(
-        "INSERT INTO users (id, email, password_hash, role, email_verified_at, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO users (id, email, password_hash, role, email_verified_at, created_at, updated_at, name) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind::<Text, _>(user.id.to_string())
     .bind::<Text, _>(user.email.as_str())
@@ -79,6 +80,7 @@ fn insert_user(c: &mut SqliteConnection, user: &NewUser) -> QueryResult<()> {
     .bind::<Nullable<BigInt>, _>(user.email_verified.then_some(at))
     .bind::<BigInt, _>(at)
     .bind::<BigInt, _>(at)
+    .bind::<Nullable<Text>, _>(user.name.as_ref().map(|n| n.as_str().to_owned()))
     .execute(c)
     .map(|_| ())
 }
@@ -194,6 +196,32 @@ impl UserStore for SqliteStore {
             .bind::<Text, _>(old.as_str())
             .execute(c)
             .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn update_profile(&self, update: ProfileUpdate) -> Result<Option<User>, PortError> {
+        self.write(move |c| {
+            let at = micros(update.at);
+            if let Some(name) = &update.name {
+                diesel::sql_query("UPDATE users SET name = ?, updated_at = ? WHERE id = ?")
+                    .bind::<Nullable<Text>, _>(name.as_ref().map(|n| n.as_str().to_owned()))
+                    .bind::<BigInt, _>(at)
+                    .bind::<Text, _>(update.user_id.to_string())
+                    .execute(c)?;
+            }
+            if let Some(metadata) = &update.metadata {
+                diesel::sql_query("UPDATE users SET metadata = ?, updated_at = ? WHERE id = ?")
+                    .bind::<Text, _>(metadata.to_json())
+                    .bind::<BigInt, _>(at)
+                    .bind::<Text, _>(update.user_id.to_string())
+                    .execute(c)?;
+            }
+            let Some(user) = user(c, update.user_id)? else {
+                return Ok(None);
+            };
+            insert_audit(c, &update.audit)?;
+            Ok(Some(user))
         })
         .await
     }

@@ -24,6 +24,13 @@ pub(crate) fn insert_session(c: &mut SqliteConnection, s: &NewSession) -> QueryR
         .bind::<Nullable<Text>, _>(s.client.user_agent.clone()),
     )
     .execute(c)?;
+    // Every session started is a sign-in.
+    Prepared(
+        diesel::sql_query("UPDATE users SET last_sign_in_at = ? WHERE id = ?")
+            .bind::<BigInt, _>(micros(s.created_at))
+            .bind::<Text, _>(s.user_id.to_string()),
+    )
+    .execute(c)?;
     insert_token(
         c,
         s.id,

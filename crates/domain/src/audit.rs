@@ -19,10 +19,11 @@ pub enum AuditKind {
     AdminUserUpdated,
     ApiKeyCreated,
     ApiKeyRevoked,
+    UserUpdated,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 15] = [
+    pub const ALL: [AuditKind; 16] = [
         AuditKind::UserRegistered,
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
@@ -38,6 +39,7 @@ impl AuditKind {
         AuditKind::AdminUserUpdated,
         AuditKind::ApiKeyCreated,
         AuditKind::ApiKeyRevoked,
+        AuditKind::UserUpdated,
     ];
 
     /// The stable name of the contract.
@@ -58,6 +60,7 @@ impl AuditKind {
             AuditKind::AdminUserUpdated => "admin.user_updated",
             AuditKind::ApiKeyCreated => "api_key.created",
             AuditKind::ApiKeyRevoked => "api_key.revoked",
+            AuditKind::UserUpdated => "user.updated",
         }
     }
 

@@ -1,6 +1,6 @@
 //! The account as the rest of the system sees it (never with its hash).
 
-use crate::{Email, Timestamp, UserId};
+use crate::{DisplayName, Email, Metadata, Timestamp, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -34,4 +34,11 @@ pub struct User {
     pub mfa_enabled: bool,
     pub disabled: bool,
     pub created_at: Timestamp,
+    pub name: Option<DisplayName>,
+    pub metadata: Metadata,
+    /// Set on an account an admin made with a password: its next sign-in
+    /// must choose a new one.
+    pub password_must_change: bool,
+    /// The last successful sign-in, by any method.
+    pub last_sign_in_at: Option<Timestamp>,
 }

@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::mime;
 use actix_web::{HttpRequest, web};
 use chrono::SecondsFormat;
-use gatehouse_domain::{EmailError, PasswordError, Timestamp};
+use gatehouse_domain::{EmailError, PasswordError, ProfileError, Timestamp};
 
 use crate::problem::{ApiError, FieldError};
 
@@ -168,6 +168,20 @@ impl From<PasswordError> for FieldIssue {
             PasswordError::TooShort { .. } | PasswordError::TooLong { .. } => "length",
             PasswordError::Breached => "breached",
             PasswordError::EqualsEmail => "equals_email",
+        };
+        Self {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<ProfileError> for FieldIssue {
+    fn from(e: ProfileError) -> Self {
+        let code = match e {
+            ProfileError::NameLength | ProfileError::MetadataTooLarge => "length",
+            ProfileError::NameCharacters => "characters",
+            ProfileError::MetadataNotObject => "object",
         };
         Self {
             code,

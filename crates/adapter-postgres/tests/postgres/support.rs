@@ -72,6 +72,7 @@ pub async fn register(ports: &PgPorts, email: &str) -> SignedUp {
                 None,
             )
             .unwrap(),
+            name: None,
             client: client(),
         })
         .await

@@ -30,7 +30,7 @@ pub mod users;
 macro_rules! store_contract_tests {
     ($fixture:expr, |$f:ident| $store:expr) => {
         $crate::store_contract_tests!(@areas $fixture, $f, $store;
-            users { users_are_created_once_and_found, password_hash_replacement_is_compare_and_swap, a_password_change_swaps_the_hash_and_ends_other_sessions, session_liveness_comes_with_the_user, concurrent_creations_of_one_email_make_one_user, only_the_email_conflict_is_email_taken, every_email_the_domain_accepts_is_stored_and_found }
+            users { users_are_created_once_and_found, password_hash_replacement_is_compare_and_swap, a_password_change_swaps_the_hash_and_ends_other_sessions, session_liveness_comes_with_the_user, concurrent_creations_of_one_email_make_one_user, only_the_email_conflict_is_email_taken, every_email_the_domain_accepts_is_stored_and_found, profiles_change_in_part_and_sign_ins_are_recorded }
             sessions { sessions_are_listed_and_ended_by_their_user, ending_a_session_erases_its_kept_successors }
             rotation { sessions_rotate_and_revoke, rotation_in_one_step_only_takes_current_tokens, a_replay_needs_its_successor_current, concurrent_rotations_have_one_winner, concurrent_presentations_see_the_one_rotation, concurrent_reuse_raises_one_alarm, a_refresh_racing_a_logout_leaves_the_session_ended }
             units_of_work { dropped_units_of_work_leave_no_trace, rolled_back_units_of_work_leave_no_trace, a_reachable_store_is_ready }

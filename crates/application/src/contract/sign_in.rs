@@ -140,7 +140,17 @@ pub async fn a_sign_in_starts_only_on_what_it_checked<
         0,
         "a stale sign-in writes nothing"
     );
+    assert_eq!(
+        store.find_user(id).await.unwrap().unwrap().last_sign_in_at,
+        None,
+        "a stale sign-in is no sign-in"
+    );
     assert_eq!(start(62, &hash, epoch).await, SessionStart::Started);
+    assert_eq!(
+        store.find_user(id).await.unwrap().unwrap().last_sign_in_at,
+        Some(at(0)),
+        "set with the session it starts"
+    );
     // The success forgot the failures: the limit of one lets in again.
     let again = store
         .begin_login_attempt(&email, &attempt_on("a", rules, 0))

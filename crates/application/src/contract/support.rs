@@ -28,6 +28,7 @@ pub(crate) fn new_user(email: &str) -> NewUser {
         password_hash: PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"),
         role: Role::User,
         created_at: at(0),
+        name: None,
         verification: None,
         email_verified: false,
     }

@@ -264,3 +264,99 @@ pub async fn every_email_the_domain_accepts_is_stored_and_found<S: UserStore>(st
     }
     assert!(Email::parse(&format!("{}@ex.com", "İ".repeat(124))).is_err());
 }
+
+/// A profile update changes only what it names (a name, cleared with
+/// `Some(None)`; the metadata, replaced whole) and records its event; an
+/// unknown user is `None`, nothing written. Every session started is the
+/// user's last sign-in; registering without one leaves it unset.
+pub async fn profiles_change_in_part_and_sign_ins_are_recorded<
+    S: UserStore + SessionStore + AdminStore,
+>(
+    store: &S,
+) {
+    let mut user = new_user("profile@example.com");
+    user.name = Some(DisplayName::parse("Ada").unwrap());
+    let id = user.id;
+    store
+        .create_user(user, None, audit(AuditKind::UserRegistered, id))
+        .await
+        .unwrap();
+    let fresh = store.find_user(id).await.unwrap().unwrap();
+    assert_eq!(fresh.name.as_ref().map(DisplayName::as_str), Some("Ada"));
+    assert_eq!(fresh.metadata, Metadata::default());
+    assert!(!fresh.password_must_change);
+    assert_eq!(fresh.last_sign_in_at, None, "registered without a session");
+
+    let update = |name, metadata| ProfileUpdate {
+        user_id: id,
+        name,
+        metadata,
+        at: at(3),
+        audit: audit(AuditKind::UserUpdated, id),
+    };
+    let plan = Metadata::new(serde_json::json!({ "plan": "pro", "seats": [1, 2] })).unwrap();
+    let changed = store
+        .update_profile(update(None, Some(plan.clone())))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.metadata, plan);
+    assert_eq!(changed.name, fresh.name, "the name stays");
+    let renamed = store
+        .update_profile(update(
+            Some(Some(DisplayName::parse("Ada L.").unwrap())),
+            None,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        renamed.name.as_ref().map(DisplayName::as_str),
+        Some("Ada L.")
+    );
+    assert_eq!(renamed.metadata, plan, "the metadata stays");
+    let cleared = store
+        .update_profile(update(Some(None), None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cleared.name, None);
+    assert_eq!(store.find_user(id).await.unwrap().unwrap(), cleared);
+    let unknown = ProfileUpdate {
+        user_id: UserId::new(),
+        ..update(Some(None), None)
+    };
+    assert!(store.update_profile(unknown).await.unwrap().is_none());
+    let events = store
+        .audit_events(AuditQuery {
+            user_id: None,
+            kind: Some(AuditKind::UserUpdated),
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 3, "one per update of a user that exists");
+
+    let mut session = new_session(id, 1);
+    session.created_at = at(7);
+    store
+        .start_session(session, audit(AuditKind::LoginSucceeded, id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_user(id).await.unwrap().unwrap().last_sign_in_at,
+        Some(at(7))
+    );
+    let (signed_up, _) = user_with_session(store, "signed-up@example.com", 2).await;
+    assert_eq!(
+        store
+            .find_user(signed_up)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_sign_in_at,
+        Some(at(0)),
+        "registering with a session is a sign-in"
+    );
+}

@@ -56,7 +56,8 @@ pub use sign_in::{
 pub use token_issuer::{AccessClaims, AccessTokenError, TokenIssuer};
 pub use unit_of_work::{Transactional, UnitOfWork};
 pub use user_store::{
-    CreateUserError, NewUser, PasswordChange, SessionUser, UserCredentials, UserStore,
+    CreateUserError, NewUser, PasswordChange, ProfileUpdate, SessionUser, UserCredentials,
+    UserStore,
 };
 
 use crate::AuthPolicy;

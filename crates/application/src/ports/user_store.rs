@@ -1,6 +1,9 @@
 use std::future::Future;
 
-use gatehouse_domain::{AuditEvent, Email, PasswordHash, Role, SessionId, Timestamp, User, UserId};
+use gatehouse_domain::{
+    AuditEvent, DisplayName, Email, Metadata, PasswordHash, Role, SessionId, Timestamp, User,
+    UserId,
+};
 
 use super::{MailedToken, NewSession, OutgoingMail, PortError, RevokeReason};
 
@@ -11,11 +14,24 @@ pub struct NewUser {
     pub password_hash: PasswordHash,
     pub role: Role,
     pub created_at: Timestamp,
+    pub name: Option<DisplayName>,
     /// The verification link to mail, stored and queued with the user.
     pub verification: Option<MailedToken>,
     /// Created verified: the operator vouches for the address (bootstrap,
     /// command line).
     pub email_verified: bool,
+}
+
+/// What `PATCH /v1/users/me` changes; a field left `None` stays as it is.
+#[derive(Debug, Clone)]
+pub struct ProfileUpdate {
+    pub user_id: UserId,
+    /// `Some(None)` clears the name.
+    pub name: Option<Option<DisplayName>>,
+    /// Replaces the whole object.
+    pub metadata: Option<Metadata>,
+    pub at: Timestamp,
+    pub audit: AuditEvent,
 }
 
 #[derive(Debug, Clone)]
@@ -59,8 +75,9 @@ pub enum CreateUserError {
 }
 
 pub trait UserStore: Send + Sync {
-    /// Creates the user, its first session when given, its verification
-    /// token and mail when given, and the audit event, all or nothing.
+    /// Creates the user, its first session when given (which is then its
+    /// last sign-in), its verification token and mail when given, and the
+    /// audit event, all or nothing.
     ///
     /// # Errors
     /// `EmailTaken` when a user with the same (normalised) email exists;
@@ -124,4 +141,15 @@ pub trait UserStore: Send + Sync {
         old: &PasswordHash,
         new: &PasswordHash,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Applies the update and records the audit event, in one atomic step;
+    /// answers the user as it now is, or `None` (nothing written) for an
+    /// unknown user.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot be reached.
+    fn update_profile(
+        &self,
+        update: ProfileUpdate,
+    ) -> impl Future<Output = Result<Option<User>, PortError>> + Send;
 }

@@ -20,6 +20,7 @@ mod refresh;
 mod register;
 pub mod sessions;
 pub mod signed_in;
+mod update_profile;
 
 pub use authenticate::Authenticate;
 pub use current_user::{GetCurrentUser, GetCurrentUserError};
@@ -31,6 +32,7 @@ pub use logout::{Logout, LogoutError};
 pub use reauth::{ReauthError, Reauthenticate, Reauthenticated};
 pub use refresh::{RotateRefreshToken, RotateRefreshTokenError};
 pub use register::{Register, RegisterCommand, RegisterError, Registered};
+pub use update_profile::{ProfileChange, UpdateProfile, UpdateProfileError};
 
 /// Maps hashing failures for use cases that hash: saturation is
 /// `Overloaded` (503 with Retry-After), anything else an unexpected port

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use gatehouse_domain::{
-    Amr, AuditEvent, AuditKind, ClientInfo, Email, Password, Role, User, UserId,
+    Amr, AuditEvent, AuditKind, ClientInfo, DisplayName, Email, Metadata, Password, Role, User,
+    UserId,
 };
 use tracing::instrument;
 
@@ -22,6 +23,7 @@ pub struct RegisterCommand {
     pub email: Email,
     /// Already checked against the password policy.
     pub password: Password,
+    pub name: Option<DisplayName>,
     pub client: ClientInfo,
 }
 
@@ -76,6 +78,10 @@ impl<'a, P: Ports> Register<'a, P> {
             mfa_enabled: false,
             disabled: false,
             created_at: now,
+            name: command.name,
+            metadata: Metadata::default(),
+            password_must_change: false,
+            last_sign_in_at: None,
         };
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         let amr = Amr::Password;
@@ -102,6 +108,7 @@ impl<'a, P: Ports> Register<'a, P> {
             password_hash,
             role: user.role,
             created_at: now,
+            name: user.name.clone(),
             verification: Some(mailed_token(
                 ports,
                 TokenPurpose::EmailVerification,
@@ -111,6 +118,10 @@ impl<'a, P: Ports> Register<'a, P> {
             email_verified: false,
         };
         let session_id = session.as_ref().map(|(s, _)| s.id);
+        let user = User {
+            last_sign_in_at: session_id.map(|_| now),
+            ..user
+        };
         let (session, refresh_token) = session.unzip();
         ports
             .store()

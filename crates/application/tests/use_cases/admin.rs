@@ -25,6 +25,7 @@ async fn another_user(ports: &TestPorts, address: &str) -> (UserId, AccessClaims
         .execute(gatehouse_application::use_cases::RegisterCommand {
             email: email(address),
             password: password("another long passphrase"),
+            name: None,
             client: client(),
         })
         .await

@@ -26,6 +26,7 @@ async fn register_refuses_a_breached_password_before_hashing_or_writing() {
         .execute(RegisterCommand {
             email: email(EMAIL),
             password: password(LEAKED),
+            name: None,
             client: client(),
         })
         .await;

@@ -131,6 +131,7 @@ async fn a_required_verification_signs_nobody_in_until_done() {
         .execute(RegisterCommand {
             email: email(EMAIL),
             password: password(PASSWORD),
+            name: None,
             client: client(),
         })
         .await

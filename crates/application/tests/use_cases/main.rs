@@ -16,6 +16,7 @@ mod mail;
 mod mfa;
 mod password;
 mod password_reset;
+mod profile;
 mod refresh;
 mod register;
 mod sessions;

@@ -50,6 +50,7 @@ async fn same_email_in_any_case_is_taken_and_changes_nothing() {
         .execute(RegisterCommand {
             email: email("  ADA@Example.com"),
             password: password("another long secret"),
+            name: None,
             client: client(),
         })
         .await

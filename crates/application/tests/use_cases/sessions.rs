@@ -118,6 +118,7 @@ async fn another_users_session_or_an_unknown_one_is_not_found() {
         .execute(RegisterCommand {
             email: email("bob@example.com"),
             password: password("another long passphrase"),
+            name: None,
             client: client(),
         })
         .await

@@ -154,6 +154,7 @@ pub async fn register(ports: &TestPorts) -> SignedUp {
         .execute(RegisterCommand {
             email: email(EMAIL),
             password: password(PASSWORD),
+            name: None,
             client: client(),
         })
         .await

@@ -8,7 +8,7 @@ use gatehouse_application::use_cases::{
     Login, LoginCommand, LoginError, Logout, LogoutError, ReauthError, Reauthenticate, Register,
     RegisterCommand, RegisterError, RotateRefreshToken, RotateRefreshTokenError, TokenPair,
 };
-use gatehouse_domain::{Email, Password, SecretString};
+use gatehouse_domain::{DisplayName, Email, Password, SecretString};
 
 use super::no_store;
 use crate::bearer::Bearer;
@@ -29,6 +29,10 @@ pub struct RegisterBody {
     #[garde(required, length(chars, max = MAX_RAW_PASSWORD))]
     #[schema(value_type = String, required = true, min_length = 8, max_length = 128)]
     pub password: Option<String>,
+    /// A display name: 1 to 100 characters once trimmed.
+    #[garde(length(chars, max = 1024))]
+    #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -190,6 +194,7 @@ pub async fn register<P: Ports>(
     let password = errors.parse("password", body.password.as_deref(), |raw| {
         Password::new(raw, &rules, email.as_ref())
     });
+    let name = errors.parse("name", body.name.as_deref(), DisplayName::parse);
     errors.finish()?;
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::malformed("email and password are required"));
@@ -198,6 +203,7 @@ pub async fn register<P: Ports>(
         .execute(RegisterCommand {
             email,
             password,
+            name,
             client: client_info(&request),
         })
         .await?;

@@ -173,6 +173,7 @@ async fn openapi_documents_every_endpoint() {
         ("post", "/v1/auth/password/reset"),
         ("post", "/v1/auth/email/verify"),
         ("get", "/v1/users/me"),
+        ("patch", "/v1/users/me"),
         ("put", "/v1/users/me/password"),
         ("post", "/v1/users/me/email/verify/resend"),
         ("get", "/v1/users/me/sessions"),

@@ -18,6 +18,7 @@ mod me;
 mod metrics;
 mod mfa;
 mod password;
+mod profile;
 mod reauth;
 mod refresh;
 mod repository;

@@ -69,6 +69,10 @@ impl<'a, P: Ports> CreateAccount<'a, P> {
             mfa_enabled: false,
             disabled: false,
             created_at: now,
+            name: None,
+            metadata: gatehouse_domain::Metadata::default(),
+            password_must_change: false,
+            last_sign_in_at: None,
         };
         tracing::Span::current().record("user_id", tracing::field::display(user.id));
         let audit = AuditEvent::new(
@@ -87,6 +91,7 @@ impl<'a, P: Ports> CreateAccount<'a, P> {
                     password_hash,
                     role,
                     created_at: now,
+                    name: None,
                     verification: None,
                     email_verified: true,
                 },

@@ -1,0 +1,5 @@
+ALTER TABLE users
+    DROP COLUMN last_sign_in_at,
+    DROP COLUMN password_must_change,
+    DROP COLUMN metadata,
+    DROP COLUMN name;
