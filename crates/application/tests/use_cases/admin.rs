@@ -269,3 +269,54 @@ async fn ensuring_the_admin_creates_promotes_or_leaves_it() {
         Err(CreateAccountError::WeakPassword(_))
     ));
 }
+
+#[tokio::test]
+async fn an_admin_lists_a_users_sessions_and_sends_it_a_working_reset_link() {
+    use gatehouse_application::use_cases::admin::{ListUserSessions, SendPasswordReset};
+    use gatehouse_application::use_cases::password::{ResetPassword, ResetPasswordCommand};
+
+    let ports = ports().await;
+    let (_, admin) = an_admin(&ports).await;
+    let (bob, bob_claims) = another_user(&ports, "bob@example.com").await;
+    let sessions = ListUserSessions::new(&ports)
+        .execute(&admin, bob)
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert!(matches!(
+        ListUserSessions::new(&ports)
+            .execute(&admin, UserId::new())
+            .await,
+        Err(AdminError::NotFound)
+    ));
+    assert!(matches!(
+        SendPasswordReset::new(&ports)
+            .execute(&bob_claims, bob, &client())
+            .await,
+        Err(AdminError::Forbidden)
+    ));
+
+    SendPasswordReset::new(&ports)
+        .execute(&admin, bob, &client())
+        .await
+        .unwrap();
+    let mails = mails_about(&ports, "Reset your password").await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to.as_str(), "bob@example.com");
+    ResetPassword::new(&ports)
+        .execute(ResetPasswordCommand {
+            token: gatehouse_domain::SecretString::new(link_token(&mails[0])),
+            new_password: gatehouse_domain::Password::presented("a brand new passphrase"),
+            client: client(),
+        })
+        .await
+        .unwrap();
+
+    // As the user's own request: none to a disabled account.
+    ports.store.set_disabled(bob, true).await;
+    SendPasswordReset::new(&ports)
+        .execute(&admin, bob, &client())
+        .await
+        .unwrap();
+    assert_eq!(mails_about(&ports, "Reset your password").await.len(), 1);
+}

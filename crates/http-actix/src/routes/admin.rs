@@ -9,9 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use garde::Validate;
 use gatehouse_application::Ports;
 use gatehouse_application::use_cases::admin::{
-    AdminError, DEFAULT_PAGE, GetUser, ListAuditEvents, ListUsers, MAX_PAGE, RemoveUserMfa,
-    RevokeUserSessions, UpdateUser,
+    AdminError, DEFAULT_PAGE, GetUser, ListAuditEvents, ListUserSessions, ListUsers, MAX_PAGE,
+    RemoveUserMfa, RevokeUserSessions, SendPasswordReset, UpdateUser,
 };
+use gatehouse_application::use_cases::sessions::ListedSession;
 use gatehouse_domain::{AuditEvent, AuditKind, Role, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -25,6 +26,7 @@ use crate::body::{FieldErrors, FieldIssue};
 use crate::client::client_info;
 use crate::problem::{ApiError, Problem};
 use crate::problem_code::ProblemCode;
+use crate::routes::sessions::{SessionResponse, SessionsResponse};
 use crate::routes::users::UserResponse;
 
 /// Mounts the area's routes.
@@ -38,7 +40,12 @@ pub fn configure<P: Ports>(config: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/v1/admin/users/{id}/sessions")
+                .route(web::get().to(user_sessions::<P>))
                 .route(web::delete().to(revoke_sessions::<P>)),
+        )
+        .service(
+            web::resource("/v1/admin/users/{id}/password-reset")
+                .route(web::post().to(send_password_reset::<P>)),
         )
         .service(web::resource("/v1/admin/users/{id}/mfa").route(web::delete().to(remove_mfa::<P>)))
         .service(web::resource("/v1/admin/audit-events").route(web::get().to(audit_events::<P>)));
@@ -274,6 +281,67 @@ pub async fn update_user<P: Ports>(
     Ok(no_store(HttpResponse::Ok().json(UserResponse::from(user))))
 }
 
+/// A user's live sessions, most recently used first (`current` is always
+/// false: none is the admin's).
+#[utoipa::path(
+    get, path = "/v1/admin/users/{id}/sessions", operation_id = "admin_user_sessions", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, body = SessionsResponse),
+        (status = 401, description = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = FORBIDDEN, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn user_sessions<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let sessions = ListUserSessions::new(&**ports)
+        .execute(&claims, path_user(&id)?)
+        .await?;
+    Ok(no_store(
+        HttpResponse::Ok().json(SessionsResponse {
+            items: sessions
+                .into_iter()
+                .map(|session| {
+                    SessionResponse::from(ListedSession {
+                        session,
+                        current: false,
+                    })
+                })
+                .collect(),
+        }),
+    ))
+}
+
+/// Mail a user a password-reset link, as the user's own request would
+/// (within its hourly limit; none to a disabled account).
+#[utoipa::path(
+    post, path = "/v1/admin/users/{id}/password-reset", operation_id = "admin_send_password_reset",
+    tag = "admin", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    responses(
+        (status = 202, description = "A reset link is on its way"),
+        (status = 401, description = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = FORBIDDEN, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn send_password_reset<P: Ports>(
+    ports: web::Data<P>,
+    Bearer(claims): Bearer,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    SendPasswordReset::new(&**ports)
+        .execute(&claims, path_user(&id)?, &client_info(&request))
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
 /// End every session of a user.
 #[utoipa::path(
     delete, path = "/v1/admin/users/{id}/sessions", tag = "admin", security(("bearer" = [])),
@@ -367,7 +435,9 @@ pub async fn audit_events<P: Ports>(
         list_users,
         get_user,
         update_user,
+        user_sessions,
         revoke_sessions,
+        send_password_reset,
         remove_mfa,
         audit_events
     ),

@@ -277,3 +277,64 @@ async fn audit_events_carry_the_request_id() {
         echoed.as_str()
     );
 }
+
+#[actix_web::test]
+async fn an_admin_sees_a_users_sessions_and_sends_it_a_reset_link() {
+    let app = spawn_app().await;
+    let token = admin(&app, "root@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let bob_id = str_of(&bob.body["user"], "id").to_owned();
+    app.login("bob@example.com", PASSWORD).await;
+
+    let r = app
+        .get(&format!("/v1/admin/users/{bob_id}/sessions"), Some(&token))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "registration and login");
+    assert!(items.iter().all(|s| s["current"] == false), "{items:?}");
+
+    let resets = "SELECT count(*) AS n FROM account_tokens WHERE purpose = 'password_reset'";
+    let r = app
+        .post_as(
+            &format!("/v1/admin/users/{bob_id}/password-reset"),
+            &token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 202, "{}", r.body);
+    assert_eq!(app.count(resets).await, 1, "a link for bob");
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM mail_outbox WHERE subject = 'Reset your password' AND recipient = 'bob@example.com'")
+            .await,
+        1
+    );
+
+    let nobody = uuid::Uuid::now_v7();
+    app.get(&format!("/v1/admin/users/{nobody}/sessions"), Some(&token))
+        .await
+        .assert_problem(404, "NOT_FOUND");
+    app.post_as(
+        &format!("/v1/admin/users/{nobody}/password-reset"),
+        &token,
+        &json!({}),
+    )
+    .await
+    .assert_problem(404, "NOT_FOUND");
+    let bob_token = str_of(&bob.body, "access_token");
+    app.get(
+        &format!("/v1/admin/users/{bob_id}/sessions"),
+        Some(bob_token),
+    )
+    .await
+    .assert_problem(403, "FORBIDDEN");
+    app.post_as(
+        &format!("/v1/admin/users/{bob_id}/password-reset"),
+        bob_token,
+        &json!({}),
+    )
+    .await
+    .assert_problem(403, "FORBIDDEN");
+    assert_eq!(app.count(resets).await, 1, "refusals write nothing");
+}

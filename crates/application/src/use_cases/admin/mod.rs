@@ -9,7 +9,10 @@ mod users;
 
 pub use accounts::{CreateAccount, CreateAccountError, EnsureAdmin, Ensured};
 pub use audit::{AuditPage, ListAuditEvents};
-pub use users::{GetUser, ListUsers, RemoveUserMfa, RevokeUserSessions, UpdateUser, UserPage};
+pub use users::{
+    GetUser, ListUserSessions, ListUsers, RemoveUserMfa, RevokeUserSessions, SendPasswordReset,
+    UpdateUser, UserPage,
+};
 
 use gatehouse_domain::{Role, User};
 

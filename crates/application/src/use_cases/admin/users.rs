@@ -3,10 +3,11 @@ use tracing::instrument;
 
 use super::{AdminError, MAX_PAGE, admin};
 use crate::ports::{
-    AccessClaims, AdminStore, Clock, MfaRemoval, MfaStore, Ports, RevokeReason, SessionRevocation,
-    SessionStore, UpdateUserError, UserStore, UserUpdate,
+    AccessClaims, AccountTokenStore, AdminStore, Clock, MfaRemoval, MfaStore, Ports, ResetRequest,
+    RevokeReason, SessionRevocation, SessionStore, SessionView, TokenPurpose, UpdateUserError,
+    UserStore, UserUpdate,
 };
-use crate::use_cases::mail::{letters, outgoing};
+use crate::use_cases::mail::{hourly_limit, letters, mailed_token, outgoing};
 
 /// One page of users in id order, and where the next begins.
 #[derive(Debug)]
@@ -194,5 +195,73 @@ impl<'a, P: Ports> RevokeUserSessions<'a, P> {
                     })),
             })
             .await?)
+    }
+}
+
+#[derive(Debug)]
+pub struct ListUserSessions<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> ListUserSessions<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    /// The user's live sessions, most recently used first, as the user
+    /// would see them (none is the admin's own "current" one).
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn execute(
+        &self,
+        claims: &AccessClaims,
+        id: UserId,
+    ) -> Result<Vec<SessionView>, AdminError> {
+        admin(self.ports, claims).await?;
+        let store = self.ports.store();
+        store.find_user(id).await?.ok_or(AdminError::NotFound)?;
+        Ok(store.live_sessions(id, self.ports.clock().now()).await?)
+    }
+}
+
+#[derive(Debug)]
+pub struct SendPasswordReset<'a, P: Ports> {
+    ports: &'a P,
+}
+
+impl<'a, P: Ports> SendPasswordReset<'a, P> {
+    pub fn new(ports: &'a P) -> Self {
+        Self { ports }
+    }
+
+    /// Mails the user a reset link, as a request of the user's own would:
+    /// within the same hourly limit, and none to a disabled account. The
+    /// event names the admin.
+    #[instrument(skip_all, fields(user_id = %claims.user_id))]
+    pub async fn execute(
+        &self,
+        claims: &AccessClaims,
+        id: UserId,
+        client: &ClientInfo,
+    ) -> Result<(), AdminError> {
+        let me = admin(self.ports, claims).await?;
+        let ports = self.ports;
+        let user = ports
+            .store()
+            .find_user(id)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        let now = ports.clock().now();
+        let token = mailed_token(ports, TokenPurpose::PasswordReset, &user.email, now)?;
+        ports
+            .store()
+            .request_password_reset(ResetRequest {
+                email: user.email,
+                token,
+                throttle: hourly_limit(now),
+                audit: AuditEvent::new(AuditKind::PasswordResetRequested, now, Some(id), client)
+                    .with_detail(serde_json::json!({ "by": me.id.to_string() })),
+            })
+            .await?;
+        Ok(())
     }
 }
