@@ -291,7 +291,7 @@ WHERE t.digest = $1 AND t.purpose = $2 AND t.used_at IS NULL AND t.expires_at > 
                 spend("AND u.disabled_at IS NULL"),
                 concat!(
                     "changed AS ( \
-                    UPDATE users SET password_hash = $4, updated_at = $3, \
+                    UPDATE users SET password_hash = $4, updated_at = $3, password_must_change = false, \
                                      email_verified_at = COALESCE(email_verified_at, $3) \
                     WHERE id IN (SELECT user_id FROM spent) RETURNING id AS user_id), \
                  doomed AS ( \

@@ -9,7 +9,7 @@ use diesel::sql_types::{BigInt, Bool, Jsonb, Nullable, Text, Timestamptz, Uuid a
 use diesel_async::RunQueryDsl;
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AdminStore, AuditQuery, RevokeReason, UpdateUserError, UserUpdate,
+    AdminStore, AuditQuery, RevokeReason, UpdateUserError, UserQuery, UserUpdate,
 };
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, User, UserId};
 
@@ -141,16 +141,25 @@ fn audit_sql(query: &AuditQuery) -> String {
 }
 
 impl AdminStore for PgStore {
-    async fn list_users(&self, after: Option<UserId>, limit: u32) -> Result<Vec<User>, PortError> {
+    /// The email fragment is a `LIKE` pattern with its wildcards escaped,
+    /// which the trigram index on `users.email` serves.
+    async fn list_users(&self, query: UserQuery) -> Result<Vec<User>, PortError> {
         bounded(self.query_timeout, async {
             let mut conn = self.conn().await?;
             let mut q = users::table
                 .select(UserRow::as_select())
                 .order(users::id)
-                .limit(i64::from(limit))
+                .limit(i64::from(query.limit))
                 .into_boxed();
-            if let Some(after) = after {
+            if let Some(after) = query.after {
                 q = q.filter(users::id.gt(after.as_uuid()));
+            }
+            if let Some(fragment) = &query.email_contains {
+                let literal = fragment
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                q = q.filter(users::email.like(format!("%{literal}%")));
             }
             let rows: Vec<UserRow> = q.load(&mut *conn).await.map_err(from_diesel)?;
             rows.into_iter()

@@ -163,7 +163,7 @@ impl AccountTokenStore for SqliteStore {
             let at = micros(reset.at);
             diesel::sql_query(
                 "UPDATE users SET password_hash = ?, email_verified_at = coalesce(email_verified_at, ?), \
-                 updated_at = ? WHERE id = ?",
+                 updated_at = ?, password_must_change = 0 WHERE id = ?",
             )
             .bind::<Text, _>(reset.new_hash.as_str())
             .bind::<BigInt, _>(at)

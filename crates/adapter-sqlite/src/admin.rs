@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
 use gatehouse_application::PortError;
 use gatehouse_application::ports::{
-    AdminStore, AuditQuery, RevokeReason, UpdateUserError, UserUpdate,
+    AdminStore, AuditQuery, RevokeReason, UpdateUserError, UserQuery, UserUpdate,
 };
 use gatehouse_domain::{AuditEvent, AuditKind, ClientInfo, Role, User, UserId};
 
@@ -65,13 +65,17 @@ enum Refused {
 }
 
 impl AdminStore for SqliteStore {
-    async fn list_users(&self, after: Option<UserId>, limit: u32) -> Result<Vec<User>, PortError> {
+    /// `instr` matches the fragment literally; an embedded store's scan
+    /// of its users is cheap enough for an admin's search.
+    async fn list_users(&self, query: UserQuery) -> Result<Vec<User>, PortError> {
         self.read(move |c| {
             diesel::sql_query(format!(
-                "SELECT {USER_COLUMNS} FROM users u WHERE ?1 IS NULL OR u.id > ?1 ORDER BY u.id LIMIT ?2"
+                "SELECT {USER_COLUMNS} FROM users u WHERE (?1 IS NULL OR u.id > ?1) \
+                 AND (?3 IS NULL OR instr(u.email, ?3) > 0) ORDER BY u.id LIMIT ?2"
             ))
-            .bind::<Nullable<Text>, _>(after.map(|id| id.to_string()))
-            .bind::<BigInt, _>(i64::from(limit))
+            .bind::<Nullable<Text>, _>(query.after.map(|id| id.to_string()))
+            .bind::<BigInt, _>(i64::from(query.limit))
+            .bind::<Nullable<Text>, _>(query.email_contains)
             .load::<UserColumns>(c)?
             .into_iter()
             .map(UserColumns::into_user)

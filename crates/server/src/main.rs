@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use gatehouse_adapter_crypto::Ed25519SigningKey;
 use gatehouse_application::use_cases::admin::CreateAccount;
-use gatehouse_domain::{Email, Password, Role};
+use gatehouse_domain::{DisplayName, Email, Password, Role};
 use gatehouse_server::startup::{build_ports, prepare_database};
 use gatehouse_server::store::Backend;
 use gatehouse_server::{Application, Config, GatehousePorts, telemetry};
@@ -87,6 +87,9 @@ enum AdminCommand {
         email: String,
         #[arg(long, value_enum, default_value_t = RoleArg::User)]
         role: RoleArg,
+        /// The account's display name.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -129,8 +132,8 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations up to date");
         }
         Command::Admin {
-            command: AdminCommand::Create { email, role },
-        } => create_account(&config, &email, role).await?,
+            command: AdminCommand::Create { email, role, name },
+        } => create_account(&config, &email, role, name.as_deref()).await?,
         Command::Keys { .. } => generate_key()?,
         Command::Config { .. } => check_config()?,
         Command::Db { .. } => bail!("handled above"),
@@ -138,13 +141,22 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_account(config: &Config, email: &str, role: RoleArg) -> anyhow::Result<()> {
+async fn create_account(
+    config: &Config,
+    email: &str,
+    role: RoleArg,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+    let name = name
+        .map(DisplayName::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
     let password = read_password()?;
     prepare_database(config).await?;
     gatehouse_server::with_backend!(config, S => {
         let ports = build_ports::<S>(config).await?;
-        create_on(&ports, email, &password, role).await
+        create_on(&ports, email, &password, role, name).await
     })
 }
 
@@ -153,13 +165,14 @@ async fn create_on<S: Backend>(
     email: Email,
     password: &str,
     role: RoleArg,
+    name: Option<DisplayName>,
 ) -> anyhow::Result<()> {
     let role = match role {
         RoleArg::Admin => Role::Admin,
         RoleArg::User => Role::User,
     };
     let user = CreateAccount::new(ports)
-        .execute(email, &Password::presented(password), role)
+        .execute(email, &Password::presented(password), role, name)
         .await
         .context("creating the account")?;
     tracing::info!(user_id = %user.id, email = %user.email.masked(), role = role.as_str(), "account created");

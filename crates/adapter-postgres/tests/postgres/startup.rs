@@ -135,3 +135,30 @@ async fn readiness_answers_within_a_second_even_from_a_blackhole() {
     // A hang guard with room for a loaded machine; the bound itself is 800 ms.
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+/// The admin's search by a part of an email is served by the trigram
+/// index, whatever the position of the part.
+#[tokio::test]
+async fn the_email_search_uses_the_trigram_index() {
+    use diesel::QueryableByName;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let db = gatehouse_adapter_postgres::test_support::TestDatabase::create().await;
+    let mut conn = AsyncPgConnection::establish(&db.url).await.unwrap();
+    // A planner left free picks a scan for a table this small.
+    conn.batch_execute("SET enable_seqscan = off")
+        .await
+        .unwrap();
+    let plan: Vec<Plan> =
+        diesel::sql_query("EXPLAIN SELECT id FROM users WHERE email LIKE '%ample.co%'")
+            .load(&mut conn)
+            .await
+            .unwrap();
+    let plan: String = plan.into_iter().map(|p| p.line + "\n").collect();
+    assert!(plan.contains("users_email_trgm_idx"), "{plan}");
+}

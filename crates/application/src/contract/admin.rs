@@ -39,7 +39,11 @@ pub async fn users_are_listed_in_id_order_after_a_cursor<S: UserStore + AdminSto
     ids.sort_by_key(|id| id.as_uuid());
     let page = |after, limit| async move {
         store
-            .list_users(after, limit)
+            .list_users(UserQuery {
+                after,
+                limit,
+                email_contains: None,
+            })
             .await
             .unwrap()
             .into_iter()
@@ -178,7 +182,10 @@ pub async fn two_admins_demoting_each_other_leave_one<S: UserStore + AdminStore>
         }
         assert_eq!(demoted, 1, "round {round}");
         let admins: Vec<UserId> = store
-            .list_users(None, 100)
+            .list_users(UserQuery {
+                limit: 100,
+                ..UserQuery::default()
+            })
             .await
             .unwrap()
             .into_iter()
@@ -188,4 +195,41 @@ pub async fn two_admins_demoting_each_other_leave_one<S: UserStore + AdminStore>
         assert_eq!(admins.len(), 1, "round {round}");
         survivor = admins.first().copied();
     }
+}
+
+/// The email filter matches a part of the (lower-case) email literally,
+/// wildcards included, and pages like the unfiltered list.
+pub async fn users_are_found_by_a_part_of_their_email<S: UserStore + AdminStore>(store: &S) {
+    let ann = with_role(store, "ann.smith@example.com", Role::User).await;
+    with_role(store, "bob@example.org", Role::User).await;
+    let odd = with_role(store, "a_b%c@example.com", Role::User).await;
+    let found = |fragment: &str, after, limit| {
+        let fragment = fragment.to_owned();
+        async move {
+            store
+                .list_users(UserQuery {
+                    after,
+                    limit,
+                    email_contains: Some(fragment),
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut both = vec![ann, odd];
+    both.sort_by_key(|id| id.as_uuid());
+    assert_eq!(found("example.com", None, 10).await, both);
+    assert_eq!(found("smith", None, 10).await, [ann]);
+    assert_eq!(
+        found("%", None, 10).await,
+        [odd],
+        "% is a character, not a wildcard"
+    );
+    assert_eq!(found("_", None, 10).await, [odd], "so is _");
+    assert!(found("nobody", None, 10).await.is_empty());
+    assert_eq!(found("example.com", None, 1).await, both[..1]);
+    assert_eq!(found("example.com", Some(both[0]), 1).await, both[1..]);
 }

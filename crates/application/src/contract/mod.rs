@@ -39,7 +39,7 @@ macro_rules! store_contract_tests {
             mfa { mfa_turns_on_and_off_as_compare_and_swap, codes_are_spent_once, enabling_mfa_ends_every_other_session, one_code_many_logins_one_success, removing_mfa_forgets_it_and_ends_every_session }
             sign_in { concurrent_attempts_are_let_in_up_to_the_limit, the_account_counter_spans_networks_and_refunds_take_back, a_lockout_doubles_once_it_has_ended, a_sign_in_starts_only_on_what_it_checked, reauthentication_needs_a_live_session_of_the_user, a_sign_in_racing_the_end_of_every_session_leaves_nothing_alive }
             api_keys { keys_are_created_listed_and_revoked_by_their_owner, the_limit_counts_only_live_keys, a_key_finds_its_holder_and_records_use_sparingly, concurrent_creations_stop_at_the_limit }
-            admin { users_are_listed_in_id_order_after_a_cursor, an_update_changes_what_it_names_and_disabling_ends_sessions, the_last_enabled_admin_stays, two_admins_demoting_each_other_leave_one }
+            admin { users_are_listed_in_id_order_after_a_cursor, an_update_changes_what_it_names_and_disabling_ends_sessions, the_last_enabled_admin_stays, two_admins_demoting_each_other_leave_one, users_are_found_by_a_part_of_their_email }
             audit { audit_events_come_newest_first_filtered_and_paged, audit_events_commit_with_their_unit_of_work }
             housekeeping { tokens_and_sessions_go_once_past_their_time, links_mail_audit_keys_and_counters_go_once_past_their_time, two_sweeps_share_a_backlog }
         );

@@ -212,7 +212,17 @@ pub async fn concurrent_creations_of_one_email_make_one_user<S: UserStore + Admi
         }
     }
     assert_eq!(made, 1);
-    assert_eq!(store.list_users(None, 100).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .list_users(UserQuery {
+                limit: 100,
+                ..UserQuery::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Only a conflict on the email is `EmailTaken`: a clash on anything else

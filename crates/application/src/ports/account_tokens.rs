@@ -123,7 +123,8 @@ pub trait AccountTokenStore: Send + Sync {
 
     /// If the reset token is still unused and unexpired at `reset.at` and
     /// its user is not disabled, in one atomic step: spends it and every
-    /// other reset token of its user, replaces the password hash, marks the
+    /// other reset token of its user, replaces the password hash (no change
+    /// is required of it any more: `password_must_change` clears), marks the
     /// email verified (the link proved the mailbox), ends every session of
     /// the user and records the audit event. Answers the user, or `None`
     /// (nothing changed). Two links of one user spent at once do not

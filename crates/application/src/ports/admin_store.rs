@@ -39,15 +39,25 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// Which users, in id order.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Only users with ids after this one.
+    pub after: Option<UserId>,
+    pub limit: u32,
+    /// Only users whose (lower-cased) email contains this, already lower
+    /// case; matched literally (`%` and `_` are plain characters).
+    pub email_contains: Option<String>,
+}
+
 pub trait AdminStore: Send + Sync {
-    /// Up to `limit` users with ids after `after`, in id order.
+    /// Up to `query.limit` users matching it, in id order.
     ///
     /// # Errors
     /// `Unavailable` when the store cannot be reached.
     fn list_users(
         &self,
-        after: Option<UserId>,
-        limit: u32,
+        query: UserQuery,
     ) -> impl Future<Output = Result<Vec<User>, PortError>> + Send;
 
     /// Applies the update in one atomic step, unless it would leave no

@@ -31,7 +31,7 @@ pub use account_tokens::{
     AccountTokenStore, EmailVerification, MailedToken, PasswordReset, ResetRequest, Throttle,
     TokenPurpose, VerificationRequest,
 };
-pub use admin_store::{AdminStore, AuditQuery, UpdateUserError, UserUpdate};
+pub use admin_store::{AdminStore, AuditQuery, UpdateUserError, UserQuery, UserUpdate};
 pub use api_keys::{ApiKeyStore, ApiKeyView, CreateApiKeyError, KeyHolder, NewApiKey};
 pub use audit_log::{AuditLog, AuditTx};
 pub use breached_passwords::BreachedPasswords;

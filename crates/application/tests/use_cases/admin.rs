@@ -43,11 +43,11 @@ async fn only_a_current_admin_is_let_in() {
     let (ada, admin) = an_admin(&ports).await;
     let (_, user) = another_user(&ports, "bob@example.com").await;
     assert!(matches!(
-        ListUsers::new(&ports).execute(&user, None, 10).await,
+        ListUsers::new(&ports).execute(&user, None, 10, None).await,
         Err(AdminError::Forbidden)
     ));
     ListUsers::new(&ports)
-        .execute(&admin, None, 10)
+        .execute(&admin, None, 10, None)
         .await
         .unwrap();
     ports.store.set_role(ada, Role::User).await;
@@ -71,7 +71,7 @@ async fn users_are_listed_in_pages_in_id_order() {
     let mut after = None;
     loop {
         let page = ListUsers::new(&ports)
-            .execute(&admin, after, 2)
+            .execute(&admin, after, 2, None)
             .await
             .unwrap();
         assert!(page.items.len() <= 2);

@@ -121,6 +121,7 @@ async fn disabling_during_the_check_wins() {
                 email("ops@example.com"),
                 &Password::presented(PASSWORD),
                 Role::Admin,
+                None,
             )
             .await
             .unwrap();

@@ -72,11 +72,17 @@ impl From<AdminError> for ApiError {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// 1 to 100; 50 when absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Only users whose email contains this, in any case (1 to 254
+    /// characters, matched literally).
+    #[param(min_length = 1, max_length = 254)]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,11 +102,16 @@ pub struct UpdateUserBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQueryParams {
+    #[param(value_type = Option<uuid::Uuid>)]
     pub user_id: Option<String>,
     /// An audit kind, e.g. `login.failed`.
     pub kind: Option<String>,
+    /// 1 to 100; 50 when absent.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -188,6 +199,15 @@ fn path_user(id: &str) -> Result<UserId, ApiError> {
     user_id(id).map_err(|_| ApiError::not_found())
 }
 
+/// A part of an email to search for: 1 to 254 characters once trimmed.
+fn email_fragment(raw: &str) -> Result<String, FieldIssue> {
+    let trimmed = raw.trim();
+    match trimmed.chars().count() {
+        1..=254 => Ok(trimmed.to_owned()),
+        _ => Err(FieldIssue::invalid("give 1 to 254 characters of an email")),
+    }
+}
+
 const FORBIDDEN: &str = "`FORBIDDEN`: the caller is not an admin (checked in the store on every call), or `ACCOUNT_DISABLED`";
 const UNAUTHORIZED: &str =
     "`AUTH_TOKEN_MISSING`, `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED` or `AUTH_TOKEN_REVOKED`";
@@ -197,9 +217,10 @@ const UNAUTHORIZED: &str =
     get, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])), params(UsersQuery),
     responses(
         (status = 200, body = UsersPage),
+        (status = 400, description = "`BAD_REQUEST`: the query string repeats a parameter or cannot be read", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = FORBIDDEN, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`VALIDATION_FAILED`: `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`VALIDATION_FAILED`: `limit`, `cursor` or `email`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_users<P: Ports>(
@@ -210,9 +231,10 @@ pub async fn list_users<P: Ports>(
     let mut errors = FieldErrors::default();
     let limit = limit(&mut errors, query.limit.as_deref());
     let after = errors.parse("cursor", query.cursor.as_deref(), parse_user_cursor);
+    let email = errors.parse("email", query.email.as_deref(), email_fragment);
     errors.finish()?;
     let page = ListUsers::new(&**ports)
-        .execute(&claims, after, limit)
+        .execute(&claims, after, limit, email.as_deref())
         .await?;
     Ok(no_store(HttpResponse::Ok().json(UsersPage {
         items: page.items.into_iter().map(UserResponse::from).collect(),
@@ -395,6 +417,7 @@ pub async fn remove_mfa<P: Ports>(
     params(AuditQueryParams),
     responses(
         (status = 200, body = AuditPageResponse),
+        (status = 400, description = "`BAD_REQUEST`: the query string repeats a parameter or cannot be read", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = UNAUTHORIZED, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = FORBIDDEN, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`VALIDATION_FAILED`: `user_id`, `kind`, `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),

@@ -338,3 +338,42 @@ async fn an_admin_sees_a_users_sessions_and_sends_it_a_reset_link() {
     .assert_problem(403, "FORBIDDEN");
     assert_eq!(app.count(resets).await, 1, "refusals write nothing");
 }
+
+#[actix_web::test]
+async fn admins_search_users_by_a_part_of_the_email_in_any_case() {
+    let app = spawn_app().await;
+    let token = admin(&app, "root@example.com").await;
+    app.register("ann.smith@example.com").await;
+    app.register("bob@example.org").await;
+    let r = app
+        .get("/v1/admin/users?email=%20SMITH%20", Some(&token))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["email"], "ann.smith@example.com");
+    let r = app
+        .get("/v1/admin/users?email=example&limit=2", Some(&token))
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+    let cursor = str_of(&r.body, "next_cursor");
+    let rest = app
+        .get(
+            &format!("/v1/admin/users?email=example&limit=2&cursor={cursor}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        rest.body["items"].as_array().unwrap().len(),
+        1,
+        "three match in all"
+    );
+    let long = "a".repeat(255);
+    for bad in ["email=", "email=%20%20", &format!("email={long}")] {
+        let r = app
+            .get(&format!("/v1/admin/users?{bad}"), Some(&token))
+            .await;
+        r.assert_problem(422, "VALIDATION_FAILED");
+        assert_eq!(r.body["errors"][0]["field"], "email");
+    }
+}

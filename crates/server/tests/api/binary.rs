@@ -394,10 +394,12 @@ async fn admin_create_makes_an_account_from_standard_input() {
     assert_eq!(me.body["role"], "user", "without --role, a plain user");
     assert_eq!(me.body["email_verified"], true);
 
+    assert_eq!(me.body["name"], serde_json::Value::Null);
+
     let made = run_as(
         "ops@example.com",
         crate::support::PASSWORD,
-        &["--role", "admin"],
+        &["--role", "admin", "--name", " Ops Team "],
     );
     assert!(
         made.status.success(),
@@ -412,6 +414,14 @@ async fn admin_create_makes_an_account_from_standard_input() {
         )
         .await;
     assert_eq!(me.body["role"], "admin");
+    assert_eq!(me.body["name"], "Ops Team");
+    let bad = run_as(
+        "x@example.com",
+        crate::support::PASSWORD,
+        &["--name", "\u{202E}"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--name"));
 }
 
 #[test]

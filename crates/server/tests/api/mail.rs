@@ -62,13 +62,24 @@ async fn a_reset_link_arrives_by_smtp_and_sets_a_new_password() {
     let token = mail.link_token().unwrap();
     assert_eq!(token.len(), 43, "32 random bytes");
 
+    // As an admin-made account would be: a reset is one way to choose.
+    app.sql("UPDATE users SET password_must_change = true WHERE email = 'ada@example.com'")
+        .await;
     let reset = json!({ "token": token, "new_password": NEW });
     let r = app.post("/v1/auth/password/reset", &reset).await;
     assert_eq!(r.status.as_u16(), 204, "{}", r.body);
     app.post("/v1/auth/password/reset", &reset)
         .await
         .assert_problem(400, "RESET_TOKEN_INVALID");
-    assert_eq!(app.login("ada@example.com", NEW).await.status.as_u16(), 200);
+    let login = app.login("ada@example.com", NEW).await;
+    assert_eq!(login.status.as_u16(), 200);
+    let me = app
+        .get("/v1/users/me", Some(str_of(&login.body, "access_token")))
+        .await;
+    assert_eq!(
+        me.body["password_must_change"], false,
+        "the reset cleared it"
+    );
     app.login("ada@example.com", PASSWORD)
         .await
         .assert_problem(401, "INVALID_CREDENTIALS");

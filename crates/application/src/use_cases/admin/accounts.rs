@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use gatehouse_domain::{
-    AuditEvent, AuditKind, ClientInfo, Email, Password, PasswordError, Role, User, UserId,
+    AuditEvent, AuditKind, ClientInfo, DisplayName, Email, Password, PasswordError, Role, User,
+    UserId,
 };
 use tracing::instrument;
 
@@ -46,6 +47,7 @@ impl<'a, P: Ports> CreateAccount<'a, P> {
         email: Email,
         password: &Password,
         role: Role,
+        name: Option<DisplayName>,
     ) -> Result<User, CreateAccountError> {
         let ports = self.ports;
         let password = Password::new(
@@ -69,7 +71,7 @@ impl<'a, P: Ports> CreateAccount<'a, P> {
             mfa_enabled: false,
             disabled: false,
             created_at: now,
-            name: None,
+            name,
             metadata: gatehouse_domain::Metadata::default(),
             password_must_change: false,
             last_sign_in_at: None,
@@ -91,7 +93,7 @@ impl<'a, P: Ports> CreateAccount<'a, P> {
                     password_hash,
                     role,
                     created_at: now,
-                    name: None,
+                    name: user.name.clone(),
                     verification: None,
                     email_verified: true,
                 },
@@ -158,7 +160,7 @@ impl<'a, P: Ports> EnsureAdmin<'a, P> {
                 None => {}
             }
             match CreateAccount::new(self.ports)
-                .execute(email.clone(), password, Role::Admin)
+                .execute(email.clone(), password, Role::Admin, None)
                 .await
             {
                 Ok(_) => return Ok(Ensured::Created),

@@ -5,7 +5,7 @@ use super::{AdminError, MAX_PAGE, admin};
 use crate::ports::{
     AccessClaims, AccountTokenStore, AdminStore, Clock, MfaRemoval, MfaStore, Ports, ResetRequest,
     RevokeReason, SessionRevocation, SessionStore, SessionView, TokenPurpose, UpdateUserError,
-    UserStore, UserUpdate,
+    UserQuery, UserStore, UserUpdate,
 };
 use crate::use_cases::mail::{hourly_limit, letters, mailed_token, outgoing};
 
@@ -26,17 +26,28 @@ impl<'a, P: Ports> ListUsers<'a, P> {
         Self { ports }
     }
 
+    /// A page of users after `after`, those whose email contains
+    /// `email_contains` (any case) when it is given.
     #[instrument(skip_all, fields(user_id = %claims.user_id))]
     pub async fn execute(
         &self,
         claims: &AccessClaims,
         after: Option<UserId>,
         limit: u32,
+        email_contains: Option<&str>,
     ) -> Result<UserPage, AdminError> {
         admin(self.ports, claims).await?;
         let limit = limit.clamp(1, MAX_PAGE);
         // One more than asked tells whether another page follows.
-        let mut items = self.ports.store().list_users(after, limit + 1).await?;
+        let mut items = self
+            .ports
+            .store()
+            .list_users(UserQuery {
+                after,
+                limit: limit + 1,
+                email_contains: email_contains.map(|e| e.trim().to_lowercase()),
+            })
+            .await?;
         let next_after = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|u| u.id)
