@@ -60,7 +60,11 @@ impl Password {
         email: Option<&Email>,
     ) -> Result<Self, PasswordError> {
         let normalized: String = raw.nfkc().collect();
-        let length = normalized.chars().count();
+        // The bounds count what was typed, as the published schema does:
+        // NFKC can lengthen a password (a cedilla is two code points once
+        // normalised) or shorten it, and a password the schema calls too
+        // short must not pass because normalising grew it.
+        let length = raw.chars().count();
         if length < rules.min_length {
             return Err(PasswordError::TooShort {
                 min: rules.min_length,
@@ -159,6 +163,24 @@ mod tests {
         );
     }
 
+    /// The bounds count the code points typed, as the published schema
+    /// does, whatever normalising makes of them.
+    #[test]
+    fn length_is_counted_before_normalising() {
+        // 7 code points; NFKC makes the cedilla two (a space and a combining one).
+        assert_eq!(
+            Password::new("abc\u{b8}defg", &rules(), None).map(|p| p.expose().chars().count()),
+            Ok(9)
+        );
+        assert_eq!(
+            Password::new("abc\u{b8}def", &rules(), None).unwrap_err(),
+            PasswordError::TooShort { min: 8 }
+        );
+        // 8 code points that NFKC composes into 4.
+        let decomposed = "e\u{301}".repeat(4);
+        assert!(Password::new(&decomposed, &rules(), None).is_ok());
+    }
+
     #[test]
     fn nfkc_makes_equivalent_input_equal() {
         // U+FB01 LATIN SMALL LIGATURE FI normalises to "fi".
@@ -224,11 +246,11 @@ mod properties {
         #![proptest_config(ProptestConfig::with_cases(1_000))]
 
         /// Any input is accepted or refused, never a panic; an accepted one
-        /// is NFKC and within the bounds, counted in code points.
+        /// is NFKC, and was within the bounds as typed, in code points.
         #[test]
         fn accepted_passwords_are_normalised_and_bounded(raw in any::<String>()) {
             if let Ok(password) = Password::new(&raw, &PasswordRules::default(), None) {
-                let n = password.expose().chars().count();
+                let n = raw.chars().count();
                 prop_assert!((8..=MAX_PASSWORD_CHARS).contains(&n));
                 let again: String = password.expose().nfkc().collect();
                 prop_assert_eq!(again.as_str(), password.expose());

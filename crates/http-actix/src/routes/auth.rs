@@ -31,7 +31,7 @@ pub struct RegisterBody {
     pub password: Option<String>,
     /// A display name: 1 to 100 characters once trimmed.
     #[garde(length(chars, max = 1024))]
-    #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
+    #[schema(example = "Ada Lovelace", min_length = 1, max_length = 1024)]
     pub name: Option<String>,
 }
 

@@ -132,7 +132,7 @@ where
 pub struct UpdateProfileBody {
     /// A display name, 1 to 100 characters once trimmed; `null` clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "Ada Lovelace", min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<String>, example = "Ada Lovelace", min_length = 1, max_length = 1024)]
     pub name: Option<Option<String>>,
     /// A JSON object of at most 4 KiB, replacing the current one whole.
     #[serde(default, deserialize_with = "present")]
