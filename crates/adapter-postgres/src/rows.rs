@@ -78,7 +78,7 @@ impl UserColumns {
                 .name
                 .map(|n| DisplayName::parse(&n).map_err(|_| corrupt("name")))
                 .transpose()?,
-            metadata: Metadata::new(self.metadata).map_err(|_| corrupt("metadata"))?,
+            metadata: Metadata::from_stored(self.metadata).map_err(|_| corrupt("metadata"))?,
             password_must_change: self.password_must_change,
             last_sign_in_at: self.last_sign_in_at,
         })

@@ -101,7 +101,8 @@ impl UserStore for PgStore {
             + 7;
         // The name follows the flag. A first session is the first sign-in.
         let name = verified + 1;
-        let signed_in = if session.is_some() { "$5" } else { "NULL" };
+        // `$8`: the session's start (`session_ctes(6)`'s third parameter).
+        let signed_in = if session.is_some() { "$8" } else { "NULL" };
         let user_cte = format!(
             "WITH new_user AS (INSERT INTO users (id, email, password_hash, role, created_at, updated_at, \
                                                   email_verified_at, name, last_sign_in_at) \

@@ -19,6 +19,8 @@ pub enum ProfileError {
     MetadataTooLarge,
     #[error("metadata must be a JSON object")]
     MetadataNotObject,
+    #[error("metadata must not contain the NUL character")]
+    MetadataCharacters,
 }
 
 /// A display name: trimmed, 1 to 100 code points, no control or format
@@ -57,6 +59,15 @@ fn is_format(c: char) -> bool {
         | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
 }
 
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
 /// A JSON object the user owns, `{}` when unset, at most 4 KiB compact.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Metadata(Map<String, Value>);
@@ -72,7 +83,25 @@ impl Metadata {
         if compact.len() > MAX_METADATA_BYTES {
             return Err(ProfileError::MetadataTooLarge);
         }
+        // PostgreSQL's jsonb holds no NUL in a string or key.
+        if map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)) {
+            return Err(ProfileError::MetadataCharacters);
+        }
         Ok(Self(map))
+    }
+
+    /// Metadata as a store gives it back: an object, not checked against
+    /// the size again, since a store may write it out at another length
+    /// (PostgreSQL's jsonb spells `1e19` as twenty digits) and a user must
+    /// never be locked out by a value the service accepted.
+    ///
+    /// # Errors
+    /// When the stored value is not an object.
+    pub fn from_stored(value: Value) -> Result<Self, ProfileError> {
+        match value {
+            Value::Object(map) => Ok(Self(map)),
+            _ => Err(ProfileError::MetadataNotObject),
+        }
     }
 
     pub fn as_map(&self) -> &Map<String, Value> {
@@ -89,7 +118,7 @@ impl Metadata {
     pub fn from_json(raw: &str) -> Result<Self, ProfileError> {
         let value: Value =
             serde_json::from_str(raw).map_err(|_| ProfileError::MetadataNotObject)?;
-        Self::new(value)
+        Self::from_stored(value)
     }
 }
 
@@ -156,6 +185,22 @@ mod tests {
                 Err(ProfileError::MetadataNotObject)
             );
         }
+        assert_eq!(
+            Metadata::new(serde_json::json!({ "k": "a\u{0}b" })),
+            Err(ProfileError::MetadataCharacters)
+        );
+        assert_eq!(
+            Metadata::new(serde_json::json!({ "a\u{0}": 1 })),
+            Err(ProfileError::MetadataCharacters)
+        );
+        assert_eq!(
+            Metadata::new(serde_json::json!({ "deep": [{ "k": "\u{0}" }] })),
+            Err(ProfileError::MetadataCharacters)
+        );
+        assert!(
+            Metadata::new(serde_json::json!({ "k": "a\\u0000b" })).is_ok(),
+            "the text is fine"
+        );
         let round = Metadata::new(serde_json::json!({ "plan": "pro", "n": [1, 2] })).unwrap();
         assert_eq!(Metadata::from_json(&round.to_json()).unwrap(), round);
     }

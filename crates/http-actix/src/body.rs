@@ -180,7 +180,7 @@ impl From<ProfileError> for FieldIssue {
     fn from(e: ProfileError) -> Self {
         let code = match e {
             ProfileError::NameLength | ProfileError::MetadataTooLarge => "length",
-            ProfileError::NameCharacters => "characters",
+            ProfileError::NameCharacters | ProfileError::MetadataCharacters => "characters",
             ProfileError::MetadataNotObject => "object",
         };
         Self {

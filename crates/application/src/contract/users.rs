@@ -325,6 +325,35 @@ pub async fn profiles_change_in_part_and_sign_ins_are_recorded<
         Some("Ada L.")
     );
     assert_eq!(renamed.metadata, plan, "the metadata stays");
+    // At the bound, with a number a store may write out longer (jsonb
+    // spells 1e19 in twenty digits): what was accepted reads back.
+    let big = serde_json::json!({ "n": 1e19, "pad": "" });
+    let room =
+        gatehouse_domain::profile::MAX_METADATA_BYTES - Metadata::new(big).unwrap().to_json().len();
+    let at_bound =
+        Metadata::new(serde_json::json!({ "n": 1e19, "pad": "x".repeat(room) })).unwrap();
+    assert_eq!(
+        at_bound.to_json().len(),
+        gatehouse_domain::profile::MAX_METADATA_BYTES
+    );
+    let stored = store
+        .update_profile(update(None, Some(at_bound)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.metadata.as_map()["pad"].as_str().map(str::len),
+        Some(room)
+    );
+    assert_eq!(
+        store.find_user(id).await.unwrap().unwrap(),
+        stored,
+        "and keeps reading back"
+    );
+    store
+        .update_profile(update(None, Some(plan.clone())))
+        .await
+        .unwrap();
     let cleared = store
         .update_profile(update(Some(None), None))
         .await
@@ -346,7 +375,7 @@ pub async fn profiles_change_in_part_and_sign_ins_are_recorded<
         })
         .await
         .unwrap();
-    assert_eq!(events.len(), 3, "one per update of a user that exists");
+    assert_eq!(events.len(), 5, "one per update of a user that exists");
 
     let mut session = new_session(id, 1);
     session.created_at = at(7);

@@ -98,6 +98,11 @@ async fn bad_profile_values_are_refused_and_change_nothing() {
             "metadata",
             "length",
         ),
+        (
+            json!({ "metadata": { "k": "a\u{0}b" } }),
+            "metadata",
+            "characters",
+        ),
     ] {
         let r = app.patch("/v1/users/me", &token, &body).await;
         r.assert_problem(422, "VALIDATION_FAILED");
